@@ -1,0 +1,139 @@
+package dev.mha2mla;
+
+import dev.mha2mla.model.AudioNormalizer;
+import dev.mha2mla.model.ConformerCtcModel;
+import dev.mha2mla.model.CtcVocabulary;
+import dev.mha2mla.model.Devices;
+import dev.mha2mla.model.TorchTensors;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Speech to text with a Wav2Vec2-Conformer CTC model folder (original MHA or converted MLA).
+ * Thread-safe: every call runs under its own no-grad guard and native-memory scope over one shared,
+ * read-only set of weights. {@link #close()} frees the weights.
+ *
+ * <pre>{@code
+ * try (SpeechRecognizer asr = SpeechRecognizer.open(Path.of("model"))) {
+ *   String text = asr.transcribe(samples16k);
+ * }
+ * }</pre>
+ */
+public final class SpeechRecognizer implements AutoCloseable {
+  private final ConformerCtcModel model;
+  private final CtcVocabulary vocabulary;
+  private final AudioNormalizer normalizer;
+
+  /** One utterance's result: the text and the per-frame logits [frames][vocab] it was decoded from. */
+  public record Transcript(String text, float[][] logits) {}
+
+  private SpeechRecognizer(ConformerCtcModel model, CtcVocabulary vocabulary, AudioNormalizer normalizer) {
+    this.model = model;
+    this.vocabulary = vocabulary;
+    this.normalizer = normalizer;
+  }
+
+  public static SpeechRecognizer open(Path modelDir) throws IOException {
+    return open(modelDir, "cpu");
+  }
+
+  /** @param device "cpu" or "cuda" (or "cuda:N") */
+  public static SpeechRecognizer open(Path modelDir, String device) throws IOException {
+    Device d = Devices.parse(device);
+    ConformerCtcModel model = ConformerCtcModel.load(modelDir, d);
+    try {
+      CtcVocabulary vocab = CtcVocabulary.read(modelDir.resolve("vocab.json"), model.config().padTokenId(),
+          model.config().vocabSize());
+      AudioNormalizer norm = AudioNormalizer.read(modelDir.resolve("preprocessor_config.json"));
+      return new SpeechRecognizer(model, vocab, norm);
+    } catch (IOException | RuntimeException e) {
+      model.close();
+      throw e;
+    }
+  }
+
+  public String transcribe(float[] samples) {
+    return transcribeAll(List.of(samples), 1).get(0).text();
+  }
+
+  /**
+   * Transcribes utterances in order, {@code batchSize} at a time. Batched rows are right-padded and masked
+   * exactly as HuggingFace does, which (as there) changes the logits of shorter rows slightly.
+   */
+  public List<Transcript> transcribeAll(List<float[]> utterances, int batchSize) {
+    if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+    List<Transcript> out = new ArrayList<>(utterances.size());
+    for (int start = 0; start < utterances.size(); start += batchSize) {
+      out.addAll(runBatch(utterances.subList(start, Math.min(utterances.size(), start + batchSize))));
+    }
+    return out;
+  }
+
+  private List<Transcript> runBatch(List<float[]> batch) {
+    long minimum = model.featureEncoder().minimumSamples();
+    int longest = 0;
+    for (float[] u : batch) {
+      if (u.length < minimum) {
+        throw new IllegalArgumentException("utterance of " + u.length + " samples is shorter than the model's "
+            + minimum + "-sample receptive field (" + (minimum * 1000 / normalizer.samplingRate()) + " ms)");
+      }
+      longest = Math.max(longest, u.length);
+    }
+    float[] flat = new float[batch.size() * longest];
+    long[] lengths = new long[batch.size()];
+    for (int b = 0; b < batch.size(); b++) {
+      float[] x = normalizer.normalize(batch.get(b));
+      System.arraycopy(x, 0, flat, b * longest, x.length);
+      java.util.Arrays.fill(flat, b * longest + x.length, (b + 1) * longest, normalizer.paddingValue());
+      lengths[b] = x.length;
+    }
+    try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+      Tensor input = TorchTensors.floats(flat, batch.size(), longest);
+      ConformerCtcModel.Output output = model.forward(input, batch.size() == 1 ? null : lengths, null);
+      float[] all = TorchTensors.toFloats(output.logits());
+      int frames = (int) output.logits().size(1);
+      int vocab = (int) output.logits().size(2);
+      List<Transcript> result = new ArrayList<>();
+      for (int b = 0; b < batch.size(); b++) {
+        int valid = (int) output.frameLengths()[b];
+        float[][] logits = new float[valid][vocab];
+        long[] best = new long[valid];
+        for (int t = 0; t < valid; t++) {
+          System.arraycopy(all, (b * frames + t) * vocab, logits[t], 0, vocab);
+          best[t] = argmax(logits[t]);
+        }
+        result.add(new Transcript(vocabulary.decode(best), logits));
+      }
+      return result;
+    }
+  }
+
+  private static int argmax(float[] row) {
+    int best = 0;
+    for (int i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+    return best;
+  }
+
+  public ConformerCtcModel model() {
+    return model;
+  }
+
+  public CtcVocabulary vocabulary() {
+    return vocabulary;
+  }
+
+  public AudioNormalizer normalizer() {
+    return normalizer;
+  }
+
+  @Override
+  public void close() {
+    model.close();
+  }
+}

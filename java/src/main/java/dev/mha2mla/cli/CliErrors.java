@@ -1,0 +1,28 @@
+package dev.mha2mla.cli;
+
+import dev.mha2mla.io.MalformedFileException;
+import dev.mha2mla.model.UnsupportedModelException;
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import picocli.CommandLine;
+import picocli.CommandLine.IExecutionExceptionHandler;
+import picocli.CommandLine.ParseResult;
+
+/** Turns failures into one readable line on stderr and exit code 1; bugs keep their stack trace. */
+final class CliErrors implements IExecutionExceptionHandler {
+  @Override
+  public int handleExecutionException(Exception e, CommandLine cmd, ParseResult parsed) {
+    String message;
+    if (e instanceof NoSuchFileException nsf) {
+      message = nsf.getMessage() != null && nsf.getMessage().contains(":") ? nsf.getMessage() : "no such file: " + nsf.getFile();
+    } else if (e instanceof IOException || e instanceof UnsupportedModelException || e instanceof IllegalArgumentException
+        || e instanceof MalformedFileException) {
+      message = e.getMessage();
+    } else {
+      e.printStackTrace(cmd.getErr());
+      message = "internal error: " + e;
+    }
+    cmd.getErr().println("mha2mla " + cmd.getCommandName() + ": error: " + message);
+    return 1;
+  }
+}

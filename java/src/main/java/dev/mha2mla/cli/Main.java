@@ -1,0 +1,28 @@
+package dev.mha2mla.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of the {@code mha2mla} command line. */
+@Command(
+    name = "mha2mla",
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    description = {
+      "Convert a Wav2Vec2-Conformer speech recognizer's multi-head attention to Multi-head Latent Attention,",
+      "fine-tune it, and measure word error rate, speed and memory against the original."
+    },
+    subcommands = {TranscribeCommand.class, ConvertCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the command line and returns the exit code (0 ok, 1 failed, 2 bad usage). */
+  public static int run(String... args) {
+    dev.mha2mla.io.RunInfo.setCommandLine(java.util.List.of(args));
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler(new CliErrors());
+    return cli.execute(args);
+  }
+}

@@ -1,0 +1,101 @@
+package dev.mha2mla.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mha2mla.SpeechRecognizer;
+import dev.mha2mla.io.AtomicFiles;
+import dev.mha2mla.io.RawTensor;
+import dev.mha2mla.io.SafeTensorsWriter;
+import dev.mha2mla.io.WavAudio;
+import dev.mha2mla.io.WavReader;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code mha2mla transcribe}: one transcript line per audio file. */
+@Command(
+    name = "transcribe",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Transcribe 16 kHz 16-bit mono WAV files with a model folder (HuggingFace layout, MHA or converted MLA).",
+      "Prints one transcript per line, in argument order. Each file runs alone unless --batch-size > 1."
+    })
+final class TranscribeCommand implements Callable<Integer> {
+  @Option(names = "--model", required = true, paramLabel = "DIR",
+      description = "Model folder: config.json, model.safetensors or pytorch_model.bin, vocab.json.")
+  Path model;
+
+  @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda",
+      description = "Where LibTorch runs the network (default: ${DEFAULT-VALUE}).")
+  String device;
+
+  @Option(names = "--batch-size", defaultValue = "1", paramLabel = "B",
+      description = "Files per forward pass; >1 pads and masks like HuggingFace (logits near padding change). Default: ${DEFAULT-VALUE}.")
+  int batchSize;
+
+  @Option(names = "--json-out", paramLabel = "FILE", description = "Also write the transcripts as JSON.")
+  Path jsonOut;
+
+  @Option(names = "--logits-out", paramLabel = "FILE",
+      description = "Write a safetensors file with one float32 tensor logits.<i> [frames, vocab] per input.")
+  Path logitsOut;
+
+  @Parameters(arity = "1..*", paramLabel = "AUDIO", description = "WAV files (16-bit PCM, mono, 16 kHz).")
+  List<Path> audio;
+
+  @Override
+  public Integer call() throws Exception {
+    if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+    List<float[]> samples = new ArrayList<>();
+    try (SpeechRecognizer asr = SpeechRecognizer.open(model, device)) {
+      int rate = asr.normalizer().samplingRate();
+      for (Path file : audio) {
+        WavAudio wav = WavReader.read(file);
+        if (wav.sampleRate() != rate) {
+          throw new IllegalArgumentException(file + ": sample rate is " + wav.sampleRate() + " Hz but the model expects "
+              + rate + " Hz; resample first, e.g. sox " + file + " -r " + rate + " out.wav");
+        }
+        samples.add(wav.samples());
+      }
+      List<SpeechRecognizer.Transcript> results = asr.transcribeAll(samples, batchSize);
+      if (logitsOut != null) writeLogits(results);
+      if (jsonOut != null) writeJson(results);
+      for (SpeechRecognizer.Transcript t : results) System.out.println(t.text());
+    }
+    return 0;
+  }
+
+  private void writeLogits(List<SpeechRecognizer.Transcript> results) throws java.io.IOException {
+    Map<String, RawTensor> tensors = new LinkedHashMap<>();
+    for (int i = 0; i < results.size(); i++) {
+      float[][] l = results.get(i).logits();
+      int vocab = l.length == 0 ? 0 : l[0].length;
+      float[] flat = new float[l.length * vocab];
+      for (int t = 0; t < l.length; t++) System.arraycopy(l[t], 0, flat, t * vocab, vocab);
+      tensors.put("logits." + i, RawTensor.ofFloats(new long[] {l.length, vocab}, flat));
+    }
+    SafeTensorsWriter.write(logitsOut, tensors, Map.of("model", model.toString()));
+  }
+
+  private void writeJson(List<SpeechRecognizer.Transcript> results) throws java.io.IOException {
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (int i = 0; i < results.size(); i++) {
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("file", audio.get(i).toString());
+      row.put("transcript", results.get(i).text());
+      row.put("frames", results.get(i).logits().length);
+      rows.add(row);
+    }
+    Map<String, Object> doc = new LinkedHashMap<>();
+    doc.put("model", model.toString());
+    doc.put("device", device);
+    doc.put("batch_size", batchSize);
+    doc.put("results", rows);
+    AtomicFiles.writeString(jsonOut, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(doc) + "\n");
+  }
+}

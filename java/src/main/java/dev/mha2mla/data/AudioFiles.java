@@ -1,0 +1,53 @@
+package dev.mha2mla.data;
+
+import dev.mha2mla.io.WavAudio;
+import dev.mha2mla.io.WavReader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Audio inputs named on a command line: a WAV file, a folder (every *.wav below it, sorted by path), or a
+ * manifest (*.tsv, one {@code path<TAB>transcript} per line, paths relative to the manifest).
+ */
+public final class AudioFiles {
+  private AudioFiles() {}
+
+  public static List<Path> list(Path source) throws IOException {
+    if (Files.isDirectory(source)) {
+      try (Stream<Path> walk = Files.walk(source)) {
+        return walk.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().toLowerCase().endsWith(".wav"))
+            .sorted().toList();
+      }
+    }
+    if (!Files.isRegularFile(source)) throw new NoSuchFileException(source + ": no such audio file, folder or manifest");
+    if (source.getFileName().toString().toLowerCase().endsWith(".tsv")) {
+      List<Path> out = new ArrayList<>();
+      int lineNo = 0;
+      for (String line : Files.readAllLines(source)) {
+        lineNo++;
+        if (line.isBlank()) continue;
+        String path = line.split("\t", 2)[0];
+        Path p = source.toAbsolutePath().getParent().resolve(path);
+        if (!Files.isRegularFile(p)) throw new NoSuchFileException(source + ":" + lineNo + ": audio file " + path + " does not exist");
+        out.add(p);
+      }
+      return out;
+    }
+    return List.of(source);
+  }
+
+  /** Reads a WAV file and checks its sample rate. */
+  public static float[] read(Path file, int expectedRate) throws IOException {
+    WavAudio wav = WavReader.read(file);
+    if (wav.sampleRate() != expectedRate) {
+      throw new IllegalArgumentException(file + ": sample rate is " + wav.sampleRate() + " Hz but the model expects "
+          + expectedRate + " Hz; resample first, e.g. sox " + file + " -r " + expectedRate + " out.wav");
+    }
+    return wav.samples();
+  }
+}

@@ -1,0 +1,72 @@
+package dev.mha2mla.io;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Where and how a result was produced; every JSON file the tool writes carries one.
+ *
+ * @param commandLine the mha2mla arguments, or the caller's description when used as a library
+ */
+public record RunInfo(
+    String createdAt,
+    String commandLine,
+    String gitCommit,
+    String mha2mlaVersion,
+    String javaVersion,
+    String libtorchVersion,
+    String os,
+    String cpu,
+    int cpuCores,
+    long memoryBytes,
+    String device) {
+
+  private static volatile String currentCommandLine = "(library call)";
+
+  /** Set once by the CLI so every file written in this process names the command that made it. */
+  public static void setCommandLine(List<String> args) {
+    currentCommandLine = "mha2mla " + String.join(" ", args);
+  }
+
+  public static RunInfo capture(String device) {
+    long memory = -1;
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+      memory = os.getTotalMemorySize();
+    }
+    String version = RunInfo.class.getPackage().getImplementationVersion();
+    return new RunInfo(Instant.now().toString(), currentCommandLine, headCommit(), version == null ? "development" : version,
+        System.getProperty("java.version"), "2.10.0 (org.bytedeco:pytorch 2.10.0-1.5.13)",
+        System.getProperty("os.name") + " " + System.getProperty("os.version"), cpuModel(),
+        Runtime.getRuntime().availableProcessors(), memory, device);
+  }
+
+  private static String cpuModel() {
+    try {
+      for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim();
+      }
+    } catch (IOException | RuntimeException e) {
+      // not Linux: fall through
+    }
+    return System.getProperty("os.arch");
+  }
+
+  /** HEAD of the checkout the running jar was built in, or "unknown". */
+  private static String headCommit() {
+    try {
+      Path where = Path.of(RunInfo.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      Path dir = java.nio.file.Files.isDirectory(where) ? where : where.getParent();
+      Process p = new ProcessBuilder("git", "-C", dir.toString(), "rev-parse", "HEAD").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+      if (p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0 && out.matches("[0-9a-f]{40}")) return out;
+    } catch (Exception e) {
+      // no git, or not a checkout
+    }
+    return "unknown";
+  }
+}

@@ -1,0 +1,144 @@
+package dev.mha2mla.mla;
+
+import dev.mha2mla.model.ConformerConfig;
+import dev.mha2mla.model.Linear;
+import dev.mha2mla.model.PaddingMask;
+import dev.mha2mla.model.RelativeAttention;
+import dev.mha2mla.model.SelfAttention;
+import dev.mha2mla.model.StateDict;
+import java.util.Map;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Multi-head latent attention (DESIGN.md sections 2-3). One latent per frame, shared by K, V and every
+ * head: c = x W_down^T (r values), k = c W_uk^T + bk, v = c W_uv^T + bv. Query, output and position
+ * projections and the biases u, w are the MHA model's.
+ *
+ * <p>Stored as {@code self_attn.kv_down.weight} [r, D], {@code self_attn.k_up.{weight [D, r], bias [D]}},
+ * {@code self_attn.v_up.{weight [D, r], bias [D]}} in place of linear_k / linear_v.
+ */
+public final class LatentAttention implements SelfAttention {
+  /** How attention over the latent is evaluated; both give the same numbers up to rounding. */
+  public enum Form {
+    /** Rebuild K and V from the latent, then the reference attention. Differentiable; best for full utterances. */
+    EXPANDED,
+    /** Fold W_uk into the query and W_uv into the output; attend over c directly. Best for few queries over a long cache. */
+    ABSORBED
+  }
+
+  private final Linear query;
+  private final Linear kvDown;
+  private final Linear kUp;
+  private final Linear vUp;
+  private final Linear out;
+  private final Linear position;
+  private final Tensor posBiasU;
+  private final Tensor posBiasV;
+  private final int heads;
+  private volatile Form form = Form.EXPANDED;
+
+  public LatentAttention(Linear query, Linear kvDown, Linear kUp, Linear vUp, Linear out, Linear position,
+      Tensor posBiasU, Tensor posBiasV, int heads) {
+    this.query = query;
+    this.kvDown = kvDown;
+    this.kUp = kUp;
+    this.vUp = vUp;
+    this.out = out;
+    this.position = position;
+    this.posBiasU = posBiasU;
+    this.posBiasV = posBiasV;
+    this.heads = heads;
+  }
+
+  public static LatentAttention load(ConformerConfig c, StateDict sd, String prefix) {
+    long d = c.hiddenSize();
+    long r = c.mla().latentDim();
+    return new LatentAttention(
+        Linear.load(sd, prefix + "linear_q", d, d, true),
+        Linear.load(sd, prefix + "kv_down", r, d, false),
+        Linear.load(sd, prefix + "k_up", d, r, true),
+        Linear.load(sd, prefix + "v_up", d, r, true),
+        Linear.load(sd, prefix + "linear_out", d, d, true),
+        Linear.load(sd, prefix + "linear_pos", d, d, false),
+        sd.take(prefix + "pos_bias_u", c.numAttentionHeads(), c.headDim()),
+        sd.take(prefix + "pos_bias_v", c.numAttentionHeads(), c.headDim()),
+        c.numAttentionHeads());
+  }
+
+  public void setForm(Form form) {
+    this.form = form;
+  }
+
+  public Form form() {
+    return form;
+  }
+
+  public long latentDim() {
+    return kvDown.weight().size(0);
+  }
+
+  @Override
+  public long cacheFloatsPerFrame() {
+    return latentDim();
+  }
+
+  @Override
+  public Tensor forward(Tensor x, Tensor relPos, PaddingMask mask) {
+    Tensor c = kvDown.forward(x); // [B, T, r]
+    Tensor q = RelativeAttention.heads(query.forward(x), heads);
+    Tensor p = position.forward(relPos);
+    Tensor attended = form == Form.EXPANDED
+        ? RelativeAttention.attend(q, RelativeAttention.heads(kUp.forward(c), heads),
+            RelativeAttention.heads(vUp.forward(c), heads), p, posBiasU, posBiasV, mask)
+        : attendAbsorbed(q, c, p, mask);
+    return out.forward(attended);
+  }
+
+  /**
+   * qa_h = (q + u_h) W_uk,h (r values); AC = qa . c (the bk term is constant in j and cancels in softmax);
+   * z_h = sum_j probs c_j; o_h = z_h W_uv,h^T + bv_h (probabilities sum to one, so bv passes through).
+   */
+  private Tensor attendAbsorbed(Tensor q, Tensor c, Tensor p, PaddingMask mask) {
+    long b = q.size(0);
+    long t = q.size(2);
+    long dh = q.size(3);
+    long r = c.size(2);
+    Tensor wuk = kUp.weight().view(heads, dh, r);   // W_uk,h: rows of head h
+    Tensor wuv = vUp.weight().view(heads, dh, r);
+    Tensor qa = torch.matmul(q.add(posBiasU.unsqueeze(1)), wuk); // [B, H, T, r]
+    Tensor latent = c.unsqueeze(1);                                // [B, 1, T, r], shared by all heads
+    Tensor ac = torch.matmul(qa, latent.transpose(-2, -1));
+    Tensor ph = p.view(1, 2 * t - 1, heads, dh).permute(0, 2, 3, 1);
+    Tensor bd = RelativeAttention.relativeShift(torch.matmul(q.add(posBiasV.unsqueeze(1)), ph));
+    Tensor scores = ac.add(bd).div(new Scalar(Math.sqrt(dh)));
+    if (mask != null) scores = scores.add(mask.additive());
+    Tensor z = torch.matmul(torch.softmax(scores, -1), latent);  // [B, H, T, r]
+    Tensor o = torch.matmul(z, wuv.transpose(-2, -1)).add(vUp.bias().view(heads, 1, dh));
+    return o.transpose(1, 2).reshape(b, t, heads * dh);
+  }
+
+  public Linear query() { return query; }
+  public Linear kvDown() { return kvDown; }
+  public Linear kUp() { return kUp; }
+  public Linear vUp() { return vUp; }
+  public Linear out() { return out; }
+  public Linear position() { return position; }
+  public Tensor posBiasU() { return posBiasU; }
+  public Tensor posBiasV() { return posBiasV; }
+  public int heads() { return heads; }
+
+  @Override
+  public void weights(String prefix, Map<String, Tensor> out) {
+    query.weights(prefix + "linear_q.", out);
+    kvDown.weights(prefix + "kv_down.", out);
+    kUp.weights(prefix + "k_up.", out);
+    vUp.weights(prefix + "v_up.", out);
+    this.out.weights(prefix + "linear_out.", out);
+    position.weights(prefix + "linear_pos.", out);
+    out.put(prefix + "pos_bias_u", posBiasU);
+    out.put(prefix + "pos_bias_v", posBiasV);
+  }
+}

@@ -1,0 +1,161 @@
+package dev.mha2mla.model;
+
+import dev.mha2mla.io.RawTensor;
+import dev.mha2mla.mla.LatentAttention;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * A HuggingFace {@code Wav2Vec2ConformerForCTC} in eval mode: feature encoder, feature projection,
+ * conformer encoder, CTC head. Holds its weights as LibTorch tensors (native memory) until {@link #close()}.
+ * An MLA-converted model is the same network with {@link LatentAttention} blocks.
+ */
+public final class ConformerCtcModel implements HasWeights, AutoCloseable {
+  public static final String PREFIX = "wav2vec2_conformer.";
+
+  private final ConformerConfig config;
+  private final FeatureEncoder featureEncoder;
+  private final LayerNorm projectionNorm;
+  private final Linear projection;
+  private final ConformerEncoder encoder;
+  private final Linear lmHead;
+  private final Tensor maskedSpecEmbed;
+  /** Stored tensors the CTC forward pass never reads (positional conv of pre-training, BatchNorm counters), written back verbatim. */
+  private final Map<String, RawTensor> passthrough = new LinkedHashMap<>();
+  private final Device device;
+  private boolean closed;
+
+  /** Output of a forward pass: logits [B, T, V] and the number of valid frames of each sequence. */
+  public record Output(Tensor logits, long[] frameLengths) {}
+
+  private ConformerCtcModel(ConformerConfig config, StateDict sd, Device device) {
+    this.config = config;
+    this.device = device;
+    this.featureEncoder = new FeatureEncoder(config, sd, PREFIX + "feature_extractor.");
+    long c = config.convDim().get(config.convDim().size() - 1);
+    this.projectionNorm = LayerNorm.load(sd, PREFIX + "feature_projection.layer_norm", c, config.layerNormEps());
+    this.projection = Linear.load(sd, PREFIX + "feature_projection.projection", config.hiddenSize(), c, true);
+    this.encoder = new ConformerEncoder(config, sd, PREFIX + "encoder.",
+        prefix -> config.isMla() ? LatentAttention.load(config, sd, prefix) : MultiHeadAttention.load(config, sd, prefix));
+    this.lmHead = Linear.load(sd, "lm_head", config.vocabSize(), config.hiddenSize(), true);
+    this.maskedSpecEmbed = sd.contains(PREFIX + "masked_spec_embed")
+        ? sd.take(PREFIX + "masked_spec_embed", config.hiddenSize()) : null;
+    for (int i = 0; i < config.numHiddenLayers(); i++) {
+      String name = PREFIX + "encoder.layers." + i + ".conv_module.batch_norm.num_batches_tracked";
+      RawTensor counter = encoder.layers().get(i).conv().batchesTracked();
+      if (counter != null) passthrough.put(name, counter);
+    }
+    sd.keepAllWithPrefix(PREFIX + "encoder.pos_conv_embed.", passthrough);
+    sd.finish();
+  }
+
+  /** Loads a model folder (config.json + model.safetensors or pytorch_model.bin) onto the CPU. */
+  public static ConformerCtcModel load(Path dir) throws IOException {
+    return load(dir, null);
+  }
+
+  /** Loads a model folder onto {@code device} (null = CPU). */
+  public static ConformerCtcModel load(Path dir, Device device) throws IOException {
+    ConformerConfig config = ConformerConfig.read(dir.resolve("config.json"));
+    return fromStateDict(config, StateDict.read(dir), device);
+  }
+
+  public static ConformerCtcModel fromStateDict(ConformerConfig config, StateDict sd, Device device) {
+    sd.placeOn(device);
+    return new ConformerCtcModel(config, sd, device);
+  }
+
+  /**
+   * @param inputValues normalised audio [B, N] (float32)
+   * @param sampleLengths real samples per row, or null when no row is padded
+   */
+  public Output forward(Tensor inputValues, long[] sampleLengths, Trace trace) {
+    checkOpen();
+    Tensor input = inputValues.to(device == null ? inputValues.device() : device, ScalarType.Float);
+    Tensor features = featureEncoder.forward(input).transpose(1, 2); // [B, T, C]
+    if (trace != null) trace.record("extract_features_conv", features);
+    long frames = features.size(1);
+    long batch = features.size(0);
+    long[] frameLengths = new long[(int) batch];
+    for (int b = 0; b < batch; b++) {
+      frameLengths[b] = sampleLengths == null ? frames : Math.min(frames, featureEncoder.frames(sampleLengths[b]));
+    }
+    PaddingMask mask = sampleLengths == null ? null : PaddingMask.of(frameLengths, frames, input.device());
+    Tensor normed = projectionNorm.forward(features);
+    if (trace != null) trace.record("extract_features", normed);
+    Tensor hidden = projection.forward(normed);
+    if (trace != null) trace.record("projected", hidden);
+    Tensor last = encoder.forward(hidden, mask, trace);
+    if (trace != null) trace.record("last_hidden_state", last);
+    Tensor logits = lmHead.forward(last);
+    if (trace != null) trace.record("logits", logits);
+    return new Output(logits, frameLengths);
+  }
+
+  public ConformerConfig config() {
+    return config;
+  }
+
+  public FeatureEncoder featureEncoder() {
+    return featureEncoder;
+  }
+
+  public ConformerEncoder encoder() {
+    return encoder;
+  }
+
+  public Device device() {
+    return device;
+  }
+
+  public Tensor maskedSpecEmbed() {
+    return maskedSpecEmbed;
+  }
+
+  /** Floats cached per frame summed over layers' attention (2D per layer for MHA, r for MLA). */
+  public long cacheFloatsPerFrame() {
+    return encoder.layers().stream().mapToLong(l -> l.attention().cacheFloatsPerFrame()).sum();
+  }
+
+  /** Every tensor of the model under its HuggingFace name, in file order (the passthrough tensors excluded). */
+  @Override
+  public void weights(String prefix, Map<String, Tensor> out) {
+    featureEncoder.weights(prefix + PREFIX + "feature_extractor.", out);
+    projectionNorm.weights(prefix + PREFIX + "feature_projection.layer_norm.", out);
+    projection.weights(prefix + PREFIX + "feature_projection.projection.", out);
+    encoder.weights(prefix + PREFIX + "encoder.", out);
+    if (maskedSpecEmbed != null) out.put(prefix + PREFIX + "masked_spec_embed", maskedSpecEmbed);
+    lmHead.weights(prefix + "lm_head.", out);
+  }
+
+  public Map<String, Tensor> weights() {
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    weights("", out);
+    return out;
+  }
+
+  /** The full state dict as it would be written to model.safetensors. */
+  public Map<String, RawTensor> stateDict() {
+    Map<String, RawTensor> out = new LinkedHashMap<>();
+    for (Map.Entry<String, Tensor> e : weights().entrySet()) out.put(e.getKey(), TorchTensors.toRaw(e.getValue()));
+    out.putAll(passthrough);
+    return out;
+  }
+
+  private void checkOpen() {
+    if (closed) throw new IllegalStateException("model is closed");
+  }
+
+  /** Frees the native memory of every weight. */
+  @Override
+  public synchronized void close() {
+    if (closed) return;
+    closed = true;
+    for (Tensor t : weights().values()) t.close();
+  }
+}

@@ -1,0 +1,52 @@
+package dev.mha2mla.model;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+
+/** Conformer stack: zero the padded frames, add nothing (positions enter through attention), run the layers, LayerNorm. */
+public final class ConformerEncoder implements HasWeights {
+  private final List<ConformerLayer> layers = new ArrayList<>();
+  private final LayerNorm finalNorm;
+  private final long hidden;
+
+  public ConformerEncoder(ConformerConfig c, StateDict sd, String prefix, Function<String, SelfAttention> attention) {
+    this.hidden = c.hiddenSize();
+    for (int i = 0; i < c.numHiddenLayers(); i++) {
+      String name = prefix + "layers." + i + ".";
+      layers.add(new ConformerLayer(c, sd, name, attention.apply(name + "self_attn.")));
+    }
+    this.finalNorm = LayerNorm.load(sd, prefix + "layer_norm", c.hiddenSize(), c.layerNormEps());
+  }
+
+  /** x [B, T, D] -> [B, T, D]. */
+  public Tensor forward(Tensor x, PaddingMask mask, Trace trace) {
+    Tensor h = x;
+    if (mask != null) {
+      // padded frames enter the encoder as exact zeros
+      h = h.mul(mask.valid().unsqueeze(-1).to(h.scalar_type()));
+    }
+    if (trace != null) trace.record("encoder_input", h);
+    Tensor relPos = RelativePositionalEmbedding.table(h.size(1), hidden).to(h.device(), h.scalar_type());
+    if (trace != null) trace.record("rel_pos", relPos);
+    for (int i = 0; i < layers.size(); i++) {
+      h = layers.get(i).forward(h, relPos, mask, trace, i);
+      if (trace != null) trace.record("layer." + i, h);
+    }
+    return finalNorm.forward(h);
+  }
+
+  public List<ConformerLayer> layers() {
+    return Collections.unmodifiableList(layers);
+  }
+
+  @Override
+  public void weights(String prefix, Map<String, Tensor> out) {
+    for (int i = 0; i < layers.size(); i++) layers.get(i).weights(prefix + "layers." + i + ".", out);
+    finalNorm.weights(prefix + "layer_norm.", out);
+  }
+}

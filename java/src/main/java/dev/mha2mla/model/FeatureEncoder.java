@@ -1,0 +1,95 @@
+package dev.mha2mla.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The convolutional front end: raw 16 kHz samples [B, N] to frames [B, C, T]. Layer i is
+ * conv(kernel k_i, stride s_i) then a norm then the activation. "layer" norm: LayerNorm over channels
+ * after every conv; "group" norm: GroupNorm with one group per channel after the first conv only.
+ * Frame count: T = floor((N - k) / s) + 1 applied layer by layer.
+ */
+public final class FeatureEncoder implements HasWeights {
+  private final List<Tensor> convWeights = new ArrayList<>();
+  private final List<Tensor> convBiases = new ArrayList<>();
+  private final List<Tensor> normWeights = new ArrayList<>();
+  private final List<Tensor> normBiases = new ArrayList<>();
+  private final ConformerConfig config;
+  private final Activation activation;
+
+  public FeatureEncoder(ConformerConfig config, StateDict sd, String prefix) {
+    this.config = config;
+    this.activation = Activation.of(config.featExtractActivation());
+    long in = 1;
+    for (int i = 0; i < config.convDim().size(); i++) {
+      long out = config.convDim().get(i);
+      String name = prefix + "conv_layers." + i + ".";
+      convWeights.add(sd.take(name + "conv.weight", out, in, config.convKernel().get(i)));
+      convBiases.add(config.convBias() ? sd.take(name + "conv.bias", out) : null);
+      boolean normed = config.featExtractNorm().equals("layer") || i == 0;
+      normWeights.add(normed ? sd.take(name + "layer_norm.weight", out) : null);
+      normBiases.add(normed ? sd.take(name + "layer_norm.bias", out) : null);
+      in = out;
+    }
+  }
+
+  /** input [B, N] -> features [B, C, T]. */
+  public Tensor forward(Tensor input) {
+    Tensor x = input.unsqueeze(1);
+    boolean layerNorm = config.featExtractNorm().equals("layer");
+    for (int i = 0; i < convWeights.size(); i++) {
+      Tensor b = convBiases.get(i);
+      x = torch.conv1d(x, convWeights.get(i), b == null ? new TensorOptional() : new TensorOptional(b),
+          new long[] {config.convStride().get(i)}, new long[] {0}, new long[] {1}, 1);
+      if (layerNorm) {
+        // LayerNorm over channels: move channels last, normalise, move back
+        Tensor t = x.transpose(-2, -1);
+        t = torch.layer_norm(t, new long[] {x.size(1)}, new TensorOptional(normWeights.get(i)),
+            new TensorOptional(normBiases.get(i)), LayerNorm.TORCH_DEFAULT_EPS, false);
+        x = t.transpose(-2, -1);
+      } else if (i == 0) {
+        // GroupNorm with as many groups as channels: each channel normalised over time alone
+        x = torch.group_norm(x, x.size(1), new TensorOptional(normWeights.get(i)),
+            new TensorOptional(normBiases.get(i)), 1e-5, false);
+      }
+      x = activation.apply(x);
+    }
+    return x;
+  }
+
+  /** Number of frames the encoder produces from {@code samples} input samples (0 if too short). */
+  public long frames(long samples) {
+    long n = samples;
+    for (int i = 0; i < config.convKernel().size(); i++) {
+      if (n < config.convKernel().get(i)) return 0;
+      n = (n - config.convKernel().get(i)) / config.convStride().get(i) + 1;
+    }
+    return n;
+  }
+
+  /** Samples needed for one frame: the receptive field of the conv stack. */
+  public long minimumSamples() {
+    long field = 1;
+    for (int i = config.convKernel().size() - 1; i >= 0; i--) {
+      field = (field - 1) * config.convStride().get(i) + config.convKernel().get(i);
+    }
+    return field;
+  }
+
+  @Override
+  public void weights(String prefix, Map<String, Tensor> out) {
+    for (int i = 0; i < convWeights.size(); i++) {
+      String name = prefix + "conv_layers." + i + ".";
+      out.put(name + "conv.weight", convWeights.get(i));
+      if (convBiases.get(i) != null) out.put(name + "conv.bias", convBiases.get(i));
+      if (normWeights.get(i) != null) {
+        out.put(name + "layer_norm.weight", normWeights.get(i));
+        out.put(name + "layer_norm.bias", normBiases.get(i));
+      }
+    }
+  }
+}

@@ -1,0 +1,75 @@
+package dev.mha2mla.model;
+
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
+
+/** The checkpoint's relative-position multi-head attention: separate K and V projections of width D. */
+public final class MultiHeadAttention implements SelfAttention {
+  private final Linear query;
+  private final Linear key;
+  private final Linear value;
+  private final Linear out;
+  private final Linear position;
+  private final Tensor posBiasU;
+  private final Tensor posBiasV;
+  private final int heads;
+
+  public MultiHeadAttention(Linear query, Linear key, Linear value, Linear out, Linear position,
+      Tensor posBiasU, Tensor posBiasV, int heads) {
+    this.query = query;
+    this.key = key;
+    this.value = value;
+    this.out = out;
+    this.position = position;
+    this.posBiasU = posBiasU;
+    this.posBiasV = posBiasV;
+    this.heads = heads;
+  }
+
+  public static MultiHeadAttention load(ConformerConfig c, StateDict sd, String prefix) {
+    long d = c.hiddenSize();
+    return new MultiHeadAttention(
+        Linear.load(sd, prefix + "linear_q", d, d, true),
+        Linear.load(sd, prefix + "linear_k", d, d, true),
+        Linear.load(sd, prefix + "linear_v", d, d, true),
+        Linear.load(sd, prefix + "linear_out", d, d, true),
+        Linear.load(sd, prefix + "linear_pos", d, d, false),
+        sd.take(prefix + "pos_bias_u", c.numAttentionHeads(), c.headDim()),
+        sd.take(prefix + "pos_bias_v", c.numAttentionHeads(), c.headDim()),
+        c.numAttentionHeads());
+  }
+
+  @Override
+  public Tensor forward(Tensor x, Tensor relPos, PaddingMask mask) {
+    Tensor q = RelativeAttention.heads(query.forward(x), heads);
+    Tensor k = RelativeAttention.heads(key.forward(x), heads);
+    Tensor v = RelativeAttention.heads(value.forward(x), heads);
+    Tensor p = position.forward(relPos);
+    return out.forward(RelativeAttention.attend(q, k, v, p, posBiasU, posBiasV, mask));
+  }
+
+  @Override
+  public long cacheFloatsPerFrame() {
+    return 2 * key.weight().size(0);
+  }
+
+  public Linear query() { return query; }
+  public Linear key() { return key; }
+  public Linear value() { return value; }
+  public Linear out() { return out; }
+  public Linear position() { return position; }
+  public Tensor posBiasU() { return posBiasU; }
+  public Tensor posBiasV() { return posBiasV; }
+  public int heads() { return heads; }
+
+  @Override
+  public void weights(String prefix, Map<String, Tensor> out) {
+    query.weights(prefix + "linear_q.", out);
+    key.weights(prefix + "linear_k.", out);
+    value.weights(prefix + "linear_v.", out);
+    this.out.weights(prefix + "linear_out.", out);
+    position.weights(prefix + "linear_pos.", out);
+    out.put(prefix + "pos_bias_u", posBiasU);
+    out.put(prefix + "pos_bias_v", posBiasV);
+  }
+}

@@ -1,0 +1,126 @@
+package dev.mha2mla.model;
+
+import dev.mha2mla.io.RawTensor;
+import dev.mha2mla.io.SafeTensorsReader;
+import dev.mha2mla.io.SafeTensorsFile;
+import dev.mha2mla.io.TorchPickleReader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * The weights of a model folder as HuggingFace names them, loaded once, handed out by name with a shape
+ * check, and audited at the end: every key of the file must have been taken by some layer (or
+ * explicitly kept as unused), and every key a layer asks for must exist.
+ */
+public final class StateDict {
+  public static final String SAFETENSORS = "model.safetensors";
+  public static final String PYTORCH_BIN = "pytorch_model.bin";
+
+  private final String source;
+  private final Map<String, RawTensor> raw;
+  private final Set<String> taken = new LinkedHashSet<>();
+  private final List<String> missing = new ArrayList<>();
+  private Device device;
+
+  public StateDict(String source, Map<String, RawTensor> raw) {
+    this.source = source;
+    this.raw = raw;
+  }
+
+  /** Reads {@code model.safetensors}, or {@code pytorch_model.bin} where there is no safetensors file. */
+  public static StateDict read(Path modelDir) throws IOException {
+    Path st = modelDir.resolve(SAFETENSORS);
+    if (Files.isRegularFile(st)) {
+      SafeTensorsFile file = SafeTensorsReader.open(st);
+      Map<String, RawTensor> map = new LinkedHashMap<>();
+      for (String name : file.names()) map.put(name, file.get(name));
+      return new StateDict(st.toString(), map);
+    }
+    Path bin = modelDir.resolve(PYTORCH_BIN);
+    if (Files.isRegularFile(bin)) return new StateDict(bin.toString(), TorchPickleReader.read(bin));
+    throw new NoSuchFileException(modelDir + ": no " + SAFETENSORS + " or " + PYTORCH_BIN + " in the model folder");
+  }
+
+  public String source() {
+    return source;
+  }
+
+  /** Tensors handed out from now on are placed on {@code device} (null = CPU). */
+  public void placeOn(Device device) {
+    this.device = device;
+  }
+
+  /** Takes every stored tensor whose name starts with {@code prefix} as unused-but-kept, into {@code out}. */
+  public void keepAllWithPrefix(String prefix, Map<String, RawTensor> out) {
+    for (Map.Entry<String, RawTensor> e : raw.entrySet()) {
+      if (e.getKey().startsWith(prefix)) {
+        taken.add(e.getKey());
+        out.put(e.getKey(), e.getValue());
+      }
+    }
+  }
+
+  public boolean contains(String name) {
+    return raw.containsKey(name);
+  }
+
+  /** The named tensor as a new CPU tensor, after checking its shape; a missing name is remembered and reported by {@link #finish()}. */
+  public Tensor take(String name, long... shape) {
+    RawTensor t = raw.get(name);
+    if (t == null) {
+      missing.add(name + " " + Arrays.toString(shape));
+      return null;
+    }
+    if (!Arrays.equals(t.shape(), shape)) {
+      throw new UnsupportedModelException(source + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
+          + " but config.json implies " + Arrays.toString(shape) + " (config and weights disagree)");
+    }
+    if (t.dtype() != dev.mha2mla.io.DType.F32 && t.dtype() != dev.mha2mla.io.DType.F16
+        && t.dtype() != dev.mha2mla.io.DType.BF16 && t.dtype() != dev.mha2mla.io.DType.F64) {
+      throw new UnsupportedModelException(source + ": tensor '" + name + "' has dtype " + t.dtype()
+          + "; weights must be floating point (F32, F16, BF16 or F64)");
+    }
+    taken.add(name);
+    Tensor out = TorchTensors.fromRaw(t);
+    if (!TorchTensors.isType(out, ScalarType.Float) || device != null) {
+      out = out.to(device == null ? out.device() : device, ScalarType.Float);
+    }
+    return TorchTensors.keep(out);
+  }
+
+  /** Marks a stored tensor that the CTC forward pass does not use (kept so a converted model can write it back). */
+  public RawTensor keepUnused(String name) {
+    RawTensor t = raw.get(name);
+    if (t != null) taken.add(name);
+    return t;
+  }
+
+  /** Fails if a layer asked for a missing tensor or the file holds tensors no layer took. */
+  public void finish() {
+    Set<String> unknown = new TreeSet<>(raw.keySet());
+    unknown.removeAll(taken);
+    if (!missing.isEmpty() || !unknown.isEmpty()) {
+      StringBuilder sb = new StringBuilder(source).append(": weights do not match config.json.");
+      if (!missing.isEmpty()) sb.append(" Missing ").append(missing.size()).append(": ").append(head(missing)).append('.');
+      if (!unknown.isEmpty()) sb.append(" Unexpected ").append(unknown.size()).append(": ").append(head(new ArrayList<>(unknown))).append('.');
+      throw new UnsupportedModelException(sb.toString());
+    }
+  }
+
+  private static String head(List<String> names) {
+    return names.size() <= 8 ? names.toString() : names.subList(0, 8) + " ...";
+  }
+}
