@@ -34,6 +34,10 @@ final class TranscribeCommand implements Callable<Integer> {
       description = "Where LibTorch runs the network (default: ${DEFAULT-VALUE}).")
   String device;
 
+  @Option(names = "--attention", defaultValue = "native", paramLabel = "native|torch",
+      description = "Attention by the fused native kernels or by LibTorch operations (the HuggingFace way). Default: ${DEFAULT-VALUE}.")
+  String attention;
+
   @Option(names = "--batch-size", defaultValue = "1", paramLabel = "B",
       description = "Files per forward pass; >1 pads and masks like HuggingFace (logits near padding change). Default: ${DEFAULT-VALUE}.")
   int batchSize;
@@ -52,7 +56,9 @@ final class TranscribeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     List<float[]> samples = new ArrayList<>();
+    dev.mha2mla.model.AttentionBackend backend = dev.mha2mla.model.AttentionBackend.parse(attention);
     try (SpeechRecognizer asr = SpeechRecognizer.open(model, device)) {
+      asr.model().setAttentionBackend(backend);
       int rate = asr.normalizer().samplingRate();
       for (Path file : audio) {
         WavAudio wav = WavReader.read(file);

@@ -1,5 +1,7 @@
 package dev.mha2mla.mla;
 
+import dev.mha2mla.kernels.FusedAttention;
+import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.model.Linear;
 import dev.mha2mla.model.PaddingMask;
@@ -39,6 +41,7 @@ public final class LatentAttention implements SelfAttention {
   private final Tensor posBiasV;
   private final int heads;
   private volatile Form form = Form.EXPANDED;
+  private volatile AttentionBackend backend = AttentionBackend.defaultBackend();
 
   public LatentAttention(Linear query, Linear kvDown, Linear kUp, Linear vUp, Linear out, Linear position,
       Tensor posBiasU, Tensor posBiasV, int heads) {
@@ -90,34 +93,51 @@ public final class LatentAttention implements SelfAttention {
     Tensor c = kvDown.forward(x); // [B, T, r]
     Tensor q = RelativeAttention.heads(query.forward(x), heads);
     Tensor p = position.forward(relPos);
-    Tensor attended = form == Form.EXPANDED
-        ? RelativeAttention.attend(q, RelativeAttention.heads(kUp.forward(c), heads),
-            RelativeAttention.heads(vUp.forward(c), heads), p, posBiasU, posBiasV, mask)
-        : attendAbsorbed(q, c, p, mask);
+    boolean fused = backend.runsNative(x, query.weight());
+    Tensor attended;
+    if (form == Form.EXPANDED) {
+      Tensor k = RelativeAttention.heads(kUp.forward(c), heads);
+      Tensor v = RelativeAttention.heads(vUp.forward(c), heads);
+      attended = fused ? RelativeAttention.mergeHeads(RelativeAttention.fused(q, k, v, p, posBiasU, posBiasV, mask))
+          : RelativeAttention.attend(q, k, v, p, posBiasU, posBiasV, mask);
+    } else {
+      attended = attendAbsorbed(q, c, p, mask, fused);
+    }
     return out.forward(attended);
+  }
+
+  @Override
+  public void setBackend(AttentionBackend backend) {
+    this.backend = backend;
   }
 
   /**
    * qa_h = (q + u_h) W_uk,h (r values); AC = qa . c (the bk term is constant in j and cancels in softmax);
    * z_h = sum_j probs c_j; o_h = z_h W_uv,h^T + bv_h (probabilities sum to one, so bv passes through).
    */
-  private Tensor attendAbsorbed(Tensor q, Tensor c, Tensor p, PaddingMask mask) {
-    long b = q.size(0);
+  private Tensor attendAbsorbed(Tensor q, Tensor c, Tensor p, PaddingMask mask, boolean fused) {
     long t = q.size(2);
     long dh = q.size(3);
     long r = c.size(2);
     Tensor wuk = kUp.weight().view(heads, dh, r);   // W_uk,h: rows of head h
     Tensor wuv = vUp.weight().view(heads, dh, r);
     Tensor qa = torch.matmul(q.add(posBiasU.unsqueeze(1)), wuk); // [B, H, T, r]
-    Tensor latent = c.unsqueeze(1);                                // [B, 1, T, r], shared by all heads
-    Tensor ac = torch.matmul(qa, latent.transpose(-2, -1));
-    Tensor ph = p.view(1, 2 * t - 1, heads, dh).permute(0, 2, 3, 1);
-    Tensor bd = RelativeAttention.relativeShift(torch.matmul(q.add(posBiasV.unsqueeze(1)), ph));
-    Tensor scores = ac.add(bd).div(new Scalar(Math.sqrt(dh)));
-    if (mask != null) scores = scores.add(mask.additive());
-    Tensor z = torch.matmul(torch.softmax(scores, -1), latent);  // [B, H, T, r]
+    Tensor qw = q.add(posBiasV.unsqueeze(1));
+    Tensor z;                                                      // [B, H, T, r]
+    if (fused) {
+      z = FusedAttention.latentAttention(qa, c, qw, p, mask == null ? null : mask.lengths(), (int) t - 1, 0,
+          1.0 / Math.sqrt(dh));
+    } else {
+      Tensor latent = c.unsqueeze(1);                              // [B, 1, T, r], shared by all heads
+      Tensor ac = torch.matmul(qa, latent.transpose(-2, -1));
+      Tensor ph = p.view(1, 2 * t - 1, heads, dh).permute(0, 2, 3, 1);
+      Tensor bd = RelativeAttention.relativeShift(torch.matmul(qw, ph));
+      Tensor scores = ac.add(bd).div(new Scalar(Math.sqrt(dh)));
+      if (mask != null) scores = scores.add(mask.additive());
+      z = torch.matmul(torch.softmax(scores, -1), latent);
+    }
     Tensor o = torch.matmul(z, wuv.transpose(-2, -1)).add(vUp.bias().view(heads, 1, dh));
-    return o.transpose(1, 2).reshape(b, t, heads * dh);
+    return RelativeAttention.mergeHeads(o);
   }
 
   public Linear query() { return query; }

@@ -7,7 +7,9 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
@@ -75,6 +77,19 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
    * @param sampleLengths real samples per row, or null when no row is padded
    */
   public Output forward(Tensor inputValues, long[] sampleLengths, Trace trace) {
+    return forward(inputValues, sampleLengths, null, null, trace);
+  }
+
+  /**
+   * The training forward pass: as {@link #forward(Tensor, long[], Trace)}, plus SpecAugment applied where
+   * HuggingFace's {@code _mask_hidden_states} applies it, after the feature projection and before the encoder:
+   * masked frames are replaced by {@code masked_spec_embed} (h[b, t, :] = e where timeMask[b, t]), masked
+   * channels are zeroed over all frames (h[b, :, c] = 0 where featureMask[b, c]).
+   *
+   * @param timeMask bool [B, T] (T = frames of the padded batch, see {@link #frameLengths}), or null
+   * @param featureMask bool [B, D], or null
+   */
+  public Output forward(Tensor inputValues, long[] sampleLengths, Tensor timeMask, Tensor featureMask, Trace trace) {
     checkOpen();
     Tensor input = inputValues.to(device == null ? inputValues.device() : device, ScalarType.Float);
     Tensor features = featureEncoder.forward(input).transpose(1, 2); // [B, T, C]
@@ -90,11 +105,46 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
     if (trace != null) trace.record("extract_features", normed);
     Tensor hidden = projection.forward(normed);
     if (trace != null) trace.record("projected", hidden);
+    if (timeMask != null) {
+      if (maskedSpecEmbed == null) {
+        throw new IllegalStateException("time masking needs masked_spec_embed, which this model's weights lack");
+      }
+      Tensor where = timeMask.to(hidden.device(), ScalarType.Bool).unsqueeze(-1);
+      hidden = torch.where(where, maskedSpecEmbed.to(hidden.device(), TorchTensors.scalarType(hidden)), hidden);
+    }
+    if (featureMask != null) {
+      hidden = hidden.masked_fill(featureMask.to(hidden.device(), ScalarType.Bool).unsqueeze(1), new Scalar(0.0));
+    }
     Tensor last = encoder.forward(hidden, mask, trace);
     if (trace != null) trace.record("last_hidden_state", last);
     Tensor logits = lmHead.forward(last);
     if (trace != null) trace.record("logits", logits);
     return new Output(logits, frameLengths);
+  }
+
+  /**
+   * Frames of each row of a batch padded to {@code paddedSamples}: the conv stack's output length of its real
+   * samples (HF's {@code _get_feat_extract_output_lengths}), at most the padded batch's frame count.
+   */
+  public long[] frameLengths(long[] sampleLengths, long paddedSamples) {
+    long frames = featureEncoder.frames(paddedSamples);
+    long[] out = new long[sampleLengths.length];
+    for (int b = 0; b < out.length; b++) out[b] = Math.min(frames, featureEncoder.frames(sampleLengths[b]));
+    return out;
+  }
+
+  /**
+   * A newly initialised model for {@code config}, its weights drawn as HuggingFace's {@code _init_weights} draws
+   * them (see {@link InitialWeights}) from a generator seeded with {@code seed}: the same seed gives the same bits.
+   */
+  public static ConformerCtcModel initialize(ConformerConfig config, long seed, Device device) {
+    return fromStateDict(config, new StateDict("fresh initialisation (seed " + seed + ")", InitialWeights.draw(config, seed)),
+        device);
+  }
+
+  /** Native fused kernels or LibTorch operations for every attention block's inference calls. */
+  public void setAttentionBackend(AttentionBackend backend) {
+    for (ConformerLayer layer : encoder.layers()) layer.attention().setBackend(backend);
   }
 
   public ConformerConfig config() {

@@ -13,6 +13,7 @@ public final class MultiHeadAttention implements SelfAttention {
   private final Tensor posBiasU;
   private final Tensor posBiasV;
   private final int heads;
+  private volatile AttentionBackend backend = AttentionBackend.defaultBackend();
 
   public MultiHeadAttention(Linear query, Linear key, Linear value, Linear out, Linear position,
       Tensor posBiasU, Tensor posBiasV, int heads) {
@@ -45,7 +46,15 @@ public final class MultiHeadAttention implements SelfAttention {
     Tensor k = RelativeAttention.heads(key.forward(x), heads);
     Tensor v = RelativeAttention.heads(value.forward(x), heads);
     Tensor p = position.forward(relPos);
+    if (backend.runsNative(x, query.weight())) {
+      return out.forward(RelativeAttention.mergeHeads(RelativeAttention.fused(q, k, v, p, posBiasU, posBiasV, mask)));
+    }
     return out.forward(RelativeAttention.attend(q, k, v, p, posBiasU, posBiasV, mask));
+  }
+
+  @Override
+  public void setBackend(AttentionBackend backend) {
+    this.backend = backend;
   }
 
   @Override

@@ -43,7 +43,7 @@ public final class RelativeAttention {
     Tensor scores = ac.add(bd).div(new Scalar(Math.sqrt(dh)));
     if (mask != null) scores = scores.add(mask.additive());
     Tensor probs = torch.softmax(scores, -1);
-    return torch.matmul(probs, v).transpose(1, 2).reshape(b, t, h * dh);
+    return mergeHeads(torch.matmul(probs, v));
   }
 
   /** raw [B, H, T, 2T-1] (column m = distance (T-1) - m) to BD [B, H, T, T] (column j = key j). */
@@ -55,6 +55,18 @@ public final class RelativeAttention {
     Tensor zero = torch.zeros(new long[] {b, h, t, 1}, raw.options());
     Tensor padded = torch.cat(new TensorVector(zero, raw), -1).view(b, h, m + 1, t);
     return padded.narrow(2, 1, m).view(b, h, t, m).narrow(3, 0, m / 2 + 1);
+  }
+
+  /** The same attention by the native fused kernel: [B, H, T, dh] out, heads not yet merged. */
+  public static Tensor fused(Tensor q, Tensor k, Tensor v, Tensor p, Tensor u, Tensor w, PaddingMask mask) {
+    long t = q.size(2);
+    return dev.mha2mla.kernels.FusedAttention.relposAttention(q, k, v, p, u, w, mask == null ? null : mask.lengths(),
+        (int) t - 1, 0, 1.0 / Math.sqrt(q.size(3)));
+  }
+
+  /** [B, H, T, dh] to [B, T, H*dh]. */
+  public static Tensor mergeHeads(Tensor x) {
+    return x.transpose(1, 2).reshape(x.size(0), x.size(2), x.size(1) * x.size(3));
   }
 
   /** Splits [B, T, H*dh] into heads [B, H, T, dh]. */

@@ -12,6 +12,9 @@ public interface SelfAttention extends HasWeights {
    */
   Tensor forward(Tensor x, Tensor relPos, PaddingMask mask);
 
+  /** Chooses native kernels or LibTorch operations for inference calls (training always uses LibTorch). */
+  void setBackend(AttentionBackend backend);
+
   /** Floats a decoder must cache per frame for this layer: 2D for K and V, r for a latent. */
   long cacheFloatsPerFrame();
 }

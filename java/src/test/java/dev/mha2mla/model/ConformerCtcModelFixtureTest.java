@@ -68,6 +68,23 @@ class ConformerCtcModelFixtureTest {
   }
 
   @Test
+  void nativeKernelsAndLibTorchOperationsGiveTheSameNumbers() {
+    assertThat(AttentionBackend.defaultBackend()).isEqualTo(AttentionBackend.NATIVE);
+    try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+      Tensor input = inputs.tensor("batch.input_values");
+      long[] lengths = {20800, 14400};
+      model.setAttentionBackend(AttentionBackend.TORCH);
+      Map<String, Tensor> torchTrace = run(model, input, lengths);
+      model.setAttentionBackend(AttentionBackend.NATIVE);
+      Map<String, Tensor> nativeTrace = run(model, input, lengths);
+      assertMatches("batch.", torchTrace, false);
+      assertThat(FixtureTensors.maxAbsDiff(torchTrace.get("logits"), nativeTrace.get("logits"))).isLessThan(1e-5);
+    } finally {
+      model.setAttentionBackend(AttentionBackend.defaultBackend());
+    }
+  }
+
+  @Test
   void paddedBatchMatchesHuggingFaceIncludingPaddingEffects() {
     try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
       Tensor input = inputs.tensor("batch.input_values");

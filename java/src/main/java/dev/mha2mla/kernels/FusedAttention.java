@@ -1,0 +1,159 @@
+package dev.mha2mla.kernels;
+
+import dev.mha2mla.model.TorchTensors;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * The native fused attention kernels on LibTorch tensors: checks shapes, dtypes, devices and strides,
+ * then passes data pointers. Outputs are new contiguous tensors on the inputs' device.
+ */
+public final class FusedAttention {
+  private static final boolean AVAILABLE = probe();
+
+  private FusedAttention() {}
+
+  private static boolean probe() {
+    try {
+      NativeKernels.mla_cuda_compiled();
+      return true;
+    } catch (Throwable e) {
+      org.slf4j.LoggerFactory.getLogger(FusedAttention.class).warn("native kernels unavailable, using LibTorch attention: {}", e.toString());
+      return false;
+    }
+  }
+
+  /** True when libmha2mla loaded on this machine. */
+  public static boolean available() {
+    return AVAILABLE;
+  }
+
+  /** True when the kernels were compiled with CUDA and a GPU is visible. */
+  public static boolean cudaUsable() {
+    return AVAILABLE && NativeKernels.mla_cuda_compiled() == 1 && NativeKernels.mla_cuda_device_count() > 0;
+  }
+
+  /** The CPU instruction set the kernels dispatch to ("avx512f", "avx2" or "baseline"). */
+  public static String cpuIsa() {
+    return NativeKernels.mla_cpu_isa().getString();
+  }
+
+  /**
+   * Entry point 1, full utterance or a chunk over a cache: softmax_j(((q_i + u).k_j + (q_i + w).p[zeroRow - delta]) * scale) v_j
+   * with delta = qOffset + i - j.
+   *
+   * @param q [B, H, Tq, dh]; k, v [B, H, Tk, dh]; p [P, H*dh] or [P, H, dh]; u, w [H, dh]
+   * @param lengths valid keys per sequence, or null
+   */
+  public static Tensor relposAttention(Tensor q, Tensor k, Tensor v, Tensor p, Tensor u, Tensor w, long[] lengths,
+      int zeroRow, int qOffset, double scale) {
+    int b = dim(q, 0), h = dim(q, 1), tq = dim(q, 2), dh = dim(q, 3), tk = dim(k, 2);
+    expect(k, "k", b, h, tk, dh);
+    expect(v, "v", b, h, tk, dh);
+    Tensor p3 = positions(p, h, dh);
+    Tensor u2 = floats(u, "u").contiguous();
+    Tensor w2 = floats(w, "w").contiguous();
+    expect(u2, "u", h, dh);
+    expect(w2, "w", h, dh);
+    Tensor qq = lastDimContiguous(floats(q, "q"));
+    Tensor kk = lastDimContiguous(floats(k, "k"));
+    Tensor vv = lastDimContiguous(floats(v, "v"));
+    Tensor out = torch.empty(new long[] {b, h, tq, dh}, qq.options(), new org.bytedeco.pytorch.MemoryFormatOptional());
+    int device = device(qq);
+    Tensor len = lengthsTensor(lengths, b, tk, qq);
+    int status = NativeKernels.mla_relpos_attention_f32(device, null, b, h, tq, tk, dh, dim(p3, 0), zeroRow, qOffset,
+        (float) scale, ptr(qq), strides3(qq), ptr(kk), strides3(kk), ptr(vv), strides3(vv), ptr(p3), strides2(p3),
+        ptr(u2), ptr(w2), len == null ? null : new IntPointer(len.data_ptr()), ptr(out), strides3(out));
+    check("mla_relpos_attention_f32", status);
+    return out;
+  }
+
+  /**
+   * Entry point 2 (absorbed MLA): z_i = sum_j softmax_j((qa_i . c_j + qw_i . p[zeroRow - delta]) * scale) c_j.
+   *
+   * @param qa [B, H, Tq, r]; c [B, Tk, r]; qw [B, H, Tq, dh]; p [P, H*dh] or [P, H, dh]
+   */
+  public static Tensor latentAttention(Tensor qa, Tensor c, Tensor qw, Tensor p, long[] lengths, int zeroRow, int qOffset,
+      double scale) {
+    int b = dim(qa, 0), h = dim(qa, 1), tq = dim(qa, 2), r = dim(qa, 3), tk = dim(c, 1), dh = dim(qw, 3);
+    expect(c, "c", b, tk, r);
+    expect(qw, "qw", b, h, tq, dh);
+    Tensor p3 = positions(p, h, dh);
+    Tensor qq = lastDimContiguous(floats(qa, "qa"));
+    Tensor cc = lastDimContiguous(floats(c, "c"));
+    Tensor ww = lastDimContiguous(floats(qw, "qw"));
+    Tensor z = torch.empty(new long[] {b, h, tq, r}, qq.options(), new org.bytedeco.pytorch.MemoryFormatOptional());
+    Tensor len = lengthsTensor(lengths, b, tk, qq);
+    int status = NativeKernels.mla_latent_attention_f32(device(qq), null, b, h, tq, tk, r, dh, dim(p3, 0), zeroRow, qOffset,
+        (float) scale, ptr(qq), strides3(qq), ptr(cc), new long[] {cc.stride(0), cc.stride(1)}, ptr(ww), strides3(ww),
+        ptr(p3), strides2(p3), len == null ? null : new IntPointer(len.data_ptr()), ptr(z), strides3(z));
+    check("mla_latent_attention_f32", status);
+    return z;
+  }
+
+  private static Tensor positions(Tensor p, int h, int dh) {
+    Tensor f = floats(p, "p");
+    Tensor p3 = f.dim() == 2 ? f.view(f.size(0), h, dh) : f;
+    expect(p3, "p", dim(p3, 0), h, dh);
+    return lastDimContiguous(p3);
+  }
+
+  private static Tensor lengthsTensor(long[] lengths, int batch, int keys, Tensor like) {
+    if (lengths == null) return null;
+    if (lengths.length != batch) throw new IllegalArgumentException("lengths has " + lengths.length + " entries for batch " + batch);
+    int[] l = new int[batch];
+    for (int i = 0; i < batch; i++) {
+      if (lengths[i] < 1 || lengths[i] > keys) {
+        throw new IllegalArgumentException("length " + lengths[i] + " of sequence " + i + " is outside 1.." + keys);
+      }
+      l[i] = (int) lengths[i];
+    }
+    Tensor t = Tensor.create(l, batch);
+    return like.is_cuda() ? t.to(like.device(), ScalarType.Int) : t;
+  }
+
+  private static int device(Tensor t) {
+    return t.is_cuda() ? NativeKernels.MLA_DEVICE_CUDA : NativeKernels.MLA_DEVICE_CPU;
+  }
+
+  private static Tensor floats(Tensor t, String name) {
+    if (!TorchTensors.isType(t, ScalarType.Float)) {
+      throw new IllegalArgumentException(name + " must be float32, got " + TorchTensors.scalarType(t));
+    }
+    return t;
+  }
+
+  private static Tensor lastDimContiguous(Tensor t) {
+    return t.stride(t.dim() - 1) == 1 ? t : t.contiguous();
+  }
+
+  private static void expect(Tensor t, String name, long... shape) {
+    if (!java.util.Arrays.equals(t.shape(), shape)) {
+      throw new IllegalArgumentException(name + " has shape " + java.util.Arrays.toString(t.shape()) + ", expected "
+          + java.util.Arrays.toString(shape));
+    }
+  }
+
+  private static int dim(Tensor t, int i) {
+    return Math.toIntExact(t.size(i));
+  }
+
+  private static FloatPointer ptr(Tensor t) {
+    return new FloatPointer(t.data_ptr());
+  }
+
+  private static long[] strides3(Tensor t) {
+    return new long[] {t.stride(0), t.stride(1), t.stride(2)};
+  }
+
+  private static long[] strides2(Tensor t) {
+    return new long[] {t.stride(0), t.stride(1)};
+  }
+
+  private static void check(String call, int status) {
+    if (status != NativeKernels.MLA_OK) throw new KernelException(call, status);
+  }
+}

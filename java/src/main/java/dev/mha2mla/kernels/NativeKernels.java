@@ -1,0 +1,80 @@
+package dev.mha2mla.kernels;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * JavaCPP binding of {@code native/include/mha2mla.h}, the one C header of the native kernels (see it for
+ * the math and the contract). The Maven build compiles the JNI bridge for this class and packs it with
+ * {@code libmha2mla.so} (CPU kernels, plus CUDA kernels where nvcc was found). Use {@link FusedAttention}
+ * for a tensor-level API; these are the raw entry points.
+ */
+@Platform(include = "mha2mla.h", link = "mha2mla")
+public final class NativeKernels {
+  public static final int MLA_OK = 0;
+  public static final int MLA_ERR_INVALID_ARGUMENT = 1;
+  public static final int MLA_ERR_UNSUPPORTED = 2;
+  public static final int MLA_ERR_CUDA = 3;
+  public static final int MLA_ERR_OUT_OF_MEMORY = 4;
+  public static final int MLA_DEVICE_CPU = 0;
+  public static final int MLA_DEVICE_CUDA = 1;
+
+  static {
+    // LibTorch first: its bundled libgomp then serves the kernels' OpenMP as well (one runtime, one thread pool)
+    Loader.load(org.bytedeco.pytorch.global.torch.class);
+    Loader.load();
+  }
+
+  private NativeKernels() {}
+
+  public static native @Cast("const char*") BytePointer mla_status_string(int status);
+
+  public static native int mla_cuda_compiled();
+
+  public static native int mla_cuda_device_count();
+
+  public static native @Cast("const char*") BytePointer mla_cpu_isa();
+
+  public static native int mla_set_cpu_isa(@Cast("const char*") BytePointer isa);
+
+  public static native int mla_set_num_threads(int n);
+
+  public static native int mla_relpos_attention_f32(int device, Pointer stream,
+      int B, int H, int Tq, int Tk, int dh, int P, int zeroRow, int qOffset, float scale,
+      @Const FloatPointer q, @Cast("const int64_t*") long[] qStrides,
+      @Const FloatPointer k, @Cast("const int64_t*") long[] kStrides,
+      @Const FloatPointer v, @Cast("const int64_t*") long[] vStrides,
+      @Const FloatPointer p, @Cast("const int64_t*") long[] pStrides,
+      @Const FloatPointer u, @Const FloatPointer w,
+      @Cast("const int32_t*") IntPointer lengths,
+      FloatPointer out, @Cast("const int64_t*") long[] outStrides);
+
+  public static native int mla_latent_attention_f32(int device, Pointer stream,
+      int B, int H, int Tq, int Tk, int r, int dh, int P, int zeroRow, int qOffset, float scale,
+      @Const FloatPointer qa, @Cast("const int64_t*") long[] qaStrides,
+      @Const FloatPointer c, @Cast("const int64_t*") long[] cStrides,
+      @Const FloatPointer qw, @Cast("const int64_t*") long[] qwStrides,
+      @Const FloatPointer p, @Cast("const int64_t*") long[] pStrides,
+      @Cast("const int32_t*") IntPointer lengths,
+      FloatPointer z, @Cast("const int64_t*") long[] zStrides);
+
+  public static native int mla_latent_attention_split_f32(int device, Pointer stream, int numSplits,
+      Pointer workspace, long workspaceBytes,
+      int B, int H, int Tq, int Tk, int r, int dh, int P, int zeroRow, int qOffset, float scale,
+      @Const FloatPointer qa, @Cast("const int64_t*") long[] qaStrides,
+      @Const FloatPointer c, @Cast("const int64_t*") long[] cStrides,
+      @Const FloatPointer qw, @Cast("const int64_t*") long[] qwStrides,
+      @Const FloatPointer p, @Cast("const int64_t*") long[] pStrides,
+      @Cast("const int32_t*") IntPointer lengths,
+      FloatPointer z, @Cast("const int64_t*") long[] zStrides);
+
+  public static native long mla_latent_attention_workspace_bytes(int B, int H, int Tq, int r, int numSplits);
+
+  public static native int mla_latent_attention_num_splits(int device, int B, int H, int Tq, int r, int Tk);
+}

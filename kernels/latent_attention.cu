@@ -1,0 +1,258 @@
+// Fused latent attention (absorbed MLA), CUDA (twin of native/src/latent_attention.cpp).
+//
+// For batch b, head h, query i, with the latent c shared by all heads:
+//   s[h,i,j] = (qa[h,i] . c_j + qw[h,i] . p[zero_row - (q_offset + i - j), h]) * scale,   j < len_b
+//   z[h,i]   = sum_j softmax_j(s[h,i,:]) c_j
+// This is multi-query attention with head size r over the latent: a "row" is one (h, i) pair,
+// row = i * H + h, and every row of a batch reads the same c.
+//
+// One block owns RT rows (4; 2 when r > 512) and a range of keys; its 8 warps take the keys in turn
+// (warp w: keys w, w + 8, ...). Lane t of a warp holds elements t, t + 32, ... of each row's qa
+// (RC = r/32 of them), qw (DE = dh/32) and running z, all in registers,
+// so a key costs one coalesced read of c_j, shared by the block's rows, and one warp sum per row.
+// Each warp keeps an online softmax (running max m, sum l, unnormalised z; scores in log2 units);
+// the block merges its warps:  M = max_w m_w,  z = sum_w z_w 2^(m_w - M) / sum_w l_w 2^(m_w - M).
+// With num_splits > 1 ("flash decoding", for few queries over a long cache) the keys are also split
+// across blocks: each writes (M, l, z) to the workspace and latent_combine merges the splits the same way.
+#include "common.cuh"
+
+namespace mla {
+namespace {
+
+constexpr int kWarps = 8;
+
+// Split partials in the workspace, index (b * splits + split) * rows + row (z: times r).
+struct SplitBuffers {
+    float* m;
+    float* l;
+    float* z;
+};
+
+template <int RT, int RC, int DE>
+__global__ void __launch_bounds__(kWarps * 32) latent_kernel(const LatentArgs a, const float qscale,
+                                                             const SplitBuffers ws) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int row0 = blockIdx.x * RT, split = blockIdx.y, splits = gridDim.y, b = blockIdx.z;
+    const int rows = a.H * a.Tq;
+    const int r = a.r, dh = a.dh;
+    const int len = valid_keys(a.lengths, b, a.Tk);
+    const int chunk = (len + splits - 1) / splits;
+    const int j_begin = min(len, split * chunk), j_end = min(len, j_begin + chunk);
+
+    // Rows past H * Tq compute zeros that are never stored.
+    float qa[RT][RC], qw[RT][DE];
+    int64_t poff[RT];  // p offset of this row's key 0: row zero_row - q_offset - i, head h
+    #pragma unroll
+    for (int t = 0; t < RT; ++t) {
+        const int row = row0 + t;
+        const bool valid = row < rows;
+        const int i = valid ? row / a.H : 0, h = valid ? row % a.H : 0;
+        const float* qap = a.qa + b * a.qas[0] + h * a.qas[1] + i * a.qas[2];
+        const float* qwp = a.qw + b * a.qws[0] + h * a.qws[1] + i * a.qws[2];
+        #pragma unroll
+        for (int c = 0; c < RC; ++c) {
+            const int d = lane + 32 * c;
+            qa[t][c] = valid && d < r ? qap[d] * qscale : 0.0f;
+        }
+        #pragma unroll
+        for (int e = 0; e < DE; ++e) {
+            const int d = lane + 32 * e;
+            qw[t][e] = valid && d < dh ? qwp[d] * qscale : 0.0f;
+        }
+        poff[t] = (int64_t(a.zero_row) - a.q_offset - i) * a.ps[0] + h * a.ps[1];
+    }
+
+    float z[RT][RC], m[RT], l[RT];
+    #pragma unroll
+    for (int t = 0; t < RT; ++t) {
+        m[t] = -INFINITY;
+        l[t] = 0.0f;
+        #pragma unroll
+        for (int c = 0; c < RC; ++c) z[t][c] = 0.0f;
+    }
+
+    const float* cb = a.c + b * a.cs[0];
+    for (int j = j_begin + warp; j < j_end; j += kWarps) {
+        const float* crow = cb + j * a.cs[1];
+        float cv[RC];
+        #pragma unroll
+        for (int c = 0; c < RC; ++c) {
+            const int d = lane + 32 * c;
+            cv[c] = d < r ? __ldg(crow + d) : 0.0f;
+        }
+        float s[RT];
+        #pragma unroll
+        for (int t = 0; t < RT; ++t) {
+            float x = 0.0f;
+            #pragma unroll
+            for (int c = 0; c < RC; ++c) x += qa[t][c] * cv[c];
+            const float* pr = a.p + poff[t] + j * a.ps[0];  // p row zero_row - (q_offset + i - j)
+            #pragma unroll
+            for (int e = 0; e < DE; ++e) {
+                const int d = lane + 32 * e;
+                if (d < dh) x += qw[t][e] * __ldg(pr + d);
+            }
+            s[t] = x;
+        }
+        #pragma unroll
+        for (int off = 16; off > 0; off >>= 1)
+            #pragma unroll
+            for (int t = 0; t < RT; ++t) s[t] += __shfl_xor_sync(0xffffffffu, s[t], off);
+        #pragma unroll
+        for (int t = 0; t < RT; ++t) {
+            if (s[t] > m[t]) {  // warp-uniform: every lane holds the same s
+                const float corr = exp2f(m[t] - s[t]);
+                l[t] *= corr;
+                #pragma unroll
+                for (int c = 0; c < RC; ++c) z[t][c] *= corr;
+                m[t] = s[t];
+            }
+            const float e = exp2f(s[t] - m[t]);
+            l[t] += e;
+            #pragma unroll
+            for (int c = 0; c < RC; ++c) z[t][c] += e * cv[c];
+        }
+    }
+
+    // Merge the warps. zs[t][d] with d = lane + 32 c is row t's z over the block's keys.
+    __shared__ float ms[kWarps][RT], ls[kWarps][RT];
+    __shared__ float zs[RT * RC * 32];
+    if (lane == 0)
+        #pragma unroll
+        for (int t = 0; t < RT; ++t) { ms[warp][t] = m[t]; ls[warp][t] = l[t]; }
+    for (int x = threadIdx.x; x < RT * RC * 32; x += kWarps * 32) zs[x] = 0.0f;
+    __syncthreads();
+    float M[RT], L[RT];
+    #pragma unroll
+    for (int t = 0; t < RT; ++t) {
+        M[t] = -INFINITY;
+        #pragma unroll
+        for (int w = 0; w < kWarps; ++w) M[t] = fmaxf(M[t], ms[w][t]);
+        L[t] = 0.0f;
+        #pragma unroll
+        for (int w = 0; w < kWarps; ++w)
+            if (ms[w][t] != -INFINITY) L[t] += ls[w][t] * exp2f(ms[w][t] - M[t]);
+    }
+    #pragma unroll
+    for (int w = 0; w < kWarps; ++w) {
+        if (warp == w) {
+            #pragma unroll
+            for (int t = 0; t < RT; ++t) {
+                const float f = m[t] != -INFINITY ? exp2f(m[t] - M[t]) : 0.0f;
+                #pragma unroll
+                for (int c = 0; c < RC; ++c) zs[t * RC * 32 + c * 32 + lane] += z[t][c] * f;
+            }
+        }
+        __syncthreads();
+    }
+
+    #pragma unroll
+    for (int t = 0; t < RT; ++t) {
+        const int row = row0 + t;
+        if (row >= rows) continue;
+        for (int d = threadIdx.x; d < r; d += kWarps * 32) {
+            const float x = zs[t * RC * 32 + d];
+            if (splits == 1) {
+                const int i = row / a.H, h = row % a.H;
+                a.z[b * a.zs[0] + h * a.zs[1] + i * a.zs[2] + d] = x / L[t];
+            } else {
+                ws.z[((int64_t(b) * splits + split) * rows + row) * r + d] = x;
+            }
+        }
+    }
+    if (splits > 1 && threadIdx.x == 0) {
+        #pragma unroll
+        for (int t = 0; t < RT; ++t) {
+            if (row0 + t >= rows) continue;
+            const int64_t at = (int64_t(b) * splits + split) * rows + row0 + t;
+            ws.m[at] = M[t];  // -inf with l = 0 for a split without keys
+            ws.l[at] = L[t];
+        }
+    }
+}
+
+// z[b, row] = sum_k z_k 2^(m_k - M) / sum_k l_k 2^(m_k - M) over the splits k. One block per (row, b).
+__global__ void latent_combine(const LatentArgs a, const SplitBuffers ws, const int splits) {
+    __shared__ float weight[kCudaMaxSplits];
+    __shared__ float inv_sum;
+    const int row = blockIdx.x, b = blockIdx.y, rows = a.H * a.Tq;
+    const int64_t first = int64_t(b) * splits * rows + row;  // split k at first + k * rows
+    if (threadIdx.x == 0) {
+        float M = -INFINITY;
+        for (int k = 0; k < splits; ++k) M = fmaxf(M, ws.m[first + int64_t(k) * rows]);
+        float sum = 0.0f;
+        for (int k = 0; k < splits; ++k) {
+            const float mk = ws.m[first + int64_t(k) * rows];
+            weight[k] = mk != -INFINITY ? exp2f(mk - M) : 0.0f;
+            sum += ws.l[first + int64_t(k) * rows] * weight[k];
+        }
+        inv_sum = 1.0f / sum;
+    }
+    __syncthreads();
+    const int i = row / a.H, h = row % a.H;
+    float* out = a.z + b * a.zs[0] + h * a.zs[1] + i * a.zs[2];
+    for (int d = threadIdx.x; d < a.r; d += blockDim.x) {
+        float x = 0.0f;
+        for (int k = 0; k < splits; ++k) x += ws.z[(first + int64_t(k) * rows) * a.r + d] * weight[k];
+        out[d] = x * inv_sum;
+    }
+}
+
+template <int RT, int RC, int DE>
+int launch_latent(const LatentArgs& a, cudaStream_t stream, int splits, const SplitBuffers& ws) {
+    const int rows = a.H * a.Tq;
+    const dim3 grid((rows + RT - 1) / RT, splits, a.B);
+    const auto kernel = latent_kernel<RT, RC, DE>;
+    MLA_LAUNCH(kernel, grid, kWarps * 32, 0, stream)(a, a.scale * kLog2e, ws);
+    const int status = launch_status();
+    if (status != MLA_OK || splits == 1) return status;
+    MLA_LAUNCH(latent_combine, dim3(rows, a.B), 128, 0, stream)(a, ws, splits);
+    return launch_status();
+}
+
+template <int DE>
+int launch_latent_r(const LatentArgs& a, cudaStream_t stream, int splits, const SplitBuffers& ws) {
+    if (a.r <= 128) return launch_latent<4, 4, DE>(a, stream, splits, ws);
+    if (a.r <= 256) return launch_latent<4, 8, DE>(a, stream, splits, ws);
+    if (a.r <= 512) return launch_latent<4, 16, DE>(a, stream, splits, ws);
+    return launch_latent<2, 32, DE>(a, stream, splits, ws);
+}
+
+int rows_per_block(int r) { return r <= 512 ? 4 : 2; }
+
+}  // namespace
+
+int latent_attention_cuda(const LatentArgs& a, void* stream, int splits, void* workspace) {
+    if (a.r > kCudaMaxLatentDim || a.dh > kCudaMaxHeadDim || a.B > 65535 || splits > kCudaMaxSplits ||
+        int64_t(a.H) * a.Tq > (int64_t(1) << 30))
+        return MLA_ERR_UNSUPPORTED;
+    SplitBuffers ws{nullptr, nullptr, nullptr};
+    if (splits > 1) {
+        const LatentWorkspace w(a.B, a.H, a.Tq, a.r, splits);
+        char* base = static_cast<char*>(workspace);
+        ws.m = reinterpret_cast<float*>(base + w.m);
+        ws.l = reinterpret_cast<float*>(base + w.l);
+        ws.z = reinterpret_cast<float*>(base + w.z);
+    }
+    const cudaStream_t s = static_cast<cudaStream_t>(stream);
+    if (a.dh <= 64) return launch_latent_r<2>(a, s, splits, ws);
+    return launch_latent_r<4>(a, s, splits, ws);
+}
+
+int latent_cuda_splits(int B, int H, int Tq, int r, int Tk) {
+    int device = 0, sms = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
+        cudaGetLastError();
+        return 1;
+    }
+    const int rt = rows_per_block(r);
+    const int64_t blocks = int64_t(B) * ((int64_t(H) * Tq + rt - 1) / rt);
+    const int64_t want = (2 * int64_t(sms) + blocks - 1) / blocks;  // about two blocks per SM
+    const int64_t most = Tk / 128 > 1 ? Tk / 128 : 1;                // at least 128 keys per split
+    int64_t splits = want < most ? want : most;
+    if (splits > kCudaMaxSplits) splits = kCudaMaxSplits;
+    return splits < 1 ? 1 : int(splits);
+}
+
+}  // namespace mla

@@ -1,0 +1,303 @@
+// Fused latent attention (absorbed MLA), CPU (entry point 2 of mha2mla.h).
+//
+// For batch b, head h, query i, with the latent c shared by all heads:
+//   s[h,i,j] = (qa[h,i] . c_j + qw[h,i] . p[zero_row - (q_offset + i - j), h]) * scale
+//   z[h,i]   = sum_{j < len_b} softmax_j(s[h,i,:]) c_j
+// Online softmax as in relpos_attention.cpp. A task owns kQT query rows of one batch for ALL heads
+// and walks its keys in tiles of kKT: each tile of c is read from memory once and used by all
+// H * kQT (head, query) rows while it sits in L1. That is where the absorbed form's speed comes from
+// (DESIGN.md section 3): with few queries the kernel is bound by memory, and per cached frame it reads
+// r values of c where MHA reads 2d of K and V. Both also read the frame's p row for BD (d values over
+// all heads), which the roofline's 2d-versus-r ratio leaves out.
+//
+// With fewer (batch, query tile) tasks than threads, as when streaming one sequence, the keys are
+// split across tasks (flash decoding). Split k writes its running max m_k, sum l_k and unnormalised
+// z_k; the merge is  M = max_k m_k,  z = sum_k z_k e^(m_k - M) / sum_k l_k e^(m_k - M).
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+
+#include "common.h"
+#include "cpu_simd.h"
+
+namespace mla {
+namespace {
+
+constexpr int kQT = 8;              // query rows per task (for every head)
+constexpr int kKT = 8;              // keys per tile: 8 rows of c stay in L1 across all heads
+static_assert(kKT == 8, "online_softmax8 takes 8 keys");
+constexpr int kMinSplitKeys = 128;  // do not split the keys finer than this
+
+// A task's running state, floats: m [H*kQT], l [H*kQT], z [H*kQT][rpad]; state row h*kQT + i.
+struct LatentState {
+    int64_t rows, rpad, m, l, z, total;
+    LatentState(int H, int r) {
+        rows = int64_t(H) * kQT;
+        rpad = round_up(r, 16);
+        m = 0;
+        l = round_up(rows, 16);
+        z = l + round_up(rows, 16);
+        total = z + rows * rpad;
+    }
+};
+
+// One key tile for NR (head, query) rows of the task, flat indices rho0 .. rho0+NR-1 (rho = h * qt + i):
+// the rows share every load of c (AC and the z update); BD reads each row's own p rows.
+template <class V, int NR>
+MLA_INLINE void latent_rows(const LatentArgs& a, const LatentState& S, int b, int i0, int qt, int rho0, int j0,
+                            int kt, const float* const* crow, float* m, float* l, float* z) {
+    const float *qa[NR], *qw[NR], *prow[NR][kKT];
+    float* zr[NR];
+    int64_t row[NR];
+    for (int t = 0; t < NR; ++t) {
+        const int h = (rho0 + t) / qt, i = (rho0 + t) % qt;
+        row[t] = int64_t(h) * kQT + i;
+        qa[t] = a.qa + b * a.qas[0] + h * a.qas[1] + (i0 + i) * a.qas[2];
+        qw[t] = a.qw + b * a.qws[0] + h * a.qws[1] + (i0 + i) * a.qws[2];
+        zr[t] = z + row[t] * S.rpad;
+        // Key j0 + j uses p row zero_row - (q_offset + i0 + i - j0 - j).
+        const int64_t p0 = int64_t(a.zero_row) - a.q_offset - (i0 + i) + j0;
+        for (int j = 0; j < kKT; ++j) prow[t][j] = a.p + h * a.ps[1] + (p0 + std::min(j, kt - 1)) * a.ps[0];
+    }
+    V acc[NR][kKT];
+    float s[NR][kKT], e[NR][kKT], corr[NR];
+    for (int t = 0; t < NR; ++t)
+        for (int j = 0; j < kKT; ++j) { acc[t][j] = V{}; s[t][j] = 0.0f; }
+    dot_rows_shared<V, NR, kKT>(qa, crow, a.r, acc, s);  // AC
+    for (int t = 0; t < NR; ++t) {
+        dot_rows<V, kKT>(qw[t], prow[t], a.dh, acc[t], s[t]);  // BD, into the same sums
+        add_lane_sums8(acc[t], s[t]);
+        for (int j = 0; j < kKT; ++j) s[t][j] = j < kt ? s[t][j] * a.scale : -INFINITY;
+        corr[t] = online_softmax8(s[t], e[t], m[row[t]], l[row[t]]);
+    }
+    scale_add_rows_shared<V, NR, kKT>(zr, corr, e, crow, a.r);  // z = z corr + sum_j e_j c_j
+}
+
+// Query rows i0 .. i0+kQT-1 (those below Tq) of batch b, every head, keys [j_begin, j_end).
+template <class V>
+MLA_INLINE void latent_task(const LatentArgs& a, int b, int i0, int j_begin, int j_end, float* state) {
+    // Two rows at a time where 32 vector registers hold 2 x 8 accumulators (AVX-512), else one.
+    constexpr int NR = lanes<V>() == 16 ? 2 : 1;
+    const LatentState S(a.H, a.r);
+    const int qt = std::min(kQT, a.Tq - i0);
+    const int rows = a.H * qt;
+    float* m = state + S.m;
+    float* l = state + S.l;
+    float* z = state + S.z;
+    for (int64_t row = 0; row < S.rows; ++row) { m[row] = -INFINITY; l[row] = 0.0f; }
+    std::memset(z, 0, sizeof(float) * S.rows * S.rpad);
+
+    const float* cb = a.c + b * a.cs[0];
+    for (int j0 = j_begin; j0 < j_end; j0 += kKT) {
+        const int kt = std::min(kKT, j_end - j0);
+        const float* crow[kKT];  // padding keys repeat the last valid row; their weight is 0
+        for (int j = 0; j < kKT; ++j) crow[j] = cb + (j0 + std::min(j, kt - 1)) * a.cs[1];
+        // Every head and query of the task uses this tile of c while it is in L1.
+        int rho = 0;
+        for (; rho + NR <= rows; rho += NR) latent_rows<V, NR>(a, S, b, i0, qt, rho, j0, kt, crow, m, l, z);
+        for (; rho < rows; ++rho) latent_rows<V, 1>(a, S, b, i0, qt, rho, j0, kt, crow, m, l, z);
+    }
+}
+
+typedef void (*LatentTaskFn)(const LatentArgs&, int, int, int, int, float*);
+
+void latent_task_baseline(const LatentArgs& a, int b, int i0, int j0, int j1, float* state) {
+    latent_task<vf4>(a, b, i0, j0, j1, state);
+}
+MLA_TARGET_AVX2 void latent_task_avx2(const LatentArgs& a, int b, int i0, int j0, int j1, float* state) {
+    latent_task<vf8>(a, b, i0, j0, j1, state);
+}
+MLA_TARGET_AVX512 void latent_task_avx512(const LatentArgs& a, int b, int i0, int j0, int j1, float* state) {
+    latent_task<vf16>(a, b, i0, j0, j1, state);
+}
+
+// z[b, h, i0 + i] = sum_k z_k e^(m_k - M) / sum_k l_k e^(m_k - M) over the given task states
+// (one state: plain normalisation).
+void write_output(const LatentArgs& a, const LatentState& S, int b, int i0, const float* states,
+                  int count) {
+    const int qt = std::min(kQT, a.Tq - i0);
+    for (int h = 0; h < a.H; ++h) {
+        for (int i = 0; i < qt; ++i) {
+            const int64_t row = int64_t(h) * kQT + i;
+            float mx = -INFINITY;
+            for (int k = 0; k < count; ++k) mx = std::max(mx, states[k * S.total + S.m + row]);
+            float weight[64];  // count <= 64, see plan_splits
+            float denom = 0.0f;
+            for (int k = 0; k < count; ++k) {
+                const float* st = states + k * S.total;
+                weight[k] = std::exp(st[S.m + row] - mx);  // an empty split has m = -inf: weight 0
+                denom += st[S.l + row] * weight[k];
+            }
+            for (int k = 0; k < count; ++k) weight[k] /= denom;
+            float* out = a.z + b * a.zs[0] + h * a.zs[1] + (i0 + i) * a.zs[2];
+            for (int d = 0; d < a.r; ++d) {
+                float x = 0.0f;
+                for (int k = 0; k < count; ++k) x += states[k * S.total + S.z + row * S.rpad + d] * weight[k];
+                out[d] = x;
+            }
+        }
+    }
+}
+
+// Key splits per (batch, query tile): enough tasks for the threads, each split >= kMinSplitKeys.
+int plan_splits(int tasks, int threads, int max_len) {
+    if (tasks >= threads) return 1;
+    const int want = (threads + tasks - 1) / tasks;
+    const int most = std::max(1, max_len / kMinSplitKeys);
+    return std::min({want, most, 64});
+}
+
+}  // namespace
+
+int latent_attention_cpu(const LatentArgs& a) {
+    LatentTaskFn task = latent_task_baseline;
+    switch (cpu_isa()) {
+        case CpuIsa::Avx512: task = latent_task_avx512; break;
+        case CpuIsa::Avx2: task = latent_task_avx2; break;
+        case CpuIsa::Baseline: break;
+    }
+    const LatentState S(a.H, a.r);
+    const int tiles = (a.Tq + kQT - 1) / kQT;
+    const int64_t tiles_total = int64_t(a.B) * tiles;
+    const int threads = cpu_threads();
+    const int splits = plan_splits(int(std::min<int64_t>(tiles_total, threads)), threads,
+                                   max_length(a.lengths, a.B, a.Tk));
+    std::atomic<bool> out_of_memory{false};
+
+    if (splits == 1) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (tiles_total > 1)
+        for (int64_t t = 0; t < tiles_total; ++t) {
+            float* state = thread_scratch(0, S.total);
+            if (state == nullptr) {
+                out_of_memory = true;
+                continue;
+            }
+            const int b = int(t / tiles), i0 = int(t % tiles) * kQT;
+            task(a, b, i0, 0, a.lengths != nullptr ? a.lengths[b] : a.Tk, state);
+            write_output(a, S, b, i0, state, 1);
+        }
+        return out_of_memory ? MLA_ERR_OUT_OF_MEMORY : MLA_OK;
+    }
+
+    // Split k of batch b covers keys [k * chunk, (k + 1) * chunk) of its len_b valid keys.
+    float* states = thread_scratch(1, size_t(tiles_total) * splits * S.total);
+    if (states == nullptr) return MLA_ERR_OUT_OF_MEMORY;
+    const int64_t tasks = tiles_total * splits;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int64_t t = 0; t < tasks; ++t) {
+        const int k = int(t % splits);
+        const int64_t tile = t / splits;
+        const int b = int(tile / tiles), i0 = int(tile % tiles) * kQT;
+        const int len = a.lengths != nullptr ? a.lengths[b] : a.Tk;
+        const int chunk = (len + splits - 1) / splits;
+        const int j0 = std::min(len, k * chunk), j1 = std::min(len, j0 + chunk);
+        task(a, b, i0, j0, j1, states + t * S.total);
+    }
+#pragma omp parallel for schedule(static) num_threads(threads) if (tiles_total > 1)
+    for (int64_t tile = 0; tile < tiles_total; ++tile)
+        write_output(a, S, int(tile / tiles), int(tile % tiles) * kQT, states + tile * splits * S.total,
+                     splits);
+    return MLA_OK;
+}
+
+}  // namespace mla
+
+namespace {
+
+// Checks the arguments shared by both entry points and fills a.
+int make_args(mla::LatentArgs& a, int device,
+    int B, int H, int Tq, int Tk, int r, int dh, int P, int zero_row, int q_offset, float scale,
+    const float* qa, const int64_t* qa_strides,
+    const float* c, const int64_t* c_strides,
+    const float* qw, const int64_t* qw_strides,
+    const float* p, const int64_t* p_strides,
+    const int32_t* lengths,
+    float* z, const int64_t* z_strides) {
+    using namespace mla;
+    if (device != MLA_DEVICE_CPU && device != MLA_DEVICE_CUDA) return MLA_ERR_INVALID_ARGUMENT;
+#ifndef MHA2MLA_WITH_CUDA
+    if (device == MLA_DEVICE_CUDA) return MLA_ERR_UNSUPPORTED;
+#endif
+    if (B < 1 || H < 1 || Tq < 1 || Tk < 1 || r < 1 || dh < 1 || P < 1 || !std::isfinite(scale))
+        return MLA_ERR_INVALID_ARGUMENT;
+    if (qa == nullptr || c == nullptr || qw == nullptr || p == nullptr || z == nullptr)
+        return MLA_ERR_INVALID_ARGUMENT;
+    if (!strides_ok(qa_strides, 3, false) || !strides_ok(c_strides, 2, false) ||
+        !strides_ok(qw_strides, 3, false) || !strides_ok(p_strides, 2, false) ||
+        !strides_ok(z_strides, 3, true))
+        return MLA_ERR_INVALID_ARGUMENT;
+    // Device lengths cannot be read here: on CUDA p must cover every key below Tk.
+    const int max_len = device == MLA_DEVICE_CPU ? max_length(lengths, B, Tk) : Tk;
+    if (max_len < 1 || !rows_in_range(P, zero_row, q_offset, Tq, max_len)) return MLA_ERR_INVALID_ARGUMENT;
+
+    a.B = B; a.H = H; a.Tq = Tq; a.Tk = Tk; a.r = r; a.dh = dh; a.P = P;
+    a.zero_row = zero_row; a.q_offset = q_offset; a.scale = scale;
+    a.qa = qa; a.c = c; a.qw = qw; a.p = p; a.lengths = lengths; a.z = z;
+    for (int i = 0; i < 3; ++i) { a.qas[i] = qa_strides[i]; a.qws[i] = qw_strides[i]; a.zs[i] = z_strides[i]; }
+    for (int i = 0; i < 2; ++i) { a.cs[i] = c_strides[i]; a.ps[i] = p_strides[i]; }
+    return MLA_OK;
+}
+
+int run(const mla::LatentArgs& a, int device, void* stream, int splits, void* workspace) {
+    if (device == MLA_DEVICE_CPU) return mla::latent_attention_cpu(a);
+#ifdef MHA2MLA_WITH_CUDA
+    return mla::latent_attention_cuda(a, stream, splits, workspace);
+#else
+    (void)stream; (void)splits; (void)workspace;
+    return MLA_ERR_UNSUPPORTED;
+#endif
+}
+
+}  // namespace
+
+extern "C" int mla_latent_attention_f32(int device, void* stream,
+    int B, int H, int Tq, int Tk, int r, int dh, int P, int zero_row, int q_offset, float scale,
+    const float* qa, const int64_t* qa_strides,
+    const float* c, const int64_t* c_strides,
+    const float* qw, const int64_t* qw_strides,
+    const float* p, const int64_t* p_strides,
+    const int32_t* lengths,
+    float* z, const int64_t* z_strides) {
+    mla::LatentArgs a;
+    const int status = make_args(a, device, B, H, Tq, Tk, r, dh, P, zero_row, q_offset, scale, qa, qa_strides,
+                                 c, c_strides, qw, qw_strides, p, p_strides, lengths, z, z_strides);
+    return status != MLA_OK ? status : run(a, device, stream, 1, nullptr);
+}
+
+extern "C" int mla_latent_attention_split_f32(int device, void* stream, int num_splits,
+    void* workspace, int64_t workspace_bytes,
+    int B, int H, int Tq, int Tk, int r, int dh, int P, int zero_row, int q_offset, float scale,
+    const float* qa, const int64_t* qa_strides,
+    const float* c, const int64_t* c_strides,
+    const float* qw, const int64_t* qw_strides,
+    const float* p, const int64_t* p_strides,
+    const int32_t* lengths,
+    float* z, const int64_t* z_strides) {
+    mla::LatentArgs a;
+    const int status = make_args(a, device, B, H, Tq, Tk, r, dh, P, zero_row, q_offset, scale, qa, qa_strides,
+                                 c, c_strides, qw, qw_strides, p, p_strides, lengths, z, z_strides);
+    if (status != MLA_OK) return status;
+    if (num_splits < 1) return MLA_ERR_INVALID_ARGUMENT;
+    if (device == MLA_DEVICE_CUDA && num_splits > 1) {
+        if (num_splits > mla::kCudaMaxSplits) return MLA_ERR_UNSUPPORTED;
+        if (workspace == nullptr ||
+            workspace_bytes < mla::LatentWorkspace(B, H, Tq, r, num_splits).bytes)
+            return MLA_ERR_INVALID_ARGUMENT;
+    }
+    return run(a, device, stream, num_splits, workspace);
+}
+
+extern "C" int64_t mla_latent_attention_workspace_bytes(int B, int H, int Tq, int r, int num_splits) {
+    if (B < 1 || H < 1 || Tq < 1 || r < 1 || num_splits < 1) return -1;
+    return num_splits == 1 ? 0 : mla::LatentWorkspace(B, H, Tq, r, num_splits).bytes;
+}
+
+extern "C" int mla_latent_attention_num_splits(int device, int B, int H, int Tq, int r, int Tk) {
+    if (device != MLA_DEVICE_CUDA || B < 1 || H < 1 || Tq < 1 || r < 1 || Tk < 1) return 1;
+#ifdef MHA2MLA_WITH_CUDA
+    return mla::latent_cuda_splits(B, H, Tq, r, Tk);
+#else
+    return 1;
+#endif
+}
