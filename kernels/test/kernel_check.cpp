@@ -759,13 +759,27 @@ double median_ms(std::vector<double> t) {
     return t[t.size() / 2];
 }
 
-void print_bench(const char* device, const BenchCase& c, double ms, int status) {
+// cold_ms > 0: also the time with caches flushed before each call.
+void print_bench(const char* device, const BenchCase& c, double ms, double cold_ms, int status) {
     if (status != MLA_OK) {
         std::printf("%-4s %-13s Tq=%-5d Tk=%-5d  %s\n", device, c.kernel, c.Tq, c.Tk, mla_status_string(status));
         return;
     }
-    std::printf("%-4s %-13s Tq=%-5d Tk=%-5d %10.3f ms  %8.1f GFLOP/s  %8.1f GB/s\n", device, c.kernel, c.Tq, c.Tk,
+    std::printf("%-4s %-13s Tq=%-5d Tk=%-5d %10.3f ms  %8.1f GFLOP/s  %8.1f GB/s", device, c.kernel, c.Tq, c.Tk,
                 ms, c.flops / ms * 1e-6, c.bytes / ms * 1e-6);
+    if (cold_ms > 0.0)
+        std::printf("   cold %9.3f ms  %8.1f GB/s", cold_ms, c.bytes / cold_ms * 1e-6);
+    std::printf("\n");
+}
+
+// Evicts the kernels' inputs from every cache level by touching more memory than any cache holds: in a
+// 24-layer model each layer's cache arrives from DRAM, not from the cache the previous call warmed.
+constexpr size_t kFlushBytes = size_t(256) << 20;
+
+void flush_cpu_caches() {
+    static std::vector<unsigned char> junk(kFlushBytes);
+    volatile unsigned char* p = junk.data();
+    for (size_t i = 0; i < kFlushBytes; i += 64) p[i] = static_cast<unsigned char>(p[i] + 1);
 }
 
 int run_bench() {
@@ -773,6 +787,7 @@ int run_bench() {
     std::printf("Flagship sizes: d = 1024, H = %d, dh = %d, r = %d, B = 1. CPU: %s, %d threads\n", H, dh, r,
                 mla_cpu_isa(), omp_get_max_threads());
     std::printf("GB/s counts the bytes each call must read: K+V (relpos) or c (latent), the p rows, q, and output.\n");
+    std::printf("Streaming cases also run cold: caches flushed before each call, as for one layer of many.\n");
     Rng rng(2024);
     std::vector<BenchCase> cases;
     for (int T : {250, 750, 1500}) {
@@ -805,7 +820,18 @@ int run_bench() {
             status = call();
             times.push_back(now_ms() - t0);
         }
-        print_bench("cpu", c, times.empty() ? 0.0 : median_ms(times), status);
+        double cold = 0.0;
+        if (c.Tq < c.Tk && status == MLA_OK) {
+            std::vector<double> cold_times;
+            for (int rep = 0; rep < 9 && status == MLA_OK; ++rep) {
+                flush_cpu_caches();
+                const double t0 = now_ms();
+                status = call();
+                cold_times.push_back(now_ms() - t0);
+            }
+            cold = median_ms(cold_times);
+        }
+        print_bench("cpu", c, times.empty() ? 0.0 : median_ms(times), cold, status);
     }
 #if defined(MHA2MLA_CUDA_EMULATION)
     std::printf("CUDA benchmarks skipped: the CUDA kernels are emulated on the CPU in this build\n");
@@ -816,30 +842,57 @@ int run_bench() {
     }
     cudaStream_t stream;
     cudaStreamCreate(&stream);
+    void* junk = nullptr;
+    if (cudaMalloc(&junk, kFlushBytes) != cudaSuccess) junk = nullptr;
+    // Median time of `call` with the GPU's L2 flushed (a big memset) before each run.
+    auto time_cold = [&](auto call, double& ms) {
+        cudaEvent_t a, b;
+        cudaEventCreate(&a);
+        cudaEventCreate(&b);
+        std::vector<double> t;
+        int status = MLA_OK;
+        for (int rep = 0; rep < 9 && status == MLA_OK && junk != nullptr; ++rep) {
+            cudaMemsetAsync(junk, rep, kFlushBytes, stream);
+            cudaEventRecord(a, stream);
+            status = call();
+            cudaEventRecord(b, stream);
+            cudaEventSynchronize(b);
+            float f = 0.0f;
+            cudaEventElapsedTime(&f, a, b);
+            t.push_back(f);
+        }
+        cudaEventDestroy(a);
+        cudaEventDestroy(b);
+        ms = t.empty() ? 0.0 : median_ms(t);
+        return status;
+    };
     for (const BenchCase& c : cases) {
         const bool latent = c.kernel[0] == 'l';
         const DeviceProblem dev(c.pb);
-        double ms = 0.0;
-        int status = time_cuda(stream, [&] {
+        auto call = [&] {
             return latent ? call_latent(MLA_DEVICE_CUDA, stream, c.pb, dev.x)
                           : call_relpos(MLA_DEVICE_CUDA, stream, c.pb, dev.x);
-        }, ms, 20);
-        print_bench("cuda", c, ms, status);
+        };
+        double ms = 0.0, cold = 0.0;
+        int status = time_cuda(stream, call, ms, 20);
+        if (status == MLA_OK && c.Tq < c.Tk) status = time_cold(call, cold);
+        print_bench("cuda", c, ms, cold, status);
         if (latent && c.Tq < c.Tk) {
             const Shape& s = c.pb.shape;
             const int splits = mla_latent_attention_num_splits(MLA_DEVICE_CUDA, 1, s.H, s.Tq, s.dim, s.Tk);
             const int64_t bytes = mla_latent_attention_workspace_bytes(1, s.H, s.Tq, s.dim, splits);
             void* ws = nullptr;
             if (bytes > 0) cudaMalloc(&ws, size_t(bytes));
-            status = time_cuda(stream, [&] {
-                return call_latent(MLA_DEVICE_CUDA, stream, c.pb, dev.x, splits, ws, bytes);
-            }, ms, 20);
+            auto split_call = [&] { return call_latent(MLA_DEVICE_CUDA, stream, c.pb, dev.x, splits, ws, bytes); };
+            status = time_cuda(stream, split_call, ms, 20);
+            if (status == MLA_OK) status = time_cold(split_call, cold);
             BenchCase named{"latent split", c.Tq, c.Tk, Problem(), c.flops, c.bytes};
-            print_bench("cuda", named, ms, status);
+            print_bench("cuda", named, ms, cold, status);
             std::printf("     (%d key splits)\n", splits);
             cudaFree(ws);
         }
     }
+    cudaFree(junk);
     cudaStreamDestroy(stream);
 #else
     std::printf("CUDA benchmarks skipped: built without CUDA\n");

@@ -71,7 +71,7 @@ int mla_latent_attention_f32(int device, void* stream,
     float* z, const int64_t* z_strides);
 
 /* 2b. Entry point 2 with the keys also split across GPU blocks ("flash decoding"). For a few query
-   rows over a long cache, one block per (batch, 4 rows) leaves most of a GPU idle; splitting the keys
+   rows over a long cache, one block per (batch, 2-4 head-query rows) leaves most of a GPU idle; splitting the keys
    fills it. Same arguments and result as mla_latent_attention_f32, plus num_splits >= 1 (see
    mla_latent_attention_num_splits) and a caller-owned workspace of at least
    mla_latent_attention_workspace_bytes(B, H, Tq, r, num_splits) bytes, device memory for CUDA, which
