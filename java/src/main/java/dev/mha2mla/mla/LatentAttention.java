@@ -93,7 +93,7 @@ public final class LatentAttention implements SelfAttention {
     Tensor c = kvDown.forward(x); // [B, T, r]
     Tensor q = RelativeAttention.heads(query.forward(x), heads);
     Tensor p = position.forward(relPos);
-    boolean fused = backend.runsNative(x, query.weight());
+    boolean fused = backend.runsNative(x);
     Tensor attended;
     if (form == Form.EXPANDED) {
       Tensor k = RelativeAttention.heads(kUp.forward(c), heads);

@@ -1,6 +1,7 @@
 package dev.mha2mla.model;
 
 import dev.mha2mla.kernels.FusedAttention;
+import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.Tensor;
 
 /** Who computes attention in inference: the native fused kernels or LibTorch operations. */
@@ -24,12 +25,13 @@ public enum AttentionBackend {
   }
 
   /**
-   * Whether this call may use the kernels: NATIVE chosen, kernels loaded, no gradient wanted (the kernels have
-   * no backward), and the tensor on the CPU or on a GPU the kernels were compiled for.
+   * Whether this call may use the kernels: NATIVE chosen, kernels loaded, autograd off (the kernels have no
+   * backward, so any call that could record a graph goes through LibTorch), and the input on the CPU or on a
+   * GPU the kernels were compiled for.
    */
-  public boolean runsNative(Tensor x, Tensor weight) {
+  public boolean runsNative(Tensor x) {
     if (this != NATIVE || !FusedAttention.available()) return false;
-    if (x.requires_grad() || weight.requires_grad()) return false;
+    if (GradMode.is_enabled()) return false;
     return !x.is_cuda() || FusedAttention.cudaUsable();
   }
 }

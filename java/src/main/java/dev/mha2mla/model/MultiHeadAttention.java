@@ -46,7 +46,7 @@ public final class MultiHeadAttention implements SelfAttention {
     Tensor k = RelativeAttention.heads(key.forward(x), heads);
     Tensor v = RelativeAttention.heads(value.forward(x), heads);
     Tensor p = position.forward(relPos);
-    if (backend.runsNative(x, query.weight())) {
+    if (backend.runsNative(x)) {
       return out.forward(RelativeAttention.mergeHeads(RelativeAttention.fused(q, k, v, p, posBiasU, posBiasV, mask)));
     }
     return out.forward(RelativeAttention.attend(q, k, v, p, posBiasU, posBiasV, mask));

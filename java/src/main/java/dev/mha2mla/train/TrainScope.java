@@ -1,0 +1,38 @@
+package dev.mha2mla.train;
+
+import java.util.Locale;
+
+/**
+ * Which tensors fine-tuning updates; every other tensor is frozen (no gradient is computed for it and its bytes
+ * never change). Names are HuggingFace state-dict names.
+ */
+public enum TrainScope {
+  /** Every parameter of the self-attention blocks: latent (or K/V) projections, Wq, Wo, Wpos, u and w. */
+  ATTENTION,
+  /** Only the projections conversion created: kv_down, k_up, v_up (an MLA model only). */
+  LATENT,
+  /** Every parameter (training from scratch); BatchNorm running statistics stay as they are. */
+  ALL;
+
+  /** Whether the tensor called {@code name} is trained under this scope. */
+  public boolean trains(String name) {
+    return switch (this) {
+      case ATTENTION -> name.contains(".self_attn.");
+      case LATENT -> name.contains(".self_attn.kv_down.") || name.contains(".self_attn.k_up.")
+          || name.contains(".self_attn.v_up.");
+      case ALL -> !name.endsWith(".running_mean") && !name.endsWith(".running_var");
+    };
+  }
+
+  public static TrainScope parse(String text) {
+    try {
+      return valueOf(text.trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--train-scope must be attention, latent or all, got '" + text + "'");
+    }
+  }
+
+  public String cliName() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+}

@@ -1,0 +1,483 @@
+package dev.mha2mla.train;
+
+import dev.mha2mla.data.Datasets;
+import dev.mha2mla.io.Json;
+import dev.mha2mla.io.RawTensor;
+import dev.mha2mla.io.RunInfo;
+import dev.mha2mla.model.AttentionBackend;
+import dev.mha2mla.model.AudioNormalizer;
+import dev.mha2mla.model.ConformerConfig;
+import dev.mha2mla.model.ConformerCtcModel;
+import dev.mha2mla.model.CtcVocabulary;
+import dev.mha2mla.model.Devices;
+import dev.mha2mla.model.ModelFolderWriter;
+import dev.mha2mla.model.TorchTensors;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Fine-tunes a model with CTC (step 4 of the pipeline: after conversion, train the attention so the MLA model
+ * recovers the MHA model's accuracy), or trains a fresh model from scratch with {@link TrainScope#ALL}.
+ *
+ * <p>Per update: a length-bucketed batch, SpecAugment masks drawn from (seed, step), the forward pass with only the
+ * trained tensors requiring gradients (so the frozen feature encoder costs no backward), HF's CTC loss, backward,
+ * global-norm clipping, AdamW at the scheduled learning rate. Every {@code evalEvery} updates: validation loss and
+ * WER; the model with the lowest validation loss is written to {@code OUT/best/} (HF layout), and training stops
+ * when {@code patience} validations in a row bring no lower loss. {@code OUT/checkpoint/} holds everything needed to
+ * continue exactly ({@link Checkpoint}); a run killed at any point and resumed ends with the same weights, bit for
+ * bit, as one that never stopped (same machine, same thread count).
+ *
+ * <pre>{@code
+ * TrainingResult r = new Trainer(FinetuneOptions.builder()
+ *     .model(Path.of("mla-model")).train(Path.of("train.tsv")).valid(Path.of("dev.tsv"))
+ *     .out(Path.of("finetuned")).maxSteps(2000).build()).run(TrainingListener.NONE);
+ * }</pre>
+ */
+public final class Trainer {
+  public static final String BEST = "best";
+  /** Written into best/ beside the model: which step it is and how it scored. */
+  public static final String BEST_INFO = "training.json";
+  static final String RANDOMNESS = "SplittableRandom(SplitMix64(SplitMix64(seed ^ purpose) + index)); purpose "
+      + "'order' indexed by epoch, 'masks' indexed by step";
+
+  private final FinetuneOptions options;
+
+  public Trainer(FinetuneOptions options) {
+    this.options = options;
+  }
+
+  /** Runs (or, with {@code resume}, continues) training until the last step, early stopping or the pause step. */
+  public TrainingResult run(TrainingListener listener) throws IOException {
+    Path out = options.out().toAbsolutePath().normalize();
+    Files.createDirectories(out);
+    Path lockFile = out.resolve(".lock");
+    try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock = channel.tryLock()) {
+      if (lock == null) {
+        throw new IllegalArgumentException(out + ": another mha2mla finetune is writing to this folder");
+      }
+      try {
+        Checkpoint.Loaded checkpoint = null;
+        if (options.resume()) {
+          checkpoint = Checkpoint.read(out);
+        } else if (holdsRun(out)) {
+          throw new IllegalArgumentException(out + ": the output folder is not empty (it holds a previous run); pass "
+              + "--resume to continue that run, or choose another --out");
+        }
+        try (Session session = new Session(out, listener)) {
+          return session.run(checkpoint);
+        }
+      } finally {
+        Files.deleteIfExists(lockFile);
+      }
+    }
+  }
+
+  private static boolean holdsRun(Path out) throws IOException {
+    try (Stream<Path> list = Files.list(out)) {
+      return list.anyMatch(p -> !p.getFileName().toString().equals(".lock"));
+    }
+  }
+
+  static boolean padded(TrainingData.Batch batch) {
+    for (long n : batch.sampleLengths()) if (n != batch.paddedSamples()) return true;
+    return false;
+  }
+
+  /** One run's model, data and state. */
+  private final class Session implements AutoCloseable {
+    private final Path out;
+    private final TrainingListener listener;
+    private final long started = System.nanoTime();
+    private final RunInfo run = RunInfo.capture(options.device());
+    private ConformerCtcModel model;
+    private AdamW optimizer;
+    private MetricsLog metrics;
+    private ConformerConfig config;
+    private CtcVocabulary vocabulary;
+    private AudioNormalizer normalizer;
+    private Path sourceDir;
+    private String source;
+    private final Map<String, Tensor> trainable = new LinkedHashMap<>();
+    private String frozenChecksum;
+    private TrainingData trainData;
+    private TrainingData validData;
+    private LengthBuckets buckets;
+    private SeededStreams streams;
+    private SpecAugment specAugment;
+    private CtcLoss loss;
+    private LearningRateSchedule schedule;
+    private Recipe recipe;
+    private long stepsPerEpoch;
+    private long totalSteps;
+
+    // the run's state: what a checkpoint records
+    private long step;
+    private Long bestStep;
+    private double bestLoss = Double.POSITIVE_INFINITY;
+    private Double bestWer;
+    private int evaluationsWithoutImprovement;
+    private Double lastTrainLoss;
+    private double secondsBefore;
+    private final List<Evaluation> history = new ArrayList<>();
+    private long lastCheckpointStep = -1;
+    private long cachedEpoch = -1;
+    private List<int[]> cachedBatches;
+
+    Session(Path out, TrainingListener listener) {
+      this.out = out;
+      this.listener = listener;
+    }
+
+    TrainingResult run(Checkpoint.Loaded checkpoint) throws IOException {
+      loadModel();
+      selectTrainable();
+      prepareData();
+      planSchedule();
+      optimizer = new AdamW(trainable, decayed(), options.optimizer());
+      if (checkpoint != null) restore(checkpoint);
+      metrics = MetricsLog.open(out, checkpoint == null ? -1 : step);
+      listener.started(step, totalSteps);
+      Validator validator = new Validator(model, validData, loss, vocabulary, options.batchSize());
+      if (history.isEmpty()) {
+        evaluate(validator);
+        writeCheckpoint("running");
+      }
+      String status = "finished";
+      String reason = "completed " + totalSteps + " updates";
+      if (options.patience() > 0 && evaluationsWithoutImprovement >= options.patience()) {
+        status = "stopped_early";
+        reason = "the checkpoint's run had already stopped early (patience " + options.patience() + ")";
+      }
+      while (step < totalSteps && !status.equals("stopped_early")) {
+        if (options.stopAfterSteps() > 0 && step >= options.stopAfterSteps()) {
+          status = "paused";
+          reason = "paused after " + step + " updates (--stop-after); continue with --resume";
+          break;
+        }
+        StepMetrics m = trainStep();
+        metrics.step(m);
+        listener.stepDone(m);
+        boolean evaluate = step % options.evalEvery() == 0 || step == totalSteps;
+        boolean stopEarly = false;
+        if (evaluate) {
+          evaluate(validator);
+          stopEarly = options.patience() > 0 && evaluationsWithoutImprovement >= options.patience();
+        }
+        boolean pause = options.stopAfterSteps() > 0 && step >= options.stopAfterSteps();
+        boolean save = (options.checkpointEvery() > 0 ? step % options.checkpointEvery() == 0 : evaluate)
+            || step == totalSteps || stopEarly || pause;
+        if (stopEarly) {
+          status = "stopped_early";
+          reason = "validation loss did not improve on step " + bestStep + "'s " + String.format("%.4f", bestLoss)
+              + " in " + evaluationsWithoutImprovement + " validations (patience " + options.patience() + ")";
+        }
+        if (save) writeCheckpoint(stopEarly ? status : "running");
+        if (stopEarly) break;
+      }
+      if (lastCheckpointStep != step) writeCheckpoint(status);
+      writeTrainerState(status, reason);
+      Evaluation best = history.stream().filter(e -> bestStep != null && e.step() == bestStep).reduce((a, b) -> b).orElse(null);
+      return new TrainingResult(status, step, totalSteps, reason, history.get(0), best, history.get(history.size() - 1),
+          out.resolve(BEST), Checkpoint.dir(out), out.resolve(TrainerState.FILE), seconds());
+    }
+
+    private void loadModel() throws IOException {
+      Device device = Devices.parse(options.device());
+      if (options.model() != null) {
+        sourceDir = options.model().toAbsolutePath().normalize();
+        model = ConformerCtcModel.load(sourceDir, device);
+        config = model.config();
+        vocabulary = CtcVocabulary.read(sourceDir.resolve("vocab.json"), config.padTokenId(), config.vocabSize());
+        normalizer = AudioNormalizer.read(sourceDir.resolve("preprocessor_config.json"));
+        source = sourceDir.toString();
+      } else {
+        config = ConformerConfig.read(options.initConfig());
+        vocabulary = CtcVocabulary.read(options.vocab(), config.padTokenId(), config.vocabSize());
+        normalizer = AudioNormalizer.DEFAULT;
+        model = ConformerCtcModel.initialize(config, options.seed(), device);
+        sourceDir = out;
+        source = "initialised from " + options.initConfig().toAbsolutePath().normalize() + " with seed " + options.seed();
+      }
+    }
+
+    private void selectTrainable() {
+      // the fused native kernels have no backward: training and its validations run LibTorch's attention
+      model.setAttentionBackend(AttentionBackend.TORCH);
+      for (Map.Entry<String, Tensor> e : model.weights().entrySet()) {
+        if (options.scope().trains(e.getKey())) trainable.put(e.getKey(), e.getValue());
+      }
+      if (trainable.isEmpty()) {
+        throw new IllegalArgumentException("--train-scope " + options.scope().cliName() + " selects no tensor of this model"
+            + (options.scope() == TrainScope.LATENT ? " (it has no kv_down/k_up/v_up: convert it to MLA first)" : ""));
+      }
+      for (Tensor t : trainable.values()) t.requires_grad_(true);
+      frozenChecksum = frozenChecksum();
+    }
+
+    /** SHA-256 over the names, shapes and bytes of every tensor that is not trained (the pass-through ones too). */
+    private String frozenChecksum() {
+      try {
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        for (Map.Entry<String, RawTensor> e : model.stateDict().entrySet()) {
+          if (trainable.containsKey(e.getKey())) continue;
+          RawTensor t = e.getValue();
+          sha.update((e.getKey() + " " + t.dtype() + " " + Arrays.toString(t.shape()) + "\n").getBytes(StandardCharsets.UTF_8));
+          sha.update(t.data());
+        }
+        return HexFormat.of().formatHex(sha.digest());
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    private Set<String> decayed() {
+      Set<String> out = new LinkedHashSet<>();
+      for (String name : trainable.keySet()) if (AdamW.decays(name)) out.add(name);
+      return out;
+    }
+
+    private void prepareData() throws IOException {
+      CtcLabels labels = new CtcLabels(vocabulary);
+      var train = Datasets.open(options.train());
+      trainData = TrainingData.prepare("--train", train, labels, model.featureEncoder(), normalizer,
+          i -> listener.preparing("--train", i + 1, train.size()));
+      var valid = Datasets.open(options.valid());
+      validData = TrainingData.prepare("--valid", valid, labels, model.featureEncoder(), normalizer,
+          i -> listener.preparing("--valid", i + 1, valid.size()));
+    }
+
+    private void planSchedule() {
+      streams = new SeededStreams(options.seed());
+      buckets = new LengthBuckets(trainData.sampleCounts(), options.batchSize(), options.lengthBucket(), streams);
+      stepsPerEpoch = buckets.batchesPerEpoch();
+      totalSteps = options.maxSteps() > 0 ? options.maxSteps() : options.epochs() * stepsPerEpoch;
+      long warmup = options.warmupSteps() >= 0 ? options.warmupSteps() : totalSteps / 10;
+      schedule = new LearningRateSchedule(options.learningRate(), warmup, totalSteps);
+      specAugment = options.specAugment() ? SpecAugment.of(config) : SpecAugment.off();
+      if (specAugment.masksTime() && model.maskedSpecEmbed() == null) {
+        // HF creates masked_spec_embed whenever mask_time_prob > 0; a model without it cannot time-mask
+        specAugment = new SpecAugment(specAugment.enabled(), 0, specAugment.timeLength(), 0, specAugment.featureProb(),
+            specAugment.featureLength(), specAugment.featureMinMasks());
+      }
+      loss = CtcLoss.of(config);
+      AdamW.Settings o = options.optimizer();
+      recipe = new Recipe(options.scope().cliName(), options.batchSize(), options.learningRate(), warmup, totalSteps,
+          o.beta1(), o.beta2(), o.epsilon(), o.weightDecay(), options.maxGradNorm(), options.seed(), options.specAugment(),
+          options.lengthBucket());
+    }
+
+    private void restore(Checkpoint.Loaded checkpoint) {
+      Checkpoint.State s = checkpoint.state();
+      Path where = Checkpoint.dir(out);
+      List<String> problems = new ArrayList<>(s.recipe().differences(recipe));
+      if (!s.frozenChecksum().equals(frozenChecksum)) {
+        problems.add("the frozen weights differ from the ones the checkpoint was trained with (source: " + s.source() + ")");
+      }
+      if (!s.trainFingerprint().equals(trainData.fingerprint())) problems.add("--train holds different utterances");
+      if (!s.validFingerprint().equals(validData.fingerprint())) problems.add("--valid holds different utterances");
+      if (!problems.isEmpty()) {
+        throw new IllegalArgumentException(where + ": cannot resume this run exactly:\n  " + String.join("\n  ", problems)
+            + "\nresume with the run's original settings and data, or start a new run in another --out");
+      }
+      List<int[]> order = batchesOf(s.epoch());
+      if (order.size() != s.epochBatches().size()
+          || !java.util.stream.IntStream.range(0, order.size()).allMatch(i -> Arrays.equals(order.get(i), s.epochBatches().get(i)))) {
+        throw new IllegalStateException(where + ": the recomputed batch order of epoch " + s.epoch()
+            + " differs from the recorded one (a different JDK?); exact resumption is impossible");
+      }
+      try (NoGradGuard g = new NoGradGuard()) {
+        for (Map.Entry<String, Tensor> e : trainable.entrySet()) {
+          RawTensor saved = checkpoint.trainable().get(e.getKey());
+          if (saved == null || !Arrays.equals(saved.shape(), e.getValue().shape())) {
+            throw new IllegalArgumentException(where + ": trained tensor " + e.getKey() + " is missing or has another shape");
+          }
+          try (PointerScope scope = new PointerScope()) {
+            e.getValue().copy_(TorchTensors.fromRaw(saved));
+          }
+        }
+      }
+      optimizer.load(checkpoint.optimizer(), where.toString());
+      TrainerState t = s.trainer();
+      step = s.step();
+      bestStep = t.bestStep();
+      bestLoss = t.bestValidLoss() == null ? Double.POSITIVE_INFINITY : t.bestValidLoss();
+      bestWer = t.bestValidWer();
+      evaluationsWithoutImprovement = t.evaluationsWithoutImprovement();
+      lastTrainLoss = t.lastTrainLoss();
+      secondsBefore = t.trainSeconds();
+      history.addAll(t.evaluations());
+      lastCheckpointStep = step;
+    }
+
+    private List<int[]> batchesOf(long epoch) {
+      if (epoch != cachedEpoch) {
+        cachedBatches = buckets.epoch(epoch);
+        cachedEpoch = epoch;
+      }
+      return cachedBatches;
+    }
+
+    private StepMetrics trainStep() throws IOException {
+      long t0 = System.nanoTime();
+      long epoch = step / stepsPerEpoch;
+      int[] indices = batchesOf(epoch).get((int) (step % stepsPerEpoch));
+      TrainingData.Batch batch = trainData.batch(indices);
+      double value;
+      double gradNorm;
+      double lr = schedule.at(step);
+      long frames = 0;
+      try (PointerScope scope = new PointerScope()) {
+        Tensor input = TorchTensors.floats(batch.audio(), batch.size(), batch.paddedSamples());
+        long[] frameLengths = model.frameLengths(batch.sampleLengths(), batch.paddedSamples());
+        for (long f : frameLengths) frames += f;
+        SplittableRandom random = streams.stepMasks(step);
+        int paddedFrames = (int) model.featureEncoder().frames(batch.paddedSamples());
+        Tensor timeMask = boolTensor(specAugment.timeMask(frameLengths, paddedFrames, random));
+        Tensor featureMask = boolTensor(specAugment.featureMask(batch.size(), config.hiddenSize(), random));
+        ConformerCtcModel.Output output = model.forward(input, padded(batch) ? batch.sampleLengths() : null, timeMask,
+            featureMask, null);
+        Tensor nll = loss.perUtterance(output.logits(), output.frameLengths(), batch.labels());
+        Tensor l = loss.reduce(nll, batch.labels());
+        value = l.item_double();
+        if (!Double.isFinite(value)) throw diverged("the training loss is " + value, batch);
+        l.backward();
+        gradNorm = optimizer.clipGradientNorm(options.maxGradNorm());
+        if (!Double.isFinite(gradNorm)) {
+          optimizer.clearGradients();
+          throw diverged("the gradient norm is " + gradNorm + " (loss " + value + ")", batch);
+        }
+        optimizer.step(lr);
+        optimizer.clearGradients();
+      }
+      step++;
+      lastTrainLoss = value;
+      return new StepMetrics(step, epoch, value, lr, gradNorm, batch.size(), frames, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private TrainingDivergedException diverged(String what, TrainingData.Batch batch) {
+      String message = "update " + (step + 1) + ": " + what + " on batch " + batch.ids() + "; training stopped before "
+          + "applying it. " + (lastCheckpointStep >= 0
+              ? "The last good checkpoint (step " + lastCheckpointStep + ") is kept in " + Checkpoint.dir(out)
+                  + "; lower --lr or raise --warmup, then continue with --resume in a new run folder or start again."
+              : "No checkpoint was written yet.");
+      try {
+        writeTrainerState("diverged", message);
+      } catch (IOException e) {
+        // the checkpoint matters, not this report
+      }
+      return new TrainingDivergedException(message, step, lastCheckpointStep);
+    }
+
+    private Tensor boolTensor(boolean[][] mask) {
+      if (mask == null) return null;
+      int rows = mask.length;
+      int cols = mask[0].length;
+      byte[] flat = new byte[rows * cols];
+      for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) flat[r * cols + c] = (byte) (mask[r][c] ? 1 : 0);
+      return Tensor.create(flat, rows, cols).to(ScalarType.Bool);
+    }
+
+    private void evaluate(Validator validator) throws IOException {
+      Evaluation e = validator.run(step, step == 0 ? 0 : (step - 1) / stepsPerEpoch, bestLoss);
+      if (e.improved()) {
+        bestLoss = e.loss();
+        bestStep = e.step();
+        bestWer = e.wordErrorRate();
+        evaluationsWithoutImprovement = 0;
+        writeBest(e);
+      } else {
+        evaluationsWithoutImprovement++;
+      }
+      history.add(e);
+      metrics.evaluation(e);
+      listener.evaluated(e);
+    }
+
+    private void writeBest(Evaluation e) throws IOException {
+      Map<String, Object> extra = new LinkedHashMap<>();
+      extra.put(BEST_INFO, new BestModel(run, source, e.step(), e.loss(), e.wordErrorRate(),
+          validData.name(), options.scope().cliName()));
+      if (options.model() == null) {
+        Map<String, Integer> vocab = new LinkedHashMap<>();
+        for (int i = 0; i < vocabulary.size(); i++) vocab.put(vocabulary.token(i), i);
+        extra.put("vocab.json", vocab);
+        extra.put("preprocessor_config.json", preprocessorConfig());
+      }
+      ModelFolderWriter.write(model, config, sourceDir, out.resolve(BEST), extra);
+    }
+
+    private Map<String, Object> preprocessorConfig() {
+      Map<String, Object> p = new LinkedHashMap<>();
+      p.put("do_normalize", normalizer.doNormalize());
+      p.put("feature_extractor_type", "Wav2Vec2FeatureExtractor");
+      p.put("feature_size", 1);
+      p.put("padding_side", "right");
+      p.put("padding_value", normalizer.paddingValue());
+      p.put("return_attention_mask", true);
+      p.put("sampling_rate", normalizer.samplingRate());
+      return p;
+    }
+
+    private void writeCheckpoint(String status) throws IOException {
+      long epoch = step / stepsPerEpoch;
+      TrainerState state = trainerState(status, null);
+      Checkpoint.write(out, trainable, optimizer, new Checkpoint.State(Checkpoint.FORMAT, step, epoch,
+          step % stepsPerEpoch, options.seed(), RANDOMNESS, batchesOf(epoch), trainData.fingerprint(),
+          validData.fingerprint(), frozenChecksum, source, recipe, state));
+      lastCheckpointStep = step;
+      Json.write(out.resolve(TrainerState.FILE), state);
+      listener.checkpointed(step);
+    }
+
+    private void writeTrainerState(String status, String reason) throws IOException {
+      Json.write(out.resolve(TrainerState.FILE), trainerState(status, reason));
+    }
+
+    private TrainerState trainerState(String status, String reason) {
+      return new TrainerState(run, status, source, trainData.name(), validData.name(), recipe,
+          step, totalSteps, stepsPerEpoch, step / stepsPerEpoch, bestStep, Double.isInfinite(bestLoss) ? null : bestLoss,
+          bestWer, evaluationsWithoutImprovement, reason, lastTrainLoss, seconds(), history);
+    }
+
+    private double seconds() {
+      return secondsBefore + (System.nanoTime() - started) / 1e9;
+    }
+
+    @Override
+    public void close() throws IOException {
+      try {
+        if (metrics != null) metrics.close();
+      } finally {
+        if (optimizer != null) optimizer.close();
+        if (model != null) model.close();
+      }
+    }
+  }
+
+  /** {@code best/training.json}: where the model in best/ comes from. */
+  public record BestModel(RunInfo run, String source, long step, double validLoss, double validWer, String validData,
+      String trainScope) {}
+}

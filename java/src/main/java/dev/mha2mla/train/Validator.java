@@ -1,0 +1,67 @@
+package dev.mha2mla.train;
+
+import dev.mha2mla.eval.EditCounts;
+import dev.mha2mla.eval.ErrorRate;
+import dev.mha2mla.model.ConformerCtcModel;
+import dev.mha2mla.model.CtcVocabulary;
+import dev.mha2mla.model.TorchTensors;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.stream.IntStream;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Validation: the CTC loss and the word error rate of greedy transcripts on a held-out set, in eval form (no
+ * SpecAugment), in batches of utterances of similar length (a fixed order, so the numbers are reproducible).
+ */
+final class Validator {
+  private final ConformerCtcModel model;
+  private final TrainingData data;
+  private final CtcLoss loss;
+  private final CtcVocabulary vocabulary;
+  private final int[][] batches;
+
+  Validator(ConformerCtcModel model, TrainingData data, CtcLoss loss, CtcVocabulary vocabulary, int batchSize) {
+    this.model = model;
+    this.data = data;
+    this.loss = loss;
+    this.vocabulary = vocabulary;
+    Integer[] order = IntStream.range(0, data.size()).boxed().toArray(Integer[]::new);
+    Arrays.sort(order, Comparator.comparingLong((Integer i) -> data.item(i).samples()).reversed());
+    int n = (data.size() + batchSize - 1) / batchSize;
+    batches = new int[n][];
+    for (int b = 0; b < n; b++) {
+      int from = b * batchSize;
+      batches[b] = Arrays.stream(order, from, Math.min(order.length, from + batchSize)).mapToInt(Integer::intValue).toArray();
+    }
+  }
+
+  Evaluation run(long step, long epoch, double bestSoFar) throws IOException {
+    long start = System.nanoTime();
+    double lossSum = 0;
+    EditCounts words = EditCounts.ZERO;
+    for (int[] indices : batches) {
+      TrainingData.Batch batch = data.batch(indices);
+      try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+        Tensor input = TorchTensors.floats(batch.audio(), batch.size(), batch.paddedSamples());
+        ConformerCtcModel.Output out = model.forward(input, Trainer.padded(batch) ? batch.sampleLengths() : null, null);
+        float[] nll = TorchTensors.toFloats(loss.perUtterance(out.logits(), out.frameLengths(), batch.labels()));
+        long[] best = TorchTensors.toLongs(out.logits().argmax(new LongOptional(-1), false));
+        int frames = (int) out.logits().size(1);
+        for (int b = 0; b < batch.size(); b++) {
+          lossSum += loss.perUtteranceShare(nll[b], batch.labels().get(b).length);
+          long[] ids = Arrays.copyOfRange(best, b * frames, b * frames + (int) out.frameLengths()[b]);
+          String reference = data.item(indices[b]).utterance().transcript();
+          words = words.plus(ErrorRate.words(reference, vocabulary.decode(ids)));
+        }
+      }
+    }
+    double mean = lossSum / data.size();
+    return new Evaluation(step, epoch, mean, words.rate(), words.errors(), words.referenceLength(), data.size(),
+        (System.nanoTime() - start) / 1e9, mean < bestSoFar);
+  }
+}

@@ -1,0 +1,74 @@
+package dev.mha2mla.train;
+
+import dev.mha2mla.io.Fixtures;
+import dev.mha2mla.io.RawTensor;
+import dev.mha2mla.io.SafeTensorsFile;
+import dev.mha2mla.io.SafeTensorsReader;
+import dev.mha2mla.io.WavWriter;
+import dev.mha2mla.mla.ConversionMethod;
+import dev.mha2mla.mla.ConversionOptions;
+import dev.mha2mla.mla.MlaConverter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Small models and datasets for trainer tests: the conformer-tiny fixture converted to MLA, a few transcribed clips. */
+final class TrainingFixtures {
+  private TrainingFixtures() {}
+
+  /** conformer-tiny (d = 64) converted by joint SVD at r = d/4 = 16 into {@code dir}. */
+  static Path convertedTiny(Path dir) throws IOException {
+    Path out = dir.resolve("mla-r16");
+    new MlaConverter(ConversionOptions.plain(16, ConversionMethod.JOINT), null).convert(Fixtures.conformerTiny(), out, false);
+    return out;
+  }
+
+  /**
+   * A manifest of four clips: the fixture's two recordings and two synthetic tone sequences (written with WavWriter),
+   * each with a short transcript.
+   */
+  static Path manifest(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    Path tiny = Fixtures.conformerTiny();
+    writeTones(dir.resolve("tones-a.wav"), 17600, 220, 3);
+    writeTones(dir.resolve("tones-b.wav"), 12800, 330, 5);
+    String tsv = tiny.resolve("audio.wav") + "\tHELLO WORLD\n"
+        + tiny.resolve("audio1.wav") + "\tHI THERE\n"
+        + "tones-a.wav\tA TONE\n"
+        + "tones-b.wav\tSEE\n";
+    Path manifest = dir.resolve("data.tsv");
+    Files.writeString(manifest, tsv);
+    // validation: the two shorter clips (the trainer is checked to fit what it trains on, not to generalise)
+    Files.writeString(dir.resolve("valid.tsv"), tiny.resolve("audio1.wav") + "\tHI THERE\n" + "tones-b.wav\tSEE\n");
+    return manifest;
+  }
+
+  /** A manifest with the given lines (path TAB transcript). */
+  static Path manifest(Path dir, String name, String... lines) throws IOException {
+    Files.createDirectories(dir);
+    Path manifest = dir.resolve(name);
+    Files.writeString(manifest, lines.length == 0 ? "" : String.join("\n", lines) + "\n");
+    return manifest;
+  }
+
+  /** Steps of {@code hz}-multiples, one per segment, at a modest level. */
+  static void writeTones(Path file, int samples, double hz, int segments) throws IOException {
+    float[] x = new float[samples];
+    int per = samples / segments;
+    for (int i = 0; i < samples; i++) {
+      double f = hz * (1 + (i / per) % segments);
+      x[i] = (float) (0.3 * Math.sin(2 * Math.PI * f * i / 16000.0) + 0.05 * Math.sin(2 * Math.PI * 1.5 * f * i / 16000.0));
+    }
+    WavWriter.write(file, 16000, x);
+  }
+
+  /** Every tensor of a safetensors file, bytes included. */
+  static Map<String, RawTensor> tensors(Path file) throws IOException {
+    SafeTensorsFile f = SafeTensorsReader.open(file);
+    Map<String, RawTensor> out = new LinkedHashMap<>();
+    for (String name : f.names()) out.put(name, f.get(name));
+    return out;
+  }
+}
