@@ -1,0 +1,113 @@
+package dev.mha2mla.cli;
+
+import dev.mha2mla.eval.bench.TimingHarness;
+import dev.mha2mla.mla.ConversionMethod;
+import dev.mha2mla.pipeline.Pipeline;
+import dev.mha2mla.pipeline.PipelineOptions;
+import dev.mha2mla.pipeline.PipelinePreset;
+import dev.mha2mla.pipeline.RecognizerBenchmark;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code mha2mla pipeline quick|full}: the six steps and the comparison report. */
+@Command(
+    name = "pipeline",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Convert MHA -> MLA, evaluate the MHA baseline, evaluate the converted model, fine-tune its attention,",
+      "evaluate the fine-tuned model and write COMPARISON_REPORT.txt / REPORT.md with plots. Each finished step",
+      "is skipped on rerun (pass the same --results), an interrupted one is redone; fine-tuning resumes.",
+      "Defaults: the shipped small model (models/conformer-small-synthetic) and a synthetic espeak-ng corpus made now."
+    })
+final class PipelineCommand implements Callable<Integer> {
+  @Parameters(index = "0", defaultValue = "quick", paramLabel = "quick|full", description = "Preset (default: ${DEFAULT-VALUE}).")
+  String preset;
+
+  @Option(names = "--model", paramLabel = "DIR", description = "MHA model folder (default: the shipped small model).")
+  Path model;
+
+  @Option(names = "--train", paramLabel = "DATA", description = "Training data (LibriSpeech folder or TSV manifest).")
+  Path train;
+
+  @Option(names = "--valid", paramLabel = "DATA", description = "Validation data (needed with --train).")
+  Path valid;
+
+  @Option(names = "--test", paramLabel = "DATA", description = "Test data.")
+  Path test;
+
+  @Option(names = "--results", paramLabel = "DIR", description = "Results folder (default: results/pipeline_YYYYMMDD_HHMMSS).")
+  Path results;
+
+  @Option(names = "--latent-dim", paramLabel = "R", description = "Latent size (default: hidden / 2).")
+  Integer latentDim;
+
+  @Option(names = "--method", defaultValue = "joint", paramLabel = "joint|split", description = "SVD method (default: ${DEFAULT-VALUE}).")
+  String method;
+
+  @Option(names = "--whiten", description = "Whitened SVD, calibrated on the training data.")
+  boolean whiten;
+
+  @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "Device (default: ${DEFAULT-VALUE}).")
+  String device;
+
+  @Option(names = "--seed", defaultValue = "1", description = "Seed for the corpus, subsets and training (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--synth-count", paramLabel = "N", description = "Utterances of the synthetic corpus.")
+  Integer synthCount;
+
+  @Option(names = "--train-utterances", paramLabel = "N", description = "Training utterances (0 = all).")
+  Integer trainUtterances;
+
+  @Option(names = "--eval-utterances", paramLabel = "N", description = "Test utterances scored per model (0 = all).")
+  Integer evalUtterances;
+
+  @Option(names = "--benchmark-utterances", paramLabel = "N", description = "Test utterances timed per model.")
+  Integer benchmarkUtterances;
+
+  @Option(names = "--epochs", paramLabel = "N") Integer epochs;
+  @Option(names = "--max-steps", paramLabel = "N") Long maxSteps;
+  @Option(names = "--batch-size", paramLabel = "B") Integer batchSize;
+  @Option(names = "--lr", paramLabel = "LR") Double lr;
+  @Option(names = "--patience", paramLabel = "P") Integer patience;
+  @Option(names = "--eval-every", paramLabel = "N") Long evalEvery;
+
+  @Override
+  public Integer call() throws Exception {
+    PipelinePreset p = PipelinePreset.named(preset);
+    Path source = model != null ? model : defaultModel();
+    Path out = results != null ? results
+        : Path.of("results", "pipeline_" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss")));
+    PipelineOptions options = new PipelineOptions(p, source, train, valid, test, out, latentDim,
+        ConversionMethod.parse(method), whiten, device, seed, or(synthCount, p.synthUtterances()),
+        or(trainUtterances, p.trainUtterances()), or(evalUtterances, p.evalUtterances()),
+        or(benchmarkUtterances, p.benchmarkUtterances()), or(epochs, p.epochs()), maxSteps != null ? maxSteps : p.maxSteps(),
+        or(batchSize, p.batchSize()), lr != null ? lr : p.learningRate(), or(patience, p.patience()),
+        evalEvery != null ? evalEvery : p.evalEvery());
+    Pipeline pipeline = new Pipeline(options, new RecognizerBenchmark(new TimingHarness(1, 3)), System.err::println);
+    System.err.print(pipeline.plan());
+    Pipeline.PipelineResult result = pipeline.run();
+    System.out.println(result.report());
+    return 0;
+  }
+
+  /** models/conformer-small-synthetic beside the launcher (the repository root), or below the working directory. */
+  private static Path defaultModel() {
+    String home = System.getProperty("mha2mla.home");
+    Path shipped = Path.of(home != null ? home : ".").resolve("models").resolve("conformer-small-synthetic");
+    if (!Files.isDirectory(shipped)) {
+      throw new IllegalArgumentException(shipped + ": the shipped small model is missing; pass --model DIR");
+    }
+    return shipped;
+  }
+
+  private static int or(Integer v, int dflt) {
+    return v != null ? v : dflt;
+  }
+}

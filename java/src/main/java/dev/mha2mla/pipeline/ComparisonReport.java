@@ -1,0 +1,201 @@
+package dev.mha2mla.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mha2mla.io.AtomicFiles;
+import dev.mha2mla.io.Json;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+/**
+ * COMPARISON_REPORT.txt and REPORT.md (the same content, with the plots) from the JSON files of a results
+ * folder. Every number is read from a file this run wrote; nothing is estimated.
+ */
+public final class ComparisonReport {
+  public static final String TEXT = "COMPARISON_REPORT.txt";
+  public static final String MARKDOWN = "REPORT.md";
+  public static final List<String> PLOTS = List.of("training_curves.png", "wer_comparison.png", "latency_vs_length.png",
+      "cache_memory_vs_length.png", "energy_kept_per_layer.png");
+  private static final String[] PREFIXES = {"mha_baseline", "mla_converted", "mla_finetuned"};
+  private static final String[] LABELS = {"MHA baseline", "MLA converted", "MLA fine-tuned"};
+
+  private final Path dir;
+
+  public ComparisonReport(Path dir) {
+    this.dir = dir;
+  }
+
+  public void write() throws IOException {
+    JsonNode conversion = Json.MAPPER.readTree(dir.resolve("conversion.json").toFile());
+    JsonNode[] wer = new JsonNode[3];
+    JsonNode[] bench = new JsonNode[3];
+    for (int i = 0; i < 3; i++) {
+      wer[i] = Json.MAPPER.readTree(dir.resolve(PREFIXES[i] + "_wer.json").toFile());
+      bench[i] = Json.MAPPER.readTree(dir.resolve(PREFIXES[i] + "_benchmark.json").toFile()).path("summary");
+    }
+    JsonNode training = Json.MAPPER.readTree(dir.resolve("mla_finetuned_metadata.json").toFile());
+    String body = body(conversion, wer, bench, training);
+    plots(conversion, wer, bench);
+    AtomicFiles.writeString(dir.resolve(MARKDOWN), body + "\n## Plots\n\n"
+        + String.join("\n\n", PLOTS.stream().map(p -> "![" + p + "](" + p + ")").toList()) + "\n");
+    AtomicFiles.writeString(dir.resolve(TEXT), body.replace("`", ""));
+  }
+
+  private String body(JsonNode conversion, JsonNode[] wer, JsonNode[] bench, JsonNode training) throws IOException {
+    StringBuilder sb = new StringBuilder();
+    JsonNode run = conversion.path("run");
+    sb.append("# mha2mla comparison report\n\n");
+    sb.append(String.format(Locale.ROOT, "Source model: `%s`%nTest data: `%s` (%d utterances, %.1f s of audio)%n",
+        conversion.path("source_model").asText(), wer[0].path("dataset").asText(), wer[0].path("utterance_count").asInt(),
+        wer[0].path("audio_seconds").asDouble()));
+    sb.append(String.format(Locale.ROOT, "Machine: %s, %d cores, device %s; Java %s; LibTorch %s; commit %s%n",
+        run.path("cpu").asText(), run.path("cpu_cores").asInt(), run.path("device").asText(), run.path("java_version").asText(),
+        run.path("libtorch_version").asText(), run.path("git_commit").asText()));
+    sb.append("Command: `").append(run.path("command_line").asText()).append("`\n\n");
+    JsonNode sources = Json.MAPPER.readTree(dir.resolve("data").resolve(Pipeline.DATA_SOURCES).toFile());
+    sb.append("Data sources: train `").append(sources.path("train").asText()).append("`, test `")
+        .append(sources.path("test").asText()).append("`\n\n");
+    if (sources.path("synthetic").asBoolean()) {
+      sb.append("The test data is SYNTHETIC, robotic speech (espeak-ng): error rates on it say nothing about human speech.\n\n");
+    }
+    sb.append("| model | WER | CER | cache floats / frame / layer | cache vs MHA | real-time factor (median, IQR) "
+        + "| speed vs MHA | peak native memory | memory vs MHA |\n");
+    sb.append("|---|---|---|---|---|---|---|---|---|\n");
+    double mhaRtf = bench[0].path("real_time_factor").asDouble();
+    double mhaMem = bench[0].path("peak_native_bytes").asDouble();
+    long mhaCache = bench[0].path("cache_bytes_per_frame_per_layer").asLong();
+    for (int i = 0; i < 3; i++) {
+      double rtf = bench[i].path("real_time_factor").asDouble();
+      double mem = bench[i].path("peak_native_bytes").asDouble();
+      long cache = bench[i].path("cache_bytes_per_frame_per_layer").asLong();
+      String cacheRatio = i == 0 ? "baseline" : String.format(Locale.ROOT, "%.2fx smaller", (double) mhaCache / Math.max(1, cache));
+      String speed = i == 0 ? "baseline" : String.format(Locale.ROOT, "%.2fx", rtf > 0 ? mhaRtf / rtf : 0);
+      String memory = i == 0 ? "baseline" : String.format(Locale.ROOT, "%.2fx", mhaMem > 0 ? mem / mhaMem : 0);
+      sb.append(String.format(Locale.ROOT, "| %s | %.2f%% | %.2f%% | %d | %s | %.4f (%.4f) | %s | %.1f MiB | %s |%n",
+          LABELS[i], 100 * wer[i].path("wer").asDouble(), 100 * wer[i].path("cer").asDouble(), cache / 4, cacheRatio,
+          rtf, bench[i].path("real_time_factor_iqr").asDouble(), speed, mem / 1048576.0, memory));
+    }
+    sb.append("\nSpeed vs MHA > 1 means faster than the MHA baseline (ratio of median real-time factors measured in this run).\n");
+    sb.append(String.format(Locale.ROOT, "%n## Conversion%n%nMethod %s, latent %d floats per frame per layer (MHA caches %d), whitened %s, "
+            + "SVD %s (%s), %.1f s.%n%n| layer | energy kept | weight error | output error |%n|---|---|---|---|%n",
+        conversion.path("method").asText(), conversion.path("latent_dim").asInt(),
+        conversion.path("cache_floats_per_frame_per_layer_mha").asInt(), conversion.path("whitened").asBoolean(),
+        conversion.path("svd_backend").asText(), conversion.path("svd_precision").asText(), conversion.path("total_seconds").asDouble()));
+    for (JsonNode l : conversion.path("layers")) {
+      sb.append(String.format(Locale.ROOT, "| %d | %.2f%% | %.4f | %s |%n", l.path("layer").asInt(), 100 * l.path("energy_kept").asDouble(),
+          l.path("relative_weight_error").asDouble(),
+          l.path("relative_output_error").isNull() || l.path("relative_output_error").isMissingNode() ? "not measured"
+              : String.format(Locale.ROOT, "%.4f", l.path("relative_output_error").asDouble())));
+    }
+    JsonNode result = training.path("result");
+    sb.append(String.format(Locale.ROOT, "%n## Fine-tuning%n%nScope %s, %d updates (%s), validation loss %.4f at the start, "
+            + "best %.4f (step %d), validation WER %.2f%% -> %.2f%%, %.0f s.%n",
+        training.path("train_scope").asText(), result.path("steps").asLong(), result.path("status").asText(),
+        result.path("initial").path("loss").asDouble(), result.path("best").path("loss").asDouble(),
+        result.path("best").path("step").asLong(), 100 * result.path("initial").path("word_error_rate").asDouble(),
+        100 * result.path("best").path("word_error_rate").asDouble(), result.path("seconds").asDouble()));
+    sb.append("\n## What was measured, and what was not\n\n");
+    sb.append("- WER and CER: greedy CTC decoding of every test utterance listed above, corpus-level (errors summed over words).\n");
+    sb.append("- Speed: full-utterance (non-streaming) recognition, one utterance at a time, timed per utterance after warm-up; "
+        + "the spread is the interquartile range of per-utterance real-time factors.\n");
+    sb.append("- Memory: peak resident native memory increase around the timed calls (not the JVM heap); cache sizes come "
+        + "from the model API (floats a streaming decoder keeps per frame per layer).\n");
+    sb.append("- Not measured here: streaming latency and throughput (see the JMH benchmarks in benchmarks/), GPU runs "
+        + "unless the device says cuda, accuracy on human speech unless the test data is human speech.\n");
+    return sb.toString();
+  }
+
+  private void plots(JsonNode conversion, JsonNode[] wer, JsonNode[] bench) throws IOException {
+    CategoryChart werChart = new CategoryChartBuilder().width(700).height(420).title("Error rates on the test data")
+        .xAxisTitle("model").yAxisTitle("%").build();
+    List<Double> w = new ArrayList<>();
+    List<Double> c = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      w.add(100 * wer[i].path("wer").asDouble());
+      c.add(100 * wer[i].path("cer").asDouble());
+    }
+    werChart.addSeries("WER", List.of(LABELS), w);
+    werChart.addSeries("CER", List.of(LABELS), c);
+    save(werChart, "wer_comparison.png");
+
+    XYChart latency = new XYChartBuilder().width(700).height(420).title("Recognition latency vs utterance length")
+        .xAxisTitle("utterance length (s)").yAxisTitle("latency (s)").build();
+    latency.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+    for (int i = 0; i < 3; i++) {
+      double[] x = doubles(bench[i].path("utterance_seconds"));
+      double[] y = doubles(bench[i].path("latency_seconds"));
+      if (x.length > 0) latency.addSeries(LABELS[i], x, y);
+    }
+    save(latency, "latency_vs_length.png");
+
+    XYChart memory = new XYChartBuilder().width(700).height(420).title("Attention cache of a streaming decoder, all layers")
+        .xAxisTitle("frames cached (20 ms each)").yAxisTitle("MiB").build();
+    int layers = conversion.path("layers").size();
+    double[] frames = {0, 500, 1000, 1500, 2000, 3000, 4000};
+    for (int i = 0; i < 2; i++) {
+      double perFrame = bench[i].path("cache_bytes_per_frame_per_layer").asDouble() * layers;
+      double[] mib = new double[frames.length];
+      for (int k = 0; k < frames.length; k++) mib[k] = frames[k] * perFrame / 1048576.0;
+      memory.addSeries(i == 0 ? "MHA (K and V)" : "MLA (latent)", frames, mib).setMarker(SeriesMarkers.CIRCLE);
+    }
+    save(memory, "cache_memory_vs_length.png");
+
+    CategoryChart energy = new CategoryChartBuilder().width(700).height(420).title("Spectral energy kept per layer")
+        .xAxisTitle("layer").yAxisTitle("%").build();
+    List<Integer> ids = new ArrayList<>();
+    List<Double> kept = new ArrayList<>();
+    for (JsonNode l : conversion.path("layers")) {
+      ids.add(l.path("layer").asInt());
+      kept.add(100 * l.path("energy_kept").asDouble());
+    }
+    energy.addSeries("energy kept", ids, kept);
+    save(energy, "energy_kept_per_layer.png");
+
+    trainingCurves();
+  }
+
+  /** Train loss per update and validation loss per evaluation, from the fine-tuning metrics.csv. */
+  private void trainingCurves() throws IOException {
+    XYChart chart = new XYChartBuilder().width(700).height(420).title("Fine-tuning").xAxisTitle("update")
+        .yAxisTitle("CTC loss").build();
+    Path csv = dir.resolve(Pipeline.FINETUNED).resolve("training").resolve("metrics.csv");
+    List<Double> ts = new ArrayList<>(), tl = new ArrayList<>(), vs = new ArrayList<>(), vl = new ArrayList<>();
+    if (Files.exists(csv)) {
+      List<String> lines = Files.readAllLines(csv);
+      List<String> header = List.of(lines.get(0).split(","));
+      int step = header.indexOf("step"), split = header.indexOf("split"), loss = header.indexOf("loss");
+      for (String line : lines.subList(1, lines.size())) {
+        String[] f = line.split(",", -1);
+        if (f.length <= loss || f[loss].isEmpty()) continue;
+        boolean train = f[split].equals("train");
+        (train ? ts : vs).add(Double.parseDouble(f[step]));
+        (train ? tl : vl).add(Double.parseDouble(f[loss]));
+      }
+    }
+    if (!ts.isEmpty()) chart.addSeries("train", ts, tl).setMarker(SeriesMarkers.NONE);
+    if (!vs.isEmpty()) chart.addSeries("validation", vs, vl).setMarker(SeriesMarkers.CIRCLE);
+    if (ts.isEmpty() && vs.isEmpty()) chart.addSeries("no updates recorded", new double[] {0}, new double[] {0});
+    save(chart, "training_curves.png");
+  }
+
+  private static double[] doubles(JsonNode array) {
+    double[] out = new double[array.size()];
+    for (int i = 0; i < out.length; i++) out[i] = array.get(i).asDouble();
+    return out;
+  }
+
+  private void save(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, String name) throws IOException {
+    byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+    AtomicFiles.write(dir.resolve(name), png);
+  }
+}

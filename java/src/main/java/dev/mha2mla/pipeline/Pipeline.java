@@ -1,0 +1,285 @@
+package dev.mha2mla.pipeline;
+
+import dev.mha2mla.SpeechRecognizer;
+import dev.mha2mla.data.Dataset;
+import dev.mha2mla.data.Datasets;
+import dev.mha2mla.data.Utterance;
+import dev.mha2mla.data.synth.CorpusPlan;
+import dev.mha2mla.data.synth.SpeechTools;
+import dev.mha2mla.data.synth.Splits;
+import dev.mha2mla.data.synth.SyntheticCorpus;
+import dev.mha2mla.eval.EvaluationReport;
+import dev.mha2mla.eval.Evaluator;
+import dev.mha2mla.io.AtomicFiles;
+import dev.mha2mla.io.Json;
+import dev.mha2mla.io.RunInfo;
+import dev.mha2mla.mla.ConversionMethod;
+import dev.mha2mla.mla.ConversionOptions;
+import dev.mha2mla.mla.MlaConverter;
+import dev.mha2mla.model.ConformerConfig;
+import dev.mha2mla.train.FinetuneOptions;
+import dev.mha2mla.train.TrainScope;
+import dev.mha2mla.train.Trainer;
+import dev.mha2mla.train.TrainingResult;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * The six steps: convert, evaluate the MHA baseline, evaluate the converted MLA model, fine-tune its
+ * attention, evaluate the fine-tuned model, write the comparison report. Each step's result is a file
+ * written atomically into the results folder; a rerun skips every step whose result exists and redoes
+ * the one that was interrupted (fine-tuning resumes from its checkpoint).
+ */
+public final class Pipeline {
+  public static final String CONVERTED = "mla_converted";
+  public static final String FINETUNED = "conformer_mla_finetuned";
+
+  private final PipelineOptions options;
+  private final ModelBenchmark benchmark;
+  private final Path results;
+  private final Consumer<String> console;
+
+  /** Measures one model's speed and memory and writes its benchmark JSON. */
+  @FunctionalInterface
+  public interface ModelBenchmark {
+    BenchmarkSummary run(Path modelDir, Dataset utterances, String device, Path outJson) throws IOException;
+  }
+
+  public Pipeline(PipelineOptions options, ModelBenchmark benchmark, Consumer<String> console) {
+    this.options = options;
+    this.benchmark = benchmark;
+    this.results = options.results();
+    this.console = console;
+  }
+
+  public Path results() {
+    return results;
+  }
+
+  /** What will run, where, and roughly how long, before anything runs. */
+  public String plan() throws IOException {
+    ConformerConfig config = ConformerConfig.read(options.model().resolve("config.json"));
+    int r = options.latentDimOr(config.hiddenSize() / 2);
+    double params = estimateParameters(config);
+    // rough, from runs on 2 cores: ~0.25 s per training utterance per million parameters, ~0.05 s to score one
+    double trainSeconds = options.trainBudgetUtterances() * 0.25 * params / 1e6;
+    double evalSeconds = 3.0 * (options.evalLimit() + options.benchmarkLimit()) * 0.05 * Math.max(1, params / 1e6);
+    return String.format(
+        "pipeline %s -> %s%n  model %s (%s, hidden %d, %d layers, ~%.1fM parameters) on %s%n"
+            + "  convert MHA -> MLA: %s SVD, latent %d floats per frame per layer (MHA: %d)%s%n"
+            + "  evaluate on %s (%s utterances), benchmark %d utterances per model%n"
+            + "  fine-tune attention on %s (%s utterances, up to %s updates, batch %d)%n"
+            + "  estimated duration: ~%.0f min%n",
+        options.preset().name(), results, options.model(), config.isMla() ? "MLA" : "MHA", config.hiddenSize(),
+        config.numHiddenLayers(), params / 1e6, options.device(), options.method().name().toLowerCase(), r,
+        2 * config.hiddenSize(), options.whiten() ? " (whitened)" : "", options.testSource(),
+        options.evalLimit() == 0 ? "all" : options.evalLimit(), options.benchmarkLimit(), options.trainSource(),
+        options.trainLimit() == 0 ? "all" : options.trainLimit(), options.maxSteps() == 0 ? "epoch-bound" : options.maxSteps(),
+        options.batchSize(), (trainSeconds + evalSeconds + 60) / 60);
+  }
+
+  public PipelineResult run() throws IOException {
+    Files.createDirectories(results);
+    ConformerConfig source = ConformerConfig.read(options.model().resolve("config.json"));
+    if (source.isMla()) {
+      throw new IllegalArgumentException(options.model() + ": the pipeline starts from an MHA model; this one is already MLA");
+    }
+    log("pipeline " + options.preset().name() + " started: " + RunInfo.capture(options.device()).commandLine());
+    Data data = prepareData();
+
+    Path converted = results.resolve(CONVERTED);
+    step("1/6 convert MHA -> MLA", converted.resolve(MlaConverter.REPORT_FILE), () -> {
+      int r = options.latentDimOr(source.hiddenSize() / 2);
+      List<Path> calibration = options.whiten() ? List.of(data.train) : List.of();
+      ConversionOptions co = new ConversionOptions(r, options.method(), options.whiten(), options.whiten(), 1e-4,
+          options.device(), true, calibration, 32, 8);
+      new MlaConverter(co, null).convert(options.model(), converted, true);
+    });
+    copyIfAbsent(converted.resolve(MlaConverter.REPORT_FILE), results.resolve("conversion.json"));
+    copyIfAbsent(converted.resolve("config.json"), results.resolve("mla_config.json"));
+
+    evaluateAndBenchmark("2/6 MHA baseline", options.model(), "mha_baseline", data);
+    evaluateAndBenchmark("3/6 MLA converted", converted, "mla_converted", data);
+
+    Path finetuned = results.resolve(FINETUNED);
+    step("4/6 fine-tune MLA attention", results.resolve("mla_finetuned_metadata.json"), () -> finetune(converted, finetuned, data));
+
+    evaluateAndBenchmark("5/6 MLA fine-tuned", finetuned, "mla_finetuned", data);
+
+    step("6/6 comparison report", results.resolve(ComparisonReport.TEXT), () -> new ComparisonReport(results).write());
+    log("pipeline finished: " + results.resolve(ComparisonReport.TEXT));
+    return new PipelineResult(results, Files.readString(results.resolve(ComparisonReport.TEXT)));
+  }
+
+  /** The outcome: where everything is and the report's text. */
+  public record PipelineResult(Path results, String report) {}
+
+  private record Data(Path train, Path valid, Path test) {}
+
+  static final String DATA_SOURCES = "sources.json";
+
+  /** data/sources.json: where the data came from; synthetic when the pipeline made the corpus itself. */
+  public record DataSources(String train, String valid, String test, boolean synthetic) {}
+
+  /** Training, validation and test manifests (subsets as the preset asks), synthesising a corpus when none was given. */
+  private Data prepareData() throws IOException {
+    Path train = options.train();
+    Path valid = options.valid();
+    Path test = options.test();
+    if (train == null || test == null) {
+      Path corpus = results.resolve("corpus");
+      step("0/6 synthesise speech corpus (espeak-ng; synthetic, robotic speech)", corpus.resolve("corpus.json"), () ->
+          SyntheticCorpus.write(CorpusPlan.create(options.seed(), options.synthCount(), 400, Splits.parse("0.8,0.1,0.1")),
+              SpeechTools.find(), corpus, true, Runtime.getRuntime().availableProcessors(), null));
+      if (train == null) train = corpus.resolve("train");
+      if (valid == null) valid = corpus.resolve("validation");
+      if (test == null) test = corpus.resolve("test");
+    }
+    if (valid == null) {
+      throw new IllegalArgumentException("--valid DATA is needed with --train (validation data for early stopping)");
+    }
+    Path dataDir = Files.createDirectories(results.resolve("data"));
+    if (!Files.exists(dataDir.resolve(DATA_SOURCES))) {
+      Json.write(dataDir.resolve(DATA_SOURCES), new DataSources(train.toString(), valid.toString(), test.toString(),
+          options.test() == null));
+    }
+    return new Data(subset(train, options.trainLimit(), dataDir.resolve("train.tsv")),
+        subset(valid, Math.max(20, options.evalLimit()), dataDir.resolve("valid.tsv")),
+        subset(test, options.evalLimit(), dataDir.resolve("test.tsv")));
+  }
+
+  /** A manifest of the first {@code limit} utterances after a seeded shuffle (all when 0), written once. */
+  private Path subset(Path source, int limit, Path manifest) throws IOException {
+    if (Files.exists(manifest)) return manifest;
+    Dataset d = Datasets.open(source).shuffled(options.seed());
+    if (limit > 0) d = d.limit(limit);
+    if (d.size() == 0) throw new IllegalArgumentException(source + ": no utterances");
+    StringBuilder sb = new StringBuilder();
+    for (Utterance u : d.utterances()) sb.append(u.audio().toAbsolutePath()).append('\t').append(u.transcript()).append('\n');
+    AtomicFiles.writeString(manifest, sb.toString());
+    return manifest;
+  }
+
+  private void evaluateAndBenchmark(String title, Path model, String prefix, Data data) throws IOException {
+    Path wer = results.resolve(prefix + "_wer.json");
+    step(title + ": WER on the test data", wer, () -> {
+      try (SpeechRecognizer asr = SpeechRecognizer.open(model, options.device())) {
+        EvaluationReport report = Evaluator.of(asr, 1).evaluate(Datasets.open(data.test), model.toString(), options.device(), null);
+        Json.write(wer, report);
+        log(String.format("  %s: WER %.2f%%, CER %.2f%% on %d utterances", prefix, 100 * report.wer(), 100 * report.cer(),
+            report.utteranceCount()));
+      }
+    });
+    Path bench = results.resolve(prefix + "_benchmark.json");
+    step(title + ": speed and memory", bench, () -> {
+      Dataset timed = Datasets.open(data.test).limit(options.benchmarkLimit());
+      BenchmarkSummary s = benchmark.run(model, timed, options.device(), bench);
+      log(String.format("  %s: real-time factor %.4f (IQR %.4f), peak native memory %.1f MiB", prefix,
+          s.realTimeFactor(), s.realTimeFactorIqr(), s.peakNativeBytes() / 1048576.0));
+    });
+  }
+
+  private void finetune(Path converted, Path finetuned, Data data) throws IOException {
+    Path work = results.resolve("finetune");
+    boolean resume = Files.isDirectory(work.resolve("checkpoint"));
+    if (Files.exists(work) && !resume) AtomicFiles.deleteRecursively(work);
+    FinetuneOptions fo = FinetuneOptions.builder().model(converted).train(data.train).valid(data.valid).out(work)
+        .epochs(options.epochs()).maxSteps(options.maxSteps()).batchSize(options.batchSize())
+        .learningRate(options.learningRate()).patience(options.patience()).evalEvery(options.evalEvery())
+        .scope(TrainScope.ATTENTION).device(options.device()).seed(options.seed()).resume(resume).build();
+    if (resume) log("  resuming fine-tuning from " + work.resolve("checkpoint"));
+    TrainingResult result = new Trainer(fo).run(new dev.mha2mla.train.TrainingListener() {});
+    // publish: the best model plus its training history and TensorBoard logs, in one atomic rename
+    Path tmp = results.resolve("." + FINETUNED + ".tmp");
+    if (Files.exists(tmp)) AtomicFiles.deleteRecursively(tmp);
+    copyTree(work.resolve(Trainer.BEST), tmp);
+    Path history = Files.createDirectories(tmp.resolve("training"));
+    try (Stream<Path> files = Files.list(work)) {
+      for (Path f : files.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith(".")).toList()) {
+        Files.copy(f, history.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+    AtomicFiles.replaceDirectory(tmp, finetuned);
+    Json.write(results.resolve("mla_finetuned_metadata.json"), new FinetuneMetadata(RunInfo.capture(options.device()),
+        converted.toString(), finetuned.toString(), "attention", options.batchSize(), options.learningRate(),
+        options.epochs(), options.maxSteps(), options.patience(), result));
+  }
+
+  /** mla_finetuned_metadata.json. */
+  public record FinetuneMetadata(RunInfo run, String sourceModel, String finetunedModel, String trainScope, int batchSize,
+      double learningRate, int epochs, long maxSteps, int patience, TrainingResult result) {}
+
+  @FunctionalInterface
+  private interface Action {
+    void run() throws IOException;
+  }
+
+  private void step(String title, Path result, Action action) throws IOException {
+    if (Files.exists(result)) {
+      log(title + ": done earlier, skipped (" + results.relativize(result) + ")");
+      return;
+    }
+    log(title + " ...");
+    long t0 = System.nanoTime();
+    action.run();
+    log(String.format("%s: done in %.1f s", title, (System.nanoTime() - t0) / 1e9));
+  }
+
+  private void log(String line) throws IOException {
+    String stamped = LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME).substring(0, 19) + "  " + line;
+    console.accept(line);
+    Files.writeString(results.resolve("pipeline.log"), stamped + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+  }
+
+  private static void copyIfAbsent(Path from, Path to) throws IOException {
+    if (!Files.exists(to)) AtomicFiles.write(to, Files.readAllBytes(from));
+  }
+
+  private static void copyTree(Path from, Path to) throws IOException {
+    try (Stream<Path> walk = Files.walk(from)) {
+      for (Path p : walk.toList()) {
+        Path target = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) Files.createDirectories(target);
+        else Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+  }
+
+  private static double estimateParameters(ConformerConfig c) {
+    double d = c.hiddenSize();
+    double perLayer = 4 * d * d + d * d + 2 * 2 * d * c.intermediateSize() + 2 * d * d + d * d + d * c.depthwiseKernelSize();
+    double conv = 0;
+    long in = 1;
+    for (int i = 0; i < c.convDim().size(); i++) {
+      conv += (double) c.convDim().get(i) * in * c.convKernel().get(i);
+      in = c.convDim().get(i);
+    }
+    return c.numHiddenLayers() * perLayer + conv + in * d + d * c.vocabSize();
+  }
+
+  /** Files the report and the integration test expect in a finished results folder. */
+  public static List<String> expectedFiles() {
+    List<String> files = new ArrayList<>(List.of(ComparisonReport.TEXT, ComparisonReport.MARKDOWN, "pipeline.log",
+        "mla_config.json", "conversion.json", "mha_baseline_wer.json", "mha_baseline_benchmark.json",
+        "mla_converted_wer.json", "mla_converted_benchmark.json", "mla_finetuned_wer.json",
+        "mla_finetuned_benchmark.json", "mla_finetuned_metadata.json"));
+    files.addAll(ComparisonReport.PLOTS);
+    return files;
+  }
+
+  static Map<String, Object> readJson(Path file) throws IOException {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> m = Json.read(file, Map.class);
+    return m;
+  }
+}
