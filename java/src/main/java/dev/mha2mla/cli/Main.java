@@ -12,7 +12,9 @@ import picocli.CommandLine.Command;
       "Convert a Wav2Vec2-Conformer speech recognizer's multi-head attention to Multi-head Latent Attention,",
       "fine-tune it, and measure word error rate, speed and memory against the original."
     },
-    subcommands = {TranscribeCommand.class, ConvertCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {TranscribeCommand.class, ConvertCommand.class, FinetuneCommand.class, EvaluateCommand.class, SynthCommand.class,
+      PipelineCommand.class, BenchmarkCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main {
   public static void main(String[] args) {
     System.exit(run(args));

@@ -11,8 +11,9 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Audio inputs named on a command line: a WAV file, a folder (every *.wav below it, sorted by path), or a
- * manifest (*.tsv, one {@code path<TAB>transcript} per line, paths relative to the manifest).
+ * Audio inputs named on a command line: an audio file, a folder (every *.wav and *.flac below it, sorted by
+ * path), or a manifest (*.tsv, one {@code path<TAB>transcript} per line, paths relative to the manifest).
+ * Files ending in .flac are decoded as FLAC ({@link FlacReader}), all others as WAV; both must be 16-bit mono.
  */
 public final class AudioFiles {
   private AudioFiles() {}
@@ -20,8 +21,7 @@ public final class AudioFiles {
   public static List<Path> list(Path source) throws IOException {
     if (Files.isDirectory(source)) {
       try (Stream<Path> walk = Files.walk(source)) {
-        return walk.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().toLowerCase().endsWith(".wav"))
-            .sorted().toList();
+        return walk.filter(p -> Files.isRegularFile(p) && isAudio(p)).sorted().toList();
       }
     }
     if (!Files.isRegularFile(source)) throw new NoSuchFileException(source + ": no such audio file, folder or manifest");
@@ -41,12 +41,25 @@ public final class AudioFiles {
     return List.of(source);
   }
 
-  /** Reads a WAV file and checks its sample rate. */
+  /** Whether the name ends in .wav or .flac (any case). */
+  public static boolean isAudio(Path file) {
+    String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+    return name.endsWith(".wav") || name.endsWith(".flac");
+  }
+
+  /** Decodes a WAV or FLAC file (by its extension). */
+  public static WavAudio decode(Path file) throws IOException {
+    return file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".flac")
+        ? FlacReader.read(file) : WavReader.read(file);
+  }
+
+  /** Reads a WAV or FLAC file and checks its sample rate: resampling is not done here. */
   public static float[] read(Path file, int expectedRate) throws IOException {
-    WavAudio wav = WavReader.read(file);
+    WavAudio wav = decode(file);
     if (wav.sampleRate() != expectedRate) {
       throw new IllegalArgumentException(file + ": sample rate is " + wav.sampleRate() + " Hz but the model expects "
-          + expectedRate + " Hz; resample first, e.g. sox " + file + " -r " + expectedRate + " out.wav");
+          + expectedRate + " Hz; resample first, e.g. sox " + file + " -r " + expectedRate + " out."
+          + (file.toString().toLowerCase(java.util.Locale.ROOT).endsWith(".flac") ? "flac" : "wav"));
     }
     return wav.samples();
   }

@@ -1,0 +1,89 @@
+package dev.mha2mla.cli;
+
+import dev.mha2mla.eval.bench.BenchmarkReport;
+import dev.mha2mla.eval.bench.ModelBenchmark;
+import dev.mha2mla.io.Json;
+import dev.mha2mla.mla.LatentAttention;
+import dev.mha2mla.model.AttentionBackend;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code mha2mla benchmark}: speed and memory of one model folder, written as {@code <model>_benchmark.json}. */
+@Command(
+    name = "benchmark",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Time a model folder (MHA or converted MLA) on synthetic audio of several lengths: warm-up passes, then timed",
+      "passes (median and quartiles), then one pass for peak resident memory. Writes real-time factor, latency per",
+      "second of audio, peak memory and the streaming cache per frame (and how many streams fit 1 GiB).",
+      "For kernel-level and streaming comparisons use the JMH suite in benchmarks/ (see benchmarks/README.md)."
+    })
+final class BenchmarkCommand implements Callable<Integer> {
+  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model folder (config.json, weights, vocab.json).")
+  Path model;
+
+  @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "Where the network runs. Default: ${DEFAULT-VALUE}.")
+  String device;
+
+  @Option(names = "--out", paramLabel = "FILE", description = "Where to write the JSON. Default: <model folder name>_benchmark.json here.")
+  Path out;
+
+  @Option(names = "--seconds", split = ",", defaultValue = "2,5,10,20", paramLabel = "S[,S...]",
+      description = "Audio lengths to time, seconds per utterance. Default: ${DEFAULT-VALUE}.")
+  List<Double> seconds;
+
+  @Option(names = "--batch-size", defaultValue = "1", paramLabel = "B", description = "Utterances per forward pass. Default: ${DEFAULT-VALUE}.")
+  int batchSize;
+
+  @Option(names = "--warmup", defaultValue = "2", paramLabel = "N", description = "Untimed passes per length. Default: ${DEFAULT-VALUE}.")
+  int warmup;
+
+  @Option(names = "--repeats", defaultValue = "5", paramLabel = "N", description = "Timed passes per length. Default: ${DEFAULT-VALUE}.")
+  int repeats;
+
+  @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "CPU threads (0 = all cores). Default: ${DEFAULT-VALUE}.")
+  int threads;
+
+  @Option(names = "--attention", defaultValue = "native", paramLabel = "native|torch",
+      description = "Attention by the fused native kernels or by LibTorch operations. Default: ${DEFAULT-VALUE}.")
+  String attention;
+
+  @Option(names = "--latent-form", defaultValue = "expanded", paramLabel = "expanded|absorbed",
+      description = "MLA models only: rebuild K/V (best for full utterances) or attend over the latent. Default: ${DEFAULT-VALUE}.")
+  String latentForm;
+
+  @Option(names = "--no-ceilings", negatable = false,
+      description = "Skip measuring the machine's copy bandwidth and matmul rate (about 2 s).")
+  boolean noCeilings;
+
+  @Override
+  public Integer call() throws Exception {
+    LatentAttention.Form form = switch (latentForm) {
+      case "expanded" -> LatentAttention.Form.EXPANDED;
+      case "absorbed" -> LatentAttention.Form.ABSORBED;
+      default -> throw new IllegalArgumentException("--latent-form must be expanded or absorbed, got '" + latentForm + "'");
+    };
+    ModelBenchmark.Options options = new ModelBenchmark.Options(device, seconds, batchSize, warmup, repeats, threads,
+        AttentionBackend.parse(attention), form, !noCeilings);
+    Path target = out != null ? out : Path.of(model.toAbsolutePath().normalize().getFileName() + "_benchmark.json");
+    BenchmarkReport report = new ModelBenchmark(options, s -> System.err.println("benchmark: " + s)).run(model);
+    Json.write(target, report);
+    System.out.printf("%s (%s%s, %d layers) on %s, %d threads, batch %d%n", model, report.attentionType(),
+        report.latentDim() == null ? "" : " r=" + report.latentDim(), report.layers(), device, report.threads(), batchSize);
+    System.out.println("  audio s   frames   median s    IQR s     RTF   ms per audio s   peak RSS MB");
+    for (BenchmarkReport.Length l : report.lengths()) {
+      System.out.printf("  %7.2f  %7d  %9.4f  %7.4f  %6.4f  %15.1f  %12s%n", l.audioSeconds(), l.frames(), l.medianSeconds(),
+          l.iqrSeconds(), l.realTimeFactor(), l.latencyMsPerAudioSecond(),
+          l.peakMemoryBytes() == null ? "-" : String.format("%.1f", l.peakMemoryBytes() / 1048576.0));
+    }
+    BenchmarkReport.Cache c = report.cache();
+    System.out.printf("  cache: %d bytes per frame per layer (MHA %d, %.1fx smaller); %d streams fit 1 GiB at a %d-frame window (MHA %d)%n",
+        c.bytesPerFramePerLayer(), c.mhaBytesPerFramePerLayer(), c.reductionVsMha(), c.streamsWithinBudget(), c.windowFrames(),
+        c.mhaStreamsWithinBudget());
+    System.out.println("wrote " + target);
+    return 0;
+  }
+}

@@ -1,0 +1,96 @@
+package dev.mha2mla.cli;
+
+import dev.mha2mla.SpeechRecognizer;
+import dev.mha2mla.data.Dataset;
+import dev.mha2mla.data.Datasets;
+import dev.mha2mla.eval.EvaluationReport;
+import dev.mha2mla.eval.Evaluator;
+import dev.mha2mla.io.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code mha2mla evaluate}: word and character error rates of a model on a dataset. */
+@Command(
+    name = "evaluate",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Score a model's transcripts of a dataset: WER, CER, error counts, real-time factor.",
+      "",
+      "Corpus WER and CER sum the errors (substitutions, deletions, insertions) of all utterances and divide by",
+      "all reference words or characters; the JSON report also has every utterance's result and the worst ones.",
+      "DATA is a LibriSpeech folder (SPEAKER/CHAPTER/*.flac + *.trans.txt; one part such as test-clean), a TSV",
+      "manifest (path<TAB>transcript, paths relative to it), or a split of a corpus made by 'mha2mla synth'.",
+      "Transcripts are upper-cased and checked against the model's letters (A-Z, apostrophe, space)."
+    })
+final class EvaluateCommand implements Callable<Integer> {
+  @Option(names = "--model", required = true, paramLabel = "DIR",
+      description = "Model folder: config.json, model.safetensors or pytorch_model.bin, vocab.json.")
+  Path model;
+
+  @Option(names = "--data", required = true, paramLabel = "DATA", description = "Dataset to score (see above).")
+  Path data;
+
+  @Option(names = "--out", required = true, paramLabel = "FILE.json", description = "Where to write the full report.")
+  Path out;
+
+  @Option(names = "--limit", paramLabel = "N", description = "Score only the first N utterances (after --seed's shuffle, if given).")
+  Integer limit;
+
+  @Option(names = "--seed", paramLabel = "S",
+      description = "Shuffle the utterances with this seed before --limit, for a random but repeatable subset.")
+  Long seed;
+
+  @Option(names = "--batch-size", defaultValue = "1", paramLabel = "B",
+      description = "Utterances per forward pass; >1 pads and masks like HuggingFace. Default: ${DEFAULT-VALUE}.")
+  int batchSize;
+
+  @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda",
+      description = "Where LibTorch runs the network (default: ${DEFAULT-VALUE}).")
+  String device;
+
+  @Option(names = "--worst", defaultValue = "10", paramLabel = "K",
+      description = "How many worst utterances (most word errors) to list. Default: ${DEFAULT-VALUE}.")
+  int worst;
+
+  @Override
+  public Integer call() throws Exception {
+    if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+    if (limit != null && limit < 1) throw new IllegalArgumentException("--limit must be at least 1, got " + limit);
+    if (worst < 0) throw new IllegalArgumentException("--worst must be >= 0, got " + worst);
+    Dataset dataset = Datasets.open(data);
+    if (!dataset.hasTranscripts()) {
+      throw new IllegalArgumentException(data + ": has no transcripts to score against (a folder of audio files); "
+          + "use a TSV manifest (path<TAB>transcript) or a LibriSpeech folder");
+    }
+    if (seed != null) dataset = dataset.shuffled(seed);
+    if (limit != null) dataset = dataset.limit(limit);
+    if (dataset.size() == 0) throw new IllegalArgumentException(data + ": the dataset has no utterances");
+    Path outDir = out.toAbsolutePath().getParent();
+    if (outDir != null) Files.createDirectories(outDir);
+
+    EvaluationReport report;
+    try (SpeechRecognizer asr = SpeechRecognizer.open(model, device);
+        ProgressBar bar = new ProgressBarBuilder().setTaskName("evaluate").setInitialMax(dataset.size())
+            .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
+            .setUnit(" utt", 1).build()) {
+      report = Evaluator.of(asr, batchSize).withWorstCount(worst).evaluate(dataset, model.toString(), device,
+          (done, words) -> {
+            bar.stepTo(done);
+            bar.setExtraMessage(String.format("WER %.2f%%", 100 * words.rate()));
+          });
+    }
+    Json.write(out, report);
+    System.out.printf("WER %.2f%% (%d/%d words: %d sub, %d del, %d ins)  CER %.2f%%  RTF %.3f  %d utterances, %.1f s audio -> %s%n",
+        100 * report.wer(), report.words().errors(), report.words().referenceLength(), report.words().substitutions(),
+        report.words().deletions(), report.words().insertions(), 100 * report.cer(), report.realTimeFactor(),
+        report.utteranceCount(), report.audioSeconds(), out);
+    return 0;
+  }
+}

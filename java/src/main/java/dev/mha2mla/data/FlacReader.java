@@ -1,0 +1,170 @@
+package dev.mha2mla.data;
+
+import dev.mha2mla.io.MalformedFileException;
+import dev.mha2mla.io.UnsupportedAudioException;
+import dev.mha2mla.io.WavAudio;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.jflac.FLACDecoder;
+import org.jflac.FrameListener;
+import org.jflac.PCMProcessor;
+import org.jflac.frame.Frame;
+import org.jflac.metadata.Metadata;
+import org.jflac.metadata.StreamInfo;
+import org.jflac.util.ByteData;
+
+/**
+ * Reads 16-bit mono FLAC files (LibriSpeech's format) with the jflac decoder. Samples are the PCM
+ * values divided by 32768, as for {@link dev.mha2mla.io.WavReader}, so a WAV file and its FLAC
+ * encoding read to identical arrays.
+ *
+ * <p>jflac skips undecodable frames, and zeroes a frame whose CRC-16 does not match, with only a
+ * callback to say so; here the first such report stops decoding with an error, and so does a stream
+ * that ends before the sample count its STREAMINFO block declares. A damaged file is never returned
+ * as silence or as shorter audio. (jflac prints a line to standard output for each escape-coded
+ * residual partition it meets; libFLAC's encoder does not write them by default, and damaged files
+ * can contain them.)
+ */
+public final class FlacReader {
+  private static final String CONVERT = "sox in.flac -b 16 -c 1 out.flac";
+
+  private FlacReader() {}
+
+  /** What a FLAC file's STREAMINFO block declares; {@code totalSamples} 0 means unknown. */
+  public record Header(int sampleRate, int channels, int bitsPerSample, long totalSamples) {
+    public double durationSeconds() {
+      return (double) totalSamples / sampleRate;
+    }
+  }
+
+  /** Reads only the STREAMINFO block: cheap, and enough for durations. */
+  public static Header header(Path path) throws IOException {
+    try (InputStream in = new BufferedInputStream(Files.newInputStream(path), 4096)) {
+      StreamInfo info;
+      try {
+        info = new FLACDecoder(in).readStreamInfo();
+      } catch (IOException | RuntimeException e) {
+        throw new MalformedFileException(path, "not a FLAC file or no readable STREAMINFO block (" + e + ")", e);
+      }
+      return new Header(info.getSampleRate(), info.getChannels(), info.getBitsPerSample(), info.getTotalSamples());
+    }
+  }
+
+  /**
+   * @throws MalformedFileException if the file is not FLAC, is truncated, or has a corrupt frame
+   * @throws UnsupportedAudioException for valid FLAC that is not 16-bit mono
+   */
+  public static WavAudio read(Path path) throws IOException {
+    try (InputStream in = new BufferedInputStream(Files.newInputStream(path), 1 << 16)) {
+      return decode(path, in);
+    } catch (RuntimeException e) {
+      // jflac reports some malformed streams only by indexing past its buffers
+      throw new MalformedFileException(path, "corrupt FLAC stream (" + e + ")", e);
+    }
+  }
+
+  private static WavAudio decode(Path path, InputStream in) throws IOException {
+    in.mark(4);
+    byte[] magic = in.readNBytes(4);
+    in.reset();
+    if (magic.length < 4 || magic[0] != 'f' || magic[1] != 'L' || magic[2] != 'a' || magic[3] != 'C') {
+      throw new MalformedFileException(path, "not a FLAC file (no 'fLaC' marker at the start)");
+    }
+    FLACDecoder decoder = new FLACDecoder(in);
+    StreamInfo info;
+    try {
+      info = decoder.readStreamInfo();
+      decoder.readMetadata(info);
+    } catch (java.io.EOFException e) {
+      throw new MalformedFileException(path, "the file ends inside its metadata blocks: truncated");
+    } catch (IOException e) {
+      throw new MalformedFileException(path, "unreadable FLAC metadata: " + e.getMessage(), e);
+    }
+    if (info.getChannels() != 1) {
+      throw new UnsupportedAudioException(path, info.getChannels() + " channels; only mono is supported, convert: "
+          + CONVERT);
+    }
+    if (info.getBitsPerSample() != 16) {
+      throw new UnsupportedAudioException(path, info.getBitsPerSample() + "-bit FLAC; only 16-bit is supported, "
+          + "convert: " + CONVERT);
+    }
+    // a declared total of 0 means "unknown" in the FLAC format
+    long declared = info.getTotalSamples();
+    Samples samples = new Samples(declared);
+    decoder.addPCMProcessor(samples);
+    decoder.addFrameListener(new FrameListener() {
+      @Override
+      public void processMetadata(Metadata metadata) {}
+
+      @Override
+      public void processFrame(Frame frame) {}
+
+      // jflac would log the problem and go on; a damaged stream can then loop without end
+      @Override
+      public void processError(String message) {
+        throw new StopDecoding(message);
+      }
+    });
+    try {
+      decoder.decodeFrames();
+    } catch (StopDecoding stop) {
+      boolean complete = declared > 0 && samples.count >= declared;
+      // bytes after the last frame (an ID3v1 tag, say) are not audio and not an error
+      if (!complete && stop.getMessage().contains("EOFException")) {
+        throw new MalformedFileException(path, "the file is truncated: the data ends inside a frame after "
+            + samples.count + (declared > 0 ? " of the " + declared + " samples that STREAMINFO declares" : " samples"));
+      }
+      if (!complete) {
+        throw new MalformedFileException(path, "corrupt FLAC frame after " + samples.count + " samples ("
+            + stop.getMessage() + ")");
+      }
+    } catch (IOException e) {
+      throw new MalformedFileException(path, "unreadable FLAC stream after " + samples.count + " samples: " + e, e);
+    }
+    if (declared > 0 && samples.count != declared) {
+      throw new MalformedFileException(path, "STREAMINFO declares " + declared + " samples but " + samples.count
+          + " were decoded: the file is truncated");
+    }
+    if (samples.count == 0) throw new MalformedFileException(path, "no audio frames");
+    return new WavAudio(info.getSampleRate(), 1, 16, samples.toArray());
+  }
+
+  private static final class StopDecoding extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    StopDecoding(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /** Collects little-endian 16-bit PCM as floats, growing like an ArrayList. */
+  private static final class Samples implements PCMProcessor {
+    private float[] data;
+    private int count;
+
+    // the declared length sizes the buffer only up to 10 minutes: a damaged header must not allocate gigabytes
+    Samples(long declared) {
+      data = new float[(int) (declared > 0 ? Math.min(declared, 10 * 60 * 48_000) : 1 << 16)];
+    }
+
+    @Override
+    public void processStreamInfo(StreamInfo info) {}
+
+    @Override
+    public void processPCM(ByteData pcm) {
+      int n = pcm.getLen() / 2;
+      if (count + n > data.length) data = java.util.Arrays.copyOf(data, Math.max(count + n, 2 * data.length));
+      byte[] b = pcm.getData();
+      for (int i = 0; i < n; i++) {
+        data[count++] = (short) ((b[2 * i] & 0xFF) | (b[2 * i + 1] << 8)) / 32768f;
+      }
+    }
+
+    float[] toArray() {
+      return count == data.length ? data : java.util.Arrays.copyOf(data, count);
+    }
+  }
+}

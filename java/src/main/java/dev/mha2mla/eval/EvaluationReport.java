@@ -1,0 +1,36 @@
+package dev.mha2mla.eval;
+
+import dev.mha2mla.io.RunInfo;
+import java.util.List;
+
+/**
+ * The result of scoring a model on a dataset, written as JSON by {@code mha2mla evaluate}.
+ *
+ * @param wer corpus word error rate: all word errors / all reference words
+ * @param cer corpus character error rate: all character errors / all reference characters (spaces included)
+ * @param words summed word alignment counts
+ * @param characters summed character alignment counts
+ * @param audioSeconds total length of the audio scored
+ * @param recognitionSeconds wall time inside the model (feature extraction, network, CTC decoding)
+ * @param wallSeconds wall time of the whole loop, audio decoding included
+ * @param realTimeFactor recognitionSeconds / audioSeconds: below 1 is faster than real time
+ * @param worst the utterances with the most word errors, most first (ties: higher WER, then id)
+ * @param utterances every utterance, in dataset order
+ */
+public record EvaluationReport(
+    String model,
+    String dataset,
+    String device,
+    int batchSize,
+    int utteranceCount,
+    double wer,
+    double cer,
+    EditCounts words,
+    EditCounts characters,
+    double audioSeconds,
+    double recognitionSeconds,
+    double wallSeconds,
+    double realTimeFactor,
+    List<UtteranceScore> worst,
+    List<UtteranceScore> utterances,
+    RunInfo run) {}

@@ -1,0 +1,111 @@
+package dev.mha2mla.eval;
+
+import dev.mha2mla.SpeechRecognizer;
+import dev.mha2mla.data.Dataset;
+import dev.mha2mla.data.Utterance;
+import dev.mha2mla.io.RunInfo;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Transcribes a dataset batch by batch and scores it. Only one batch of audio is in memory at a time;
+ * transcripts and scores of all utterances are kept for the report.
+ *
+ * <pre>{@code
+ * try (SpeechRecognizer asr = SpeechRecognizer.open(modelDir)) {
+ *   EvaluationReport r = Evaluator.of(asr, 8).evaluate(Datasets.open(testSet), modelDir.toString(), "cpu", null);
+ *   System.out.printf("WER %.2f%%%n", 100 * r.wer());
+ * }
+ * }</pre>
+ */
+public final class Evaluator {
+  /** Turns a batch of 16-bit-range float samples into one text per utterance, in order. */
+  @FunctionalInterface
+  public interface Transcriber {
+    List<String> transcribe(List<float[]> batch);
+  }
+
+  /** Called after each batch with the utterances done so far and their summed word counts. */
+  @FunctionalInterface
+  public interface Progress {
+    void batchDone(int utterancesDone, EditCounts wordsSoFar);
+  }
+
+  private final Transcriber transcriber;
+  private final int sampleRate;
+  private final int batchSize;
+  private final int worstCount;
+
+  /**
+   * @param sampleRate the rate the transcriber expects; audio at any other rate is an error naming the file
+   * @param worstCount how many utterances the report lists as worst
+   */
+  public Evaluator(Transcriber transcriber, int sampleRate, int batchSize, int worstCount) {
+    if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+    if (worstCount < 0) throw new IllegalArgumentException("worst count must be >= 0, got " + worstCount);
+    this.transcriber = transcriber;
+    this.sampleRate = sampleRate;
+    this.batchSize = batchSize;
+    this.worstCount = worstCount;
+  }
+
+  /** Greedy CTC transcription with {@code asr}, {@code batchSize} utterances per forward pass, the 10 worst listed. */
+  public static Evaluator of(SpeechRecognizer asr, int batchSize) {
+    return new Evaluator(batch -> asr.transcribeAll(batch, batch.size()).stream().map(SpeechRecognizer.Transcript::text)
+        .toList(), asr.normalizer().samplingRate(), batchSize, 10);
+  }
+
+  public Evaluator withWorstCount(int n) {
+    return new Evaluator(transcriber, sampleRate, batchSize, n);
+  }
+
+  /**
+   * @param progress may be null
+   * @throws IllegalArgumentException if the dataset is empty
+   */
+  public EvaluationReport evaluate(Dataset dataset, String model, String device, Progress progress) throws IOException {
+    List<Utterance> all = dataset.utterances();
+    if (all.isEmpty()) throw new IllegalArgumentException(dataset.name() + ": the dataset has no utterances to evaluate");
+    List<UtteranceScore> scores = new ArrayList<>(all.size());
+    EditCounts words = EditCounts.ZERO;
+    EditCounts chars = EditCounts.ZERO;
+    long audioSamples = 0;
+    long recognitionNanos = 0;
+    long start = System.nanoTime();
+    for (int from = 0; from < all.size(); from += batchSize) {
+      List<Utterance> batch = all.subList(from, Math.min(all.size(), from + batchSize));
+      List<float[]> samples = new ArrayList<>(batch.size());
+      for (Utterance u : batch) samples.add(u.readSamples(sampleRate));
+      long t0 = System.nanoTime();
+      List<String> texts = transcriber.transcribe(samples);
+      recognitionNanos += System.nanoTime() - t0;
+      if (texts.size() != batch.size()) {
+        throw new IllegalStateException("transcriber returned " + texts.size() + " texts for " + batch.size() + " utterances");
+      }
+      for (int k = 0; k < batch.size(); k++) {
+        Utterance u = batch.get(k);
+        int length = samples.get(k).length;
+        audioSamples += length;
+        UtteranceScore s = UtteranceScore.of(u.id(), u.transcript(), String.join(" ", dev.mha2mla.data.TextNormalizer
+            .words(texts.get(k))), (double) length / sampleRate);
+        scores.add(s);
+        words = words.plus(s.words());
+        chars = chars.plus(s.characters());
+      }
+      if (progress != null) progress.batchDone(scores.size(), words);
+    }
+    double wall = (System.nanoTime() - start) / 1e9;
+    double recognition = recognitionNanos / 1e9;
+    double audio = (double) audioSamples / sampleRate;
+    List<UtteranceScore> worst = scores.stream()
+        .filter(s -> s.words().errors() > 0)
+        .sorted(Comparator.comparingLong((UtteranceScore s) -> s.words().errors()).reversed()
+            .thenComparing(Comparator.comparingDouble(UtteranceScore::wer).reversed())
+            .thenComparing(UtteranceScore::id))
+        .limit(worstCount).toList();
+    return new EvaluationReport(model, dataset.name(), device, batchSize, scores.size(), words.rate(), chars.rate(),
+        words, chars, audio, recognition, wall, audio > 0 ? recognition / audio : 0, worst, scores, RunInfo.capture(device));
+  }
+}

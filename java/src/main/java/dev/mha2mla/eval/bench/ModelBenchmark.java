@@ -1,0 +1,145 @@
+package dev.mha2mla.eval.bench;
+
+import dev.mha2mla.io.RunInfo;
+import dev.mha2mla.mla.LatentAttention;
+import dev.mha2mla.model.AttentionBackend;
+import dev.mha2mla.model.ConformerConfig;
+import dev.mha2mla.model.ConformerCtcModel;
+import dev.mha2mla.model.ConformerLayer;
+import dev.mha2mla.model.Devices;
+import dev.mha2mla.model.MultiHeadAttention;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Speed and memory of a model folder, audio in, logits out, with the plain {@link TimingHarness}: for each audio
+ * length, warm-up passes, timed passes (median and quartiles), then one pass under {@link NativeMemory}. The
+ * audio is random (speed does not depend on what is said). Behind {@code mha2mla benchmark}.
+ */
+public final class ModelBenchmark {
+  /** One GiB of cache at a 30 s (1500-frame) window: the budget the reports count streams against. */
+  public static final long BUDGET_BYTES = 1L << 30;
+  public static final long WINDOW_FRAMES = 1500;
+
+  /**
+   * @param device "cpu", "cuda" or "cuda:N"
+   * @param seconds audio lengths to time, seconds per utterance
+   * @param threads CPU threads (0 = all cores)
+   * @param latentForm for MLA models: EXPANDED (full utterances' best) or ABSORBED
+   * @param ceilings also measure the machine's copy bandwidth and matmul rate (CPU only)
+   */
+  public record Options(String device, List<Double> seconds, int batchSize, int warmup, int repeats, int threads,
+      AttentionBackend backend, LatentAttention.Form latentForm, boolean ceilings) {
+    public Options {
+      if (seconds.isEmpty()) throw new IllegalArgumentException("give at least one audio length");
+      for (double s : seconds) if (!(s > 0)) throw new IllegalArgumentException("audio lengths must be positive seconds, got " + s);
+      if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+      new TimingHarness(warmup, repeats);
+    }
+  }
+
+  private final Options options;
+  private final Consumer<String> progress;
+
+  public ModelBenchmark(Options options, Consumer<String> progress) {
+    this.options = options;
+    this.progress = progress == null ? s -> {} : progress;
+  }
+
+  public BenchmarkReport run(Path modelDir) throws IOException {
+    Device device = Devices.parse(options.device());
+    boolean cuda = device != null;
+    int threads = TimingHarness.setThreads(options.threads());
+    Roofline.Ceilings machine = null;
+    if (options.ceilings() && !cuda) {
+      progress.accept("measuring copy bandwidth and matmul rate");
+      try (MachineCeilings m = new MachineCeilings()) {
+        machine = m.measure(new TimingHarness(1, 5));
+      }
+    }
+    try (ConformerCtcModel model = ConformerCtcModel.load(modelDir, device)) {
+      ConformerConfig config = model.config();
+      model.setAttentionBackend(options.backend());
+      for (ConformerLayer layer : model.encoder().layers()) {
+        if (layer.attention() instanceof LatentAttention la) la.setForm(options.latentForm());
+      }
+      TimingHarness harness = new TimingHarness(options.warmup(), options.repeats());
+      List<BenchmarkReport.Length> lengths = new ArrayList<>();
+      int rate = 16000;
+      for (double s : options.seconds()) {
+        long samples = Math.round(s * rate);
+        long frames = model.featureEncoder().frames(samples);
+        if (frames < 1) {
+          throw new IllegalArgumentException(s + " s of audio is shorter than one frame of this model ("
+              + model.featureEncoder().minimumSamples() + " samples)");
+        }
+        progress.accept(String.format("%.1f s of audio (%d frames), batch %d", s, frames, options.batchSize()));
+        torch.manual_seed(7);
+        // normalised audio has zero mean and unit variance: draw it so
+        Tensor audio = torch.randn(options.batchSize(), samples);
+        Runnable pass = () -> {
+          ConformerCtcModel.Output out = model.forward(audio, null, null);
+          if (cuda) out.logits().sum().item_double(); // waits for the GPU
+        };
+        Timing t = harness.time(pass);
+        Long peak = null;
+        Long increase = null;
+        String method = null;
+        if (!cuda && NativeMemory.supported()) {
+          NativeMemory.Peak p = NativeMemory.measure(() -> TimingHarness.once(pass));
+          peak = p.peakBytes();
+          increase = p.increaseBytes();
+          method = p.method();
+        }
+        audio.close();
+        double audioSeconds = (double) samples / rate;
+        double rtf = t.medianSeconds() / (options.batchSize() * audioSeconds);
+        lengths.add(new BenchmarkReport.Length(audioSeconds, samples, frames, t.medianSeconds(), t.q1Seconds(),
+            t.q3Seconds(), t.iqrSeconds(), t.samples(), rtf, 1000 * rtf, peak, increase, method));
+      }
+      BenchmarkReport.Cache cache = cache(model);
+      BenchmarkReport.Summary summary = summarise(lengths, cache.bytesPerFramePerLayer());
+      return new BenchmarkReport(modelDir.toAbsolutePath().normalize().toString(), config.isMla() ? "mla" : "mha",
+          config.isMla() ? config.mla().latentDim() : null, config.hiddenSize(), config.numHiddenLayers(),
+          config.numAttentionHeads(), options.device(), threads, options.backend().name().toLowerCase(),
+          config.isMla() ? options.latentForm().name().toLowerCase() : null, options.batchSize(), options.warmup(),
+          options.repeats(), summary, cache,
+          machine == null ? null : new BenchmarkReport.Machine(machine.copyBytesPerSecond() / 1e9, machine.gemmFlopsPerSecond() / 1e9),
+          lengths, RunInfo.capture(options.device()));
+    }
+  }
+
+  /** Median and spread of the real-time factor over the lengths; peaks over the lengths. */
+  static BenchmarkReport.Summary summarise(List<BenchmarkReport.Length> lengths, long cacheBytesPerFramePerLayer) {
+    double[] rtf = lengths.stream().mapToDouble(BenchmarkReport.Length::realTimeFactor).sorted().toArray();
+    long increase = -1;
+    long peak = -1;
+    for (BenchmarkReport.Length l : lengths) {
+      if (l.peakMemoryIncreaseBytes() != null) increase = Math.max(increase, l.peakMemoryIncreaseBytes());
+      if (l.peakMemoryBytes() != null) peak = Math.max(peak, l.peakMemoryBytes());
+    }
+    double median = Timing.quantile(rtf, 0.5);
+    return new BenchmarkReport.Summary(median, Timing.quantile(rtf, 0.75) - Timing.quantile(rtf, 0.25), increase,
+        cacheBytesPerFramePerLayer, lengths.stream().mapToDouble(BenchmarkReport.Length::audioSeconds).toArray(),
+        lengths.stream().mapToDouble(BenchmarkReport.Length::medianSeconds).toArray(), 1000 * median, peak);
+  }
+
+  /** The cache a streaming decoder of {@code model} keeps, from its blocks' {@code cacheFloatsPerFrame()}. */
+  public static BenchmarkReport.Cache cache(ConformerCtcModel model) {
+    ConformerConfig c = model.config();
+    int layers = c.numHiddenLayers();
+    long perLayer = CacheBudget.bytesPerFrame(model.encoder().layers().get(0).attention());
+    long total = 4 * model.cacheFloatsPerFrame();
+    long mhaPerLayer = 4 * 2L * c.hiddenSize();
+    if (model.encoder().layers().get(0).attention() instanceof MultiHeadAttention m) mhaPerLayer = CacheBudget.bytesPerFrame(m);
+    return new BenchmarkReport.Cache(perLayer, total, mhaPerLayer, (double) mhaPerLayer / perLayer, WINDOW_FRAMES,
+        BUDGET_BYTES, BUDGET_BYTES / (total * WINDOW_FRAMES),
+        CacheBudget.streamsWithin(BUDGET_BYTES, mhaPerLayer, layers, WINDOW_FRAMES));
+  }
+}

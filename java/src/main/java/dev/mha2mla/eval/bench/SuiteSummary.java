@@ -1,0 +1,346 @@
+package dev.mha2mla.eval.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.mha2mla.io.RunInfo;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+
+/**
+ * The compact summary of one run of the JMH suite ({@code benchmarks/}): every case's median and spread, the
+ * roofline point of every kernel case, MLA-over-MHA time ratios between cases measured in the same run, the
+ * streaming crossover, the memory report and the issue's targets with what was reached. Built from JMH's JSON
+ * output; nothing here is measured, so it is tested without a clock.
+ *
+ * <p>Groups are named {@code <class>.<method>} after the JMH benchmark: {@code ceilings.copy}, {@code ceilings.gemm},
+ * {@code attention_kernel.run}, {@code attention.forward}, {@code streaming.step}, {@code streaming.attend},
+ * {@code encoder.forward}, {@code svd.layer}, {@code svd.model}.
+ *
+ * @param ceilings null when the run did not measure them (then no roofline points)
+ */
+public record SuiteSummary(RunInfo run, String profile, Ceilings ceilings, List<Case> cases, List<Ratio> ratios,
+    List<Crossover> crossovers, MemoryReport memory, List<Target> targets) {
+
+  /** The machine's measured ceilings (medians of the ceilings benchmarks of the same run). */
+  public record Ceilings(double copyGbytesPerSecond, double gemmGflopsPerSecond, double balanceFlopsPerByte) {}
+
+  /**
+   * One benchmark case. Times are milliseconds per call.
+   *
+   * @param relativeSpread IQR / median
+   * @param samples timed calls behind the quantiles
+   * @param roofline the call against its floor (kernel cases only, when ceilings were measured)
+   */
+  public record Case(String group, Map<String, String> params, double medianMs, double q1Ms, double q3Ms, double iqrMs,
+      double relativeSpread, long samples, Roofline.Point roofline) {}
+
+  /**
+   * Median time of one case over another's, the two measured in the same run with every other parameter equal.
+   * Below 1: the numerator is faster.
+   *
+   * @param param the parameter that differs ("variant", "kernel", "design", "model", "backend")
+   * @param params the parameters both share
+   */
+  public record Ratio(String group, String param, String numerator, String denominator, Map<String, String> params,
+      double ratio) {}
+
+  /**
+   * Streaming: per (shape, batch, cache), the latent-cache step time over the K/V-cache step time at each chunk size,
+   * and the first chunk at which the latent path is no longer faster (null: faster at every chunk tried).
+   */
+  public record Crossover(Map<String, String> params, List<Integer> chunks, List<Double> latentOverKv, Integer crossoverChunk,
+      String reading) {}
+
+  /**
+   * One of the issue's numbers to reach.
+   *
+   * @param reached null when the run did not measure it (or it is a reading, not a threshold)
+   */
+  public record Target(String name, String goal, String measured, Boolean reached) {}
+
+  /**
+   * @param jmh JMH's JSON result (an array of benchmark results; several runs' arrays concatenated are fine)
+   * @param memory the run's memory report, or null
+   */
+  public static SuiteSummary build(JsonNode jmh, MemoryReport memory, RunInfo run, String profile) {
+    List<Case> raw = new ArrayList<>();
+    for (JsonNode result : jmh) raw.add(caseOf(result));
+    Ceilings ceilings = ceilings(raw);
+    List<Case> cases = new ArrayList<>();
+    for (Case c : raw) cases.add(ceilings == null ? c : withRoofline(c, ceilings));
+    List<Ratio> ratios = new ArrayList<>();
+    ratios.addAll(ratios(cases, "attention.forward", "variant", "mla_expanded", "mha_fused"));
+    ratios.addAll(ratios(cases, "attention.forward", "variant", "mla_absorbed", "mha_fused"));
+    ratios.addAll(ratios(cases, "attention.forward", "variant", "mla_expanded", "mha_torch"));
+    ratios.addAll(ratios(cases, "attention.forward", "variant", "mha_fused", "mha_torch"));
+    ratios.addAll(ratios(cases, "attention_kernel.run", "kernel", "relpos_kernel", "hf_math"));
+    ratios.addAll(ratios(cases, "attention_kernel.run", "kernel", "latent_kernel", "relpos_kernel"));
+    ratios.addAll(ratios(cases, "streaming.step", "design", "latent_cache", "kv_cache"));
+    ratios.addAll(ratios(cases, "streaming.step", "design", "input_cache", "kv_cache"));
+    ratios.addAll(ratios(cases, "streaming.attend", "design", "latent_cache", "kv_cache"));
+    for (String family : new String[] {"flagship", "tiny"}) {
+      ratios.addAll(ratios(cases, "encoder.forward", "model", family + "_mla", family + "_mha"));
+      ratios.addAll(ratios(cases, "encoder.forward", "model", family + "_mla_absorbed", family + "_mha"));
+    }
+    ratios.addAll(ratios(cases, "svd.layer", "backend", "cusolver", "libtorch"));
+    ratios.addAll(ratios(cases, "svd.model", "backend", "cusolver", "libtorch"));
+    List<Crossover> crossovers = crossovers(ratios);
+    return new SuiteSummary(run, profile, ceilings, cases, ratios, crossovers, memory,
+        targets(cases, ratios, crossovers, memory));
+  }
+
+  /** "dev.mha2mla.benchmarks.AttentionKernelBenchmark.run" to "attention_kernel.run". */
+  public static String groupOf(String benchmark) {
+    String[] parts = benchmark.split("\\.");
+    if (parts.length < 2) return benchmark;
+    String cls = parts[parts.length - 2].replaceFirst("Benchmark$", "");
+    String snake = cls.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase();
+    return snake + "." + parts[parts.length - 1];
+  }
+
+  /** Seconds per one unit of JMH's score unit ("ms/op" to 1e-3). */
+  static double secondsPer(String scoreUnit) {
+    String unit = scoreUnit.split("/")[0];
+    return switch (unit) {
+      case "s" -> 1;
+      case "ms" -> 1e-3;
+      case "us" -> 1e-6;
+      case "ns" -> 1e-9;
+      default -> throw new IllegalArgumentException("unsupported JMH score unit '" + scoreUnit + "' (use a time per op mode)");
+    };
+  }
+
+  /** One JMH result: per-call times from the sample histogram (sample mode), else the per-iteration scores. */
+  static Case caseOf(JsonNode result) {
+    String group = groupOf(result.path("benchmark").asText());
+    Map<String, String> params = new TreeMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = result.path("params").fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      params.put(e.getKey(), e.getValue().asText());
+    }
+    JsonNode metric = result.path("primaryMetric");
+    double toMs = secondsPer(metric.path("scoreUnit").asText("ms/op")) * 1e3;
+    List<Double> values = new ArrayList<>();
+    List<Long> counts = new ArrayList<>();
+    JsonNode histogram = metric.path("rawDataHistogram");
+    if (histogram.isArray() && histogram.size() > 0) {
+      for (JsonNode fork : histogram) {
+        for (JsonNode iteration : fork) {
+          for (JsonNode bin : iteration) {
+            values.add(bin.get(0).asDouble() * toMs);
+            counts.add(bin.get(1).asLong());
+          }
+        }
+      }
+    } else {
+      for (JsonNode fork : metric.path("rawData")) {
+        for (JsonNode score : fork) {
+          values.add(score.asDouble() * toMs);
+          counts.add(1L);
+        }
+      }
+    }
+    if (values.isEmpty()) {
+      double score = metric.path("score").asDouble() * toMs;
+      values.add(score);
+      counts.add(1L);
+    }
+    double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
+    long[] n = counts.stream().mapToLong(Long::longValue).toArray();
+    long samples = 0;
+    for (long c : n) samples += c;
+    double median = Timing.weightedQuantile(v, n, 0.5);
+    double q1 = Timing.weightedQuantile(v, n, 0.25);
+    double q3 = Timing.weightedQuantile(v, n, 0.75);
+    return new Case(group, params, median, q1, q3, q3 - q1, median > 0 ? (q3 - q1) / median : 0, samples, null);
+  }
+
+  /** Copy bandwidth and matmul rate from the ceilings cases (their parameters give the bytes and flops). */
+  static Ceilings ceilings(List<Case> cases) {
+    Case copy = first(cases, c -> c.group().equals("ceilings.copy"));
+    Case gemm = first(cases, c -> c.group().equals("ceilings.gemm"));
+    if (copy == null || gemm == null) return null;
+    double copyBytes = 2.0 * Long.parseLong(copy.params().getOrDefault("copyMegabytes", "256")) * (1L << 20);
+    long n = Long.parseLong(gemm.params().getOrDefault("gemmSize", "1024"));
+    double flops = 2.0 * n * n * n;
+    double bandwidth = copyBytes / (copy.medianMs() / 1e3);
+    double rate = flops / (gemm.medianMs() / 1e3);
+    return new Ceilings(bandwidth / 1e9, rate / 1e9, rate / bandwidth);
+  }
+
+  /** The floor of a kernel case, from its parameters; null for cases that are not single kernel calls. */
+  public static Roofline.Cost costOf(Case c) {
+    Map<String, String> p = c.params();
+    if (c.group().equals("attention_kernel.run")) {
+      return AttentionKernelWorkload.cost(AttentionShape.named(p.get("shape")), AttentionKernelWorkload.Kernel.parse(p.get("kernel")),
+          Integer.parseInt(p.get("batch")), Integer.parseInt(p.get("frames")));
+    }
+    if (c.group().equals("streaming.attend")) {
+      return StreamingWorkload.attendCost(AttentionShape.named(p.get("shape")), CacheDesign.parse(p.get("design")),
+          Integer.parseInt(p.get("batch")), Integer.parseInt(p.get("cache")), Integer.parseInt(p.get("chunk")));
+    }
+    return null;
+  }
+
+  private static Case withRoofline(Case c, Ceilings m) {
+    Roofline.Cost cost = costOf(c);
+    if (cost == null) return c;
+    Roofline.Point point = Roofline.point(cost, new Roofline.Ceilings(m.copyGbytesPerSecond() * 1e9, m.gemmGflopsPerSecond() * 1e9),
+        c.medianMs() / 1e3);
+    return new Case(c.group(), c.params(), c.medianMs(), c.q1Ms(), c.q3Ms(), c.iqrMs(), c.relativeSpread(), c.samples(), point);
+  }
+
+  /** Numerator over denominator for every pair of cases of {@code group} that differ only in {@code param}. */
+  static List<Ratio> ratios(List<Case> cases, String group, String param, String numerator, String denominator) {
+    List<Ratio> out = new ArrayList<>();
+    for (Case num : cases) {
+      if (!num.group().equals(group) || !numerator.equals(num.params().get(param))) continue;
+      Map<String, String> shared = new TreeMap<>(num.params());
+      shared.remove(param);
+      for (Case den : cases) {
+        if (!den.group().equals(group) || !denominator.equals(den.params().get(param))) continue;
+        Map<String, String> other = new TreeMap<>(den.params());
+        other.remove(param);
+        if (other.equals(shared)) out.add(new Ratio(group, param, numerator, denominator, shared, num.medianMs() / den.medianMs()));
+      }
+    }
+    return out;
+  }
+
+  static List<Crossover> crossovers(List<Ratio> ratios) {
+    Map<Map<String, String>, TreeMap<Integer, Double>> byKey = new LinkedHashMap<>();
+    for (Ratio r : ratios) {
+      if (!r.group().equals("streaming.step") || !r.numerator().equals("latent_cache")) continue;
+      Map<String, String> key = new TreeMap<>(r.params());
+      int chunk = Integer.parseInt(key.remove("chunk"));
+      byKey.computeIfAbsent(key, k -> new TreeMap<>()).put(chunk, r.ratio());
+    }
+    List<Crossover> out = new ArrayList<>();
+    for (Map.Entry<Map<String, String>, TreeMap<Integer, Double>> e : byKey.entrySet()) {
+      Integer cross = null;
+      for (Map.Entry<Integer, Double> c : e.getValue().entrySet()) {
+        if (c.getValue() >= 1) {
+          cross = c.getKey();
+          break;
+        }
+      }
+      List<Integer> chunks = new ArrayList<>(e.getValue().keySet());
+      String reading;
+      if (cross == null) {
+        reading = "latent cache faster at every chunk tried (up to " + chunks.get(chunks.size() - 1) + " frames)";
+      } else if (cross.equals(chunks.get(0))) {
+        reading = "latent cache not faster even at the smallest chunk tried (" + cross + " frames)";
+      } else {
+        reading = "latent cache faster below " + cross + " frames per chunk, K/V cache from " + cross + " on";
+      }
+      out.add(new Crossover(e.getKey(), chunks, new ArrayList<>(e.getValue().values()), cross, reading));
+    }
+    return out;
+  }
+
+  static List<Target> targets(List<Case> cases, List<Ratio> ratios, List<Crossover> crossovers, MemoryReport memory) {
+    List<Target> out = new ArrayList<>();
+    // 1. native kernels at >= 50% of the roofline bound for T >= 500
+    double worst = Double.POSITIVE_INFINITY;
+    String worstAt = null;
+    StringBuilder each = new StringBuilder();
+    for (Case c : cases) {
+      if (!c.group().equals("attention_kernel.run") || c.roofline() == null || c.params().get("kernel").equals("hf_math")) continue;
+      if (Integer.parseInt(c.params().get("frames")) < 500) continue;
+      double f = c.roofline().fractionOfBound();
+      if (each.length() > 0) each.append("; ");
+      each.append(String.format(java.util.Locale.ROOT, "%s %s T=%s B=%s: %.2f", c.params().get("kernel"), c.params().get("shape"),
+          c.params().get("frames"), c.params().get("batch"), f));
+      if (f < worst) {
+        worst = f;
+        worstAt = c.params().get("kernel") + " " + c.params().get("shape") + " T=" + c.params().get("frames") + " B=" + c.params().get("batch");
+      }
+    }
+    out.add(worstAt == null ? new Target("kernels_at_roofline", "every native kernel >= 50% of its roofline bound for T >= 500",
+        "not measured in this run", null)
+        : new Target("kernels_at_roofline", "every native kernel >= 50% of its roofline bound for T >= 500",
+            String.format(java.util.Locale.ROOT, "lowest %.2f of bound (%s); %s", worst, worstAt, each), worst >= 0.5));
+    // 2. streaming, cache 2000, batch 8, chunk 1: latent >= 1.8x faster than K/V
+    Ratio stream = first(ratios, r -> r.group().equals("streaming.step") && r.numerator().equals("latent_cache")
+        && r.denominator().equals("kv_cache") && "2000".equals(r.params().get("cache")) && "8".equals(r.params().get("batch"))
+        && "1".equals(r.params().get("chunk")) && "flagship".equals(r.params().get("shape")));
+    Ratio streamAttend = first(ratios, r -> r.group().equals("streaming.attend") && r.numerator().equals("latent_cache")
+        && "2000".equals(r.params().get("cache")) && "8".equals(r.params().get("batch")) && "1".equals(r.params().get("chunk"))
+        && "flagship".equals(r.params().get("shape")));
+    String goal = "CPU streaming, flagship, cache 2000, batch 8, chunk 1: latent cache >= 1.8x faster than K/V cache";
+    out.add(stream == null ? new Target("streaming_latent_speedup", goal, "not measured in this run", null)
+        : new Target("streaming_latent_speedup", goal, String.format(java.util.Locale.ROOT,
+            "%.2fx per layer step (projections + attention)%s", 1 / stream.ratio(),
+            streamAttend == null ? "" : String.format(java.util.Locale.ROOT, "; %.2fx for the attention kernel alone", 1 / streamAttend.ratio())),
+            1 / stream.ratio() >= 1.8));
+    // 3. the crossover chunk size (a reading, not a threshold)
+    StringBuilder cross = new StringBuilder();
+    for (Crossover c : crossovers) {
+      if (cross.length() > 0) cross.append("; ");
+      cross.append(c.params()).append(": ").append(c.reading());
+    }
+    out.add(new Target("streaming_crossover", "the chunk size from which the K/V cache beats the latent cache",
+        cross.length() == 0 ? "not measured in this run" : cross.toString(), null));
+    // 4. MLA encoder forward on full utterances no slower than MHA
+    List<Ratio> encoder = ratios.stream().filter(r -> r.group().equals("encoder.forward") && r.numerator().endsWith("_mla")).toList();
+    goal = "MLA encoder forward on full utterances no slower than MHA (time ratio <= 1)";
+    if (encoder.isEmpty()) {
+      out.add(new Target("encoder_mla_not_slower", goal, "not measured in this run", null));
+    } else {
+      StringBuilder m = new StringBuilder();
+      boolean ok = true;
+      for (Ratio r : encoder) {
+        if (m.length() > 0) m.append("; ");
+        m.append(String.format(java.util.Locale.ROOT, "%s T=%s B=%s: %.3f", r.numerator(), r.params().get("frames"), r.params().get("batch"),
+            r.ratio()));
+        ok &= r.ratio() <= 1.0;
+      }
+      out.add(new Target("encoder_mla_not_slower", goal, m.toString(), ok));
+    }
+    // 5. fused rel-pos kernel >= 2x the HF-style math at T = 1500
+    List<Ratio> fused = ratios.stream().filter(r -> r.group().equals("attention_kernel.run") && r.numerator().equals("relpos_kernel")
+        && "1500".equals(r.params().get("frames"))).toList();
+    goal = "fused rel-pos kernel >= 2x faster than the HF-style LibTorch math at T = 1500";
+    if (fused.isEmpty()) {
+      out.add(new Target("fused_vs_hf_math", goal, "not measured in this run", null));
+    } else {
+      StringBuilder m = new StringBuilder();
+      boolean ok = true;
+      for (Ratio r : fused) {
+        if (m.length() > 0) m.append("; ");
+        m.append(String.format(java.util.Locale.ROOT, "%s B=%s: %.2fx", r.params().get("shape"), r.params().get("batch"), 1 / r.ratio()));
+        ok &= 1 / r.ratio() >= 2;
+      }
+      out.add(new Target("fused_vs_hf_math", goal, m.toString(), ok));
+    }
+    // 6. cache memory per frame per layer 4x smaller at r = d / 2 (exact)
+    goal = "cache bytes per frame per layer 4x smaller at r = d/2 (exact, from the blocks' cacheFloatsPerFrame)";
+    MemoryReport.CachePerFrame flagship = memory == null ? null
+        : first(memory.cachePerFrame(), c -> c.latent() * 2 == c.hidden() && c.shape().equals("flagship"));
+    out.add(flagship == null ? new Target("cache_4x_smaller", goal, "not measured in this run", null)
+        : new Target("cache_4x_smaller", goal, String.format(java.util.Locale.ROOT, "K/V %d B, latent %d B: %sx",
+            flagship.kvCacheBytes(), flagship.latentCacheBytes(), ratioText(flagship.kvCacheBytes(), flagship.latentCacheBytes())),
+            flagship.kvCacheBytes() == 4 * flagship.latentCacheBytes()));
+    return out;
+  }
+
+  private static String ratioText(long a, long b) {
+    return a % b == 0 ? Long.toString(a / b) : String.format(java.util.Locale.ROOT, "%.3f", (double) a / b);
+  }
+
+  private static <T> T first(List<T> items, Predicate<T> p) {
+    for (T t : items) if (p.test(t)) return t;
+    return null;
+  }
+
+  /** The cases of a group whose parameters include every entry of {@code where}. */
+  public List<Case> select(String group, Map<String, String> where) {
+    return cases.stream().filter(c -> c.group().equals(group)
+        && where.entrySet().stream().allMatch(e -> Objects.equals(c.params().get(e.getKey()), e.getValue()))).toList();
+  }
+}
