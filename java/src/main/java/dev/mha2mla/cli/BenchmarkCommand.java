@@ -80,9 +80,14 @@ final class BenchmarkCommand implements Callable<Integer> {
           l.peakMemoryBytes() == null ? "-" : String.format("%.1f", l.peakMemoryBytes() / 1048576.0));
     }
     BenchmarkReport.Cache c = report.cache();
-    System.out.printf("  cache: %d bytes per frame per layer (MHA %d, %.1fx smaller); %d streams fit 1 GiB at a %d-frame window (MHA %d)%n",
-        c.bytesPerFramePerLayer(), c.mhaBytesPerFramePerLayer(), c.reductionVsMha(), c.streamsWithinBudget(), c.windowFrames(),
-        c.mhaStreamsWithinBudget());
+    if (report.latentDim() == null) {
+      System.out.printf("  cache: %d bytes per frame per layer (K and V); %d streams fit 1 GiB at a %d-frame window%n",
+          c.bytesPerFramePerLayer(), c.streamsWithinBudget(), c.windowFrames());
+    } else {
+      System.out.printf("  cache: %d bytes per frame per layer (MHA %d, %.1fx smaller); %d streams fit 1 GiB at a %d-frame window (MHA %d)%n",
+          c.bytesPerFramePerLayer(), c.mhaBytesPerFramePerLayer(), c.reductionVsMha(), c.streamsWithinBudget(), c.windowFrames(),
+          c.mhaStreamsWithinBudget());
+    }
     System.out.println("wrote " + target);
     return 0;
   }

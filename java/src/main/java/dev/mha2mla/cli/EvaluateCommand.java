@@ -23,11 +23,14 @@ import picocli.CommandLine.Option;
     description = {
       "Score a model's transcripts of a dataset: WER, CER, error counts, real-time factor.",
       "",
-      "Corpus WER and CER sum the errors (substitutions, deletions, insertions) of all utterances and divide by",
-      "all reference words or characters; the JSON report also has every utterance's result and the worst ones.",
-      "DATA is a LibriSpeech folder (SPEAKER/CHAPTER/*.flac + *.trans.txt; one part such as test-clean), a TSV",
-      "manifest (path<TAB>transcript, paths relative to it), or a split of a corpus made by 'mha2mla synth'.",
-      "Transcripts are upper-cased and checked against the model's letters (A-Z, apostrophe, space)."
+      "Corpus WER and CER add up the errors (substitutions, deletions, insertions) of",
+      "all utterances and divide by all reference words or characters; the JSON",
+      "report also holds every utterance's result and lists the worst ones.",
+      "DATA is a LibriSpeech folder (SPEAKER/CHAPTER/*.flac + *.trans.txt; one part",
+      "such as test-clean), a TSV manifest (path<TAB>transcript, paths relative to",
+      "it), or a split of a corpus made by 'mha2mla synth'. Transcripts are",
+      "upper-cased and checked against the model's letters (A-Z, apostrophe, space).",
+      ""
     })
 final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "DIR",

@@ -22,12 +22,16 @@ import picocli.CommandLine.Option;
     description = {
       "Make a synthetic (espeak-ng, robotic) English speech corpus in the LibriSpeech layout.",
       "",
-      "Sentences of 4-12 words from a closed vocabulary of common words are spoken by the espeak-ng synthesizer",
-      "(44 voice/variant combinations, random speed and pitch) and resampled to 16 kHz 16-bit mono FLAC with sox.",
-      "Output: OUT/{train,validation,test}/SPEAKER/CHAPTER/ (the splits share no sentence) and OUT/corpus.json.",
-      "The same --seed gives the same corpus, byte for byte, wherever the espeak-ng and sox versions are the same.",
-      "Needs: apt-get install -y espeak-ng sox (the mha2mla launcher installs them when it can).",
-      "This is not human speech: use it to test the pipeline offline, not to judge accuracy on real speech."
+      "Sentences of 4-12 words from a closed vocabulary of common words are spoken",
+      "by the espeak-ng synthesizer (44 voice/variant combinations, random speed and",
+      "pitch) and resampled to 16 kHz 16-bit mono FLAC with sox. Output:",
+      "OUT/{train,validation,test}/SPEAKER/CHAPTER/ (the splits share no sentence)",
+      "and OUT/corpus.json. The same --seed gives the same corpus, byte for byte,",
+      "wherever the espeak-ng and sox versions are the same.",
+      "Needs: apt-get install -y espeak-ng sox (the launcher installs them if it can).",
+      "This is not human speech: use it to test the pipeline offline, not to judge",
+      "accuracy on real speech.",
+      ""
     })
 final class SynthCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder to create.")

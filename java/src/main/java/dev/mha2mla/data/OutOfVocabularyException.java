@@ -37,7 +37,7 @@ public class OutOfVocabularyException extends IOException {
         .append(" characters outside the model's vocabulary (").append(TextNormalizer.VOCABULARY).append("):");
     for (Offender o : offenders.subList(0, Math.min(SHOWN, offenders.size()))) {
       m.append("\n  ").append(o.location()).append(" (").append(o.utteranceId()).append("): ");
-      o.characters().codePoints().forEach(c -> m.append(describe(c)).append(' '));
+      m.append(String.join(" ", o.characters().codePoints().mapToObj(OutOfVocabularyException::describe).toList()));
     }
     if (offenders.size() > SHOWN) m.append("\n  ... and ").append(offenders.size() - SHOWN).append(" more");
     return m.append("\nspell numbers and symbols out in words (42 -> FORTY TWO) and remove other characters").toString();

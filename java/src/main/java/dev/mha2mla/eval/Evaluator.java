@@ -2,6 +2,7 @@ package dev.mha2mla.eval;
 
 import dev.mha2mla.SpeechRecognizer;
 import dev.mha2mla.data.Dataset;
+import dev.mha2mla.data.TextNormalizer;
 import dev.mha2mla.data.Utterance;
 import dev.mha2mla.io.RunInfo;
 import java.io.IOException;
@@ -88,8 +89,8 @@ public final class Evaluator {
         Utterance u = batch.get(k);
         int length = samples.get(k).length;
         audioSamples += length;
-        UtteranceScore s = UtteranceScore.of(u.id(), u.transcript(), String.join(" ", dev.mha2mla.data.TextNormalizer
-            .words(texts.get(k))), (double) length / sampleRate);
+        String hypothesis = String.join(" ", TextNormalizer.words(texts.get(k)));
+        UtteranceScore s = UtteranceScore.of(u.id(), u.transcript(), hypothesis, (double) length / sampleRate);
         scores.add(s);
         words = words.plus(s.words());
         chars = chars.plus(s.characters());

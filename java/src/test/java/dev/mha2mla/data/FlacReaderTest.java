@@ -2,14 +2,18 @@ package dev.mha2mla.data;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mha2mla.io.MalformedFileException;
 import dev.mha2mla.io.UnsupportedAudioException;
 import dev.mha2mla.io.WavAudio;
 import dev.mha2mla.io.WavReader;
+import dev.mha2mla.io.WavWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +29,40 @@ class FlacReaderTest {
     assertThat(flac.samples()).hasSize(6_400);
     assertThat(Arrays.equals(flac.samples(), wav.samples())).isTrue();
     assertThat(flac).isEqualTo(wav);
+  }
+
+  @Test
+  void decodesWhatTheFlacToolEncodesAtEverySetting() throws Exception {
+    assumeTrue(onPath("flac"), "the flac tool is not installed (apt-get install -y flac)");
+    // a random walk of odd length: LPC, fixed and verbatim subframes, a short last block
+    float[] samples = new float[12_345];
+    java.util.SplittableRandom random = new java.util.SplittableRandom(9);
+    double x = 0;
+    for (int i = 0; i < samples.length; i++) {
+      x = Math.max(-0.9, Math.min(0.9, 0.98 * x + random.nextGaussian() * 0.05));
+      samples[i] = Math.round(x * 32768) / 32768f;
+    }
+    Path wav = dir.resolve("walk.wav");
+    WavWriter.write(wav, 16_000, samples);
+    for (String[] options : new String[][] {{"-0"}, {"-5"}, {"-8", "--blocksize=1152"}, {"-8", "--no-padding"}}) {
+      Path flac = dir.resolve("walk" + String.join("", options).replace("=", "") + ".flac");
+      List<String> command = new ArrayList<>(List.of("flac", "-s", "-f"));
+      command.addAll(List.of(options));
+      command.addAll(List.of("-o", flac.toString(), wav.toString()));
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+      String output = new String(p.getInputStream().readAllBytes());
+      assertThat(p.waitFor()).as("%s: %s", command, output).isZero();
+
+      assertThat(FlacReader.read(flac).samples()).as("flac %s", String.join(" ", options)).containsExactly(samples);
+    }
+  }
+
+  private static boolean onPath(String tool) {
+    try {
+      return new ProcessBuilder(tool, "--version").redirectErrorStream(true).start().waitFor() == 0;
+    } catch (java.io.IOException | InterruptedException e) {
+      return false;
+    }
   }
 
   @Test
