@@ -42,4 +42,44 @@ __device__ __forceinline__ float warp_sum(float x) {
 
 __host__ __device__ constexpr int align4(int x) { return (x + 3) & ~3; }
 
+// Split partials of the split-keys kernels in a LatentWorkspace: index (b * splits + split) * rows + row with
+// row = i * H + h (z: times the output width).
+struct SplitBuffers {
+    float* m;
+    float* l;
+    float* z;
+};
+
+inline SplitBuffers split_buffers(void* workspace, int B, int H, int Tq, int width, int splits) {
+    if (splits <= 1) return {nullptr, nullptr, nullptr};
+    const LatentWorkspace w(B, H, Tq, width, splits);
+    char* base = static_cast<char*>(workspace);
+    return {reinterpret_cast<float*>(base + w.m), reinterpret_cast<float*>(base + w.l),
+            reinterpret_cast<float*>(base + w.z)};
+}
+
+// Up to kWindowsPerLaunch cache windows, by value: a kernel parameter, so no device copy of the list is needed.
+// Kernels take it as __grid_constant__, so indexing it by block reads parameter memory, not a local copy.
+struct CacheWindows {
+    static constexpr bool kCache = true;
+    CacheWindow w[kWindowsPerLaunch];
+};
+// The dense keys of entry points 1-2 in the same template slot.
+struct NoWindows {
+    static constexpr bool kCache = false;
+};
+
+inline CacheWindows copy_windows(const CacheWindow* windows, int count) {
+    CacheWindows cw{};
+    for (int b = 0; b < count; ++b) cw.w[b] = windows[b];
+    return cw;
+}
+
+// Merges the split partials into z (latent_attention.cu); also serves the K/V cache kernel with a.r = dh.
+int launch_latent_combine(const LatentArgs& a, const SplitBuffers& ws, int splits, cudaStream_t stream);
+
+// A split count for `blocks` blocks per split over Tk keys: about two blocks per multiprocessor, at least
+// 128 keys per split, at most kCudaMaxSplits (runtime.cu).
+int cuda_key_splits(int64_t blocks, int Tk);
+
 }  // namespace mla

@@ -14,6 +14,9 @@
 // the block merges its warps:  M = max_w m_w,  z = sum_w z_w 2^(m_w - M) / sum_w l_w 2^(m_w - M).
 // With num_splits > 1 ("flash decoding", for few queries over a long cache) the keys are also split
 // across blocks: each writes (M, l, z) to the workspace and latent_combine merges the splits the same way.
+//
+// Streaming caches (mla_latent_cache_attend_f32) use the same kernel with Windows = CacheWindows: batch b's
+// keys are the ring rows of its cache window, its queries sit at the window's last Tq positions.
 #include "common.cuh"
 
 namespace mla {
@@ -21,21 +24,28 @@ namespace {
 
 constexpr int kWarps = 8;
 
-// Split partials in the workspace, index (b * splits + split) * rows + row (z: times r).
-struct SplitBuffers {
-    float* m;
-    float* l;
-    float* z;
-};
-
-template <int RT, int RC, int DE>
+template <int RT, int RC, int DE, class Windows>
 __global__ void __launch_bounds__(kWarps * 32) latent_kernel(const LatentArgs a, const float qscale,
-                                                             const SplitBuffers ws) {
+                                                             const SplitBuffers ws, const __grid_constant__ Windows cw) {
+    constexpr bool kCache = Windows::kCache;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int row0 = blockIdx.x * RT, split = blockIdx.y, splits = gridDim.y, b = blockIdx.z;
     const int rows = a.H * a.Tq;
     const int r = a.r, dh = a.dh;
-    const int len = valid_keys(a.lengths, b, a.Tk);
+    int len, q_offset;
+    const float* cb;   // dense keys: batch b's c
+    int64_t key_stride;
+    if constexpr (kCache) {
+        len = cw.w[b].frames;
+        q_offset = len - a.Tq;
+        cb = cw.w[b].k;
+        key_stride = cw.w[b].ts;
+    } else {
+        len = valid_keys(a.lengths, b, a.Tk);
+        q_offset = a.q_offset;
+        cb = a.c + b * a.cs[0];
+        key_stride = a.cs[1];
+    }
     const int chunk = (len + splits - 1) / splits;
     const int j_begin = min(len, split * chunk), j_end = min(len, j_begin + chunk);
 
@@ -59,7 +69,7 @@ __global__ void __launch_bounds__(kWarps * 32) latent_kernel(const LatentArgs a,
             const int d = lane + 32 * e;
             qw[t][e] = valid && d < dh ? qwp[d] * qscale : 0.0f;
         }
-        poff[t] = (int64_t(a.zero_row) - a.q_offset - i) * a.ps[0] + h * a.ps[1];
+        poff[t] = (int64_t(a.zero_row) - q_offset - i) * a.ps[0] + h * a.ps[1];
     }
 
     float z[RT][RC], m[RT], l[RT];
@@ -71,9 +81,10 @@ __global__ void __launch_bounds__(kWarps * 32) latent_kernel(const LatentArgs a,
         for (int c = 0; c < RC; ++c) z[t][c] = 0.0f;
     }
 
-    const float* cb = a.c + b * a.cs[0];
     for (int j = j_begin + warp; j < j_end; j += kWarps) {
-        const float* crow = cb + j * a.cs[1];
+        int64_t x = j;
+        if constexpr (kCache) x = window_row(cw.w[b], j);
+        const float* crow = cb + x * key_stride;
         float cv[RC];
         #pragma unroll
         for (int c = 0; c < RC; ++c) {
@@ -198,61 +209,53 @@ __global__ void latent_combine(const LatentArgs a, const SplitBuffers ws, const 
     }
 }
 
-template <int RT, int RC, int DE>
-int launch_latent(const LatentArgs& a, cudaStream_t stream, int splits, const SplitBuffers& ws) {
+template <int RT, int RC, int DE, class Windows>
+int launch_latent(const LatentArgs& a, cudaStream_t stream, int splits, const SplitBuffers& ws, const Windows& cw) {
     const int rows = a.H * a.Tq;
     const dim3 grid((rows + RT - 1) / RT, splits, a.B);
-    const auto kernel = latent_kernel<RT, RC, DE>;
-    MLA_LAUNCH(kernel, grid, kWarps * 32, 0, stream)(a, a.scale * kLog2e, ws);
+    const auto kernel = latent_kernel<RT, RC, DE, Windows>;
+    MLA_LAUNCH(kernel, grid, kWarps * 32, 0, stream)(a, a.scale * kLog2e, ws, cw);
     const int status = launch_status();
     if (status != MLA_OK || splits == 1) return status;
-    MLA_LAUNCH(latent_combine, dim3(rows, a.B), 128, 0, stream)(a, ws, splits);
-    return launch_status();
+    return launch_latent_combine(a, ws, splits, stream);
 }
 
-template <int DE>
-int launch_latent_r(const LatentArgs& a, cudaStream_t stream, int splits, const SplitBuffers& ws) {
-    if (a.r <= 128) return launch_latent<4, 4, DE>(a, stream, splits, ws);
-    if (a.r <= 256) return launch_latent<4, 8, DE>(a, stream, splits, ws);
-    if (a.r <= 512) return launch_latent<4, 16, DE>(a, stream, splits, ws);
-    return launch_latent<2, 32, DE>(a, stream, splits, ws);
+template <int DE, class Windows>
+int launch_latent_r(const LatentArgs& a, cudaStream_t stream, int splits, const SplitBuffers& ws, const Windows& cw) {
+    if (a.r <= 128) return launch_latent<4, 4, DE>(a, stream, splits, ws, cw);
+    if (a.r <= 256) return launch_latent<4, 8, DE>(a, stream, splits, ws, cw);
+    if (a.r <= 512) return launch_latent<4, 16, DE>(a, stream, splits, ws, cw);
+    return launch_latent<2, 32, DE>(a, stream, splits, ws, cw);
+}
+
+template <class Windows>
+int launch_latent_dh(const LatentArgs& a, cudaStream_t stream, int splits, const SplitBuffers& ws, const Windows& cw) {
+    if (a.dh <= 64) return launch_latent_r<2>(a, stream, splits, ws, cw);
+    return launch_latent_r<4>(a, stream, splits, ws, cw);
 }
 
 int rows_per_block(int r) { return r <= 512 ? 4 : 2; }
 
 }  // namespace
 
+int launch_latent_combine(const LatentArgs& a, const SplitBuffers& ws, int splits, cudaStream_t stream) {
+    MLA_LAUNCH(latent_combine, dim3(a.H * a.Tq, a.B), 128, 0, stream)(a, ws, splits);
+    return launch_status();
+}
+
 int latent_attention_cuda(const LatentArgs& a, void* stream, int splits, void* workspace) {
     if (a.r > kCudaMaxLatentDim || a.dh > kCudaMaxHeadDim || a.B > 65535 || splits > kCudaMaxSplits ||
-        int64_t(a.H) * a.Tq > (int64_t(1) << 30))
+        int64_t(a.H) * a.Tq > (int64_t(1) << 30) || (a.windows != nullptr && a.B > kWindowsPerLaunch))
         return MLA_ERR_UNSUPPORTED;
-    SplitBuffers ws{nullptr, nullptr, nullptr};
-    if (splits > 1) {
-        const LatentWorkspace w(a.B, a.H, a.Tq, a.r, splits);
-        char* base = static_cast<char*>(workspace);
-        ws.m = reinterpret_cast<float*>(base + w.m);
-        ws.l = reinterpret_cast<float*>(base + w.l);
-        ws.z = reinterpret_cast<float*>(base + w.z);
-    }
+    const SplitBuffers ws = split_buffers(workspace, a.B, a.H, a.Tq, a.r, splits);
     const cudaStream_t s = static_cast<cudaStream_t>(stream);
-    if (a.dh <= 64) return launch_latent_r<2>(a, s, splits, ws);
-    return launch_latent_r<4>(a, s, splits, ws);
+    if (a.windows != nullptr) return launch_latent_dh(a, s, splits, ws, copy_windows(a.windows, a.B));
+    return launch_latent_dh(a, s, splits, ws, NoWindows{});
 }
 
 int latent_cuda_splits(int B, int H, int Tq, int r, int Tk) {
-    int device = 0, sms = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-        cudaGetLastError();
-        return 1;
-    }
     const int rt = rows_per_block(r);
-    const int64_t blocks = int64_t(B) * ((int64_t(H) * Tq + rt - 1) / rt);
-    const int64_t want = (2 * int64_t(sms) + blocks - 1) / blocks;  // about two blocks per SM
-    const int64_t most = Tk / 128 > 1 ? Tk / 128 : 1;                // at least 128 keys per split
-    int64_t splits = want < most ? want : most;
-    if (splits > kCudaMaxSplits) splits = kCudaMaxSplits;
-    return splits < 1 ? 1 : int(splits);
+    return cuda_key_splits(int64_t(B) * ((int64_t(H) * Tq + rt - 1) / rt), Tk);
 }
 
 }  // namespace mla

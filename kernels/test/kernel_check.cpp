@@ -8,7 +8,8 @@
 //   kernel_check --cuda     every CUDA entry point against its CPU twin on the same inputs
 //                           (one "skipped" line and exit 0 when there is no GPU)
 //   kernel_check --bench    timings at the flagship sizes (d = 1024, H = 16, dh = 64, r = 512;
-//                           T = 250, 750, 1500), CPU and, when present, CUDA
+//                           T = 250, 750, 1500), CPU and, when present, CUDA; then the streaming caches
+//   kernel_check --bench-cache   only the streaming caches: latent vs K/V, B = 1 and 8 sessions per call
 // Exit status 0 when every check passes: max abs error <= 1e-4 and the expected status codes.
 #include <algorithm>
 #include <chrono>
@@ -510,6 +511,386 @@ void check_arguments() {
     std::printf("cpu  api     checked status codes of bad arguments: %s\n", g_failures == 0 ? "ok" : "FAIL");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Streaming caches (entry point 3). Sessions stream random utterances chunk by chunk through caches; every
+// chunk's output must equal entry point 1 / 2 over the window's keys taken straight from the utterance
+// (Tk = window frames, q_offset = Tk - chunk), which the checks above hold against the naive reference.
+
+enum class CacheKind { Latent, KeyValue };
+
+struct StreamCase {
+    const char* name;
+    CacheKind kind;
+    int layers, H, dh, r;  // r: latent width (latent caches only)
+    int frames;            // frames each session streams after its preroll
+    int chunk;             // frames per chunk; the last one may be shorter
+    int max_frames;        // cache window
+    int sessions;          // caches attended in one call
+    int preroll;           // session b first appends b * preroll frames in one call (may exceed max_frames)
+};
+
+// Per layer: every frame's keys (c [T, r], or k and v [T, H, dh]) for each session (index layer * B + b), and
+// the queries of all sessions in one buffer [B, Tmax, H, D] (qa or q; qw [B, Tmax, H, dh] for latent caches),
+// Tmax = preroll * (B - 1) + frames. Session b's frame f is row b * Tmax + f, so a step's chunk rows of all
+// sessions sit one fixed stride apart: the batched attend reads them in place. Shared: p [P, H, dh], u, w.
+struct StreamData {
+    StreamCase sc;
+    int Tmax, P, zero_row;
+    float scale;
+    std::vector<std::vector<float>> keys, values, queries, qw;
+    std::vector<float> p, u, w;
+    bool latent() const { return sc.kind == CacheKind::Latent; }
+    int total(int b) const { return b * sc.preroll + sc.frames; }
+    int key_width() const { return latent() ? sc.r : sc.H * sc.dh; }
+    int out_dim() const { return latent() ? sc.r : sc.dh; }
+    int64_t query_row(int b, int f) const { return int64_t(b) * Tmax + f; }  // in units of H * D floats
+};
+
+StreamData make_stream(const StreamCase& sc, Rng& rng) {
+    StreamData d;
+    d.sc = sc;
+    d.Tmax = sc.preroll * (sc.sessions - 1) + sc.frames;
+    const int D = d.out_dim();
+    for (int l = 0; l < sc.layers; ++l) {
+        for (int b = 0; b < sc.sessions; ++b) {
+            d.keys.push_back(rng.fill(size_t(d.total(b)) * d.key_width(), 1.0f));
+            d.values.push_back(d.latent() ? std::vector<float>() : rng.fill(size_t(d.total(b)) * d.key_width(), 1.0f));
+        }
+        d.queries.push_back(rng.fill(size_t(sc.sessions) * d.Tmax * sc.H * D, d.latent() ? 0.5f : 2.0f));
+        d.qw.push_back(d.latent() ? rng.fill(size_t(sc.sessions) * d.Tmax * sc.H * sc.dh, 2.0f) : std::vector<float>());
+    }
+    // One p table for every window: delta in [-(chunk-1), max_frames-1], with 2 spare rows at each end.
+    d.zero_row = sc.max_frames - 1 + 2;
+    d.P = d.zero_row + sc.chunk + 2;
+    d.p = rng.fill(size_t(d.P) * sc.H * sc.dh, 1.0f);
+    d.u = rng.fill(size_t(sc.H) * sc.dh, 0.5f);
+    d.w = rng.fill(size_t(sc.H) * sc.dh, 0.5f);
+    d.scale = float(1.0 / std::sqrt(double(sc.dh)));
+    return d;
+}
+
+std::string describe(const StreamCase& sc) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%s: L=%d H=%d %s=%d T=%d chunk=%d window=%d B=%d", sc.name, sc.layers, sc.H,
+                  sc.kind == CacheKind::Latent ? "r" : "dh", sc.kind == CacheKind::Latent ? sc.r : sc.dh, sc.frames,
+                  sc.chunk, sc.max_frames, sc.sessions);
+    return buf;
+}
+
+// The steps of a stream: chunk start t0 (frames after the preroll) and size s.
+template <class F>
+void for_each_chunk(const StreamCase& sc, F f) {
+    for (int t0 = 0; t0 < sc.frames; t0 += sc.chunk) f(t0, std::min(sc.chunk, sc.frames - t0));
+}
+
+// Reference outputs: per step, per layer, dense [B, H, s, D], from entry points 1 / 2 over each window.
+int stream_reference(const StreamData& d, std::vector<float>& out) {
+    const StreamCase& sc = d.sc;
+    const int B = sc.sessions, H = sc.H, D = d.out_dim(), dh = sc.dh;
+    const int64_t ps[2] = {int64_t(H) * dh, dh};
+    int status = MLA_OK;
+    out.clear();
+    for_each_chunk(sc, [&](int t0, int s) {
+        for (int l = 0; l < sc.layers; ++l)
+            for (int b = 0; b < B; ++b) {
+                const int end = b * sc.preroll + t0 + s;  // frames appended once this chunk is in
+                const int n = std::min(end, sc.max_frames), first = end - n;
+                const size_t at = out.size();
+                out.resize(at + size_t(H) * s * D, NAN);
+                const int64_t os[3] = {int64_t(H) * s * D, int64_t(s) * D, D};
+                const int64_t qs[3] = {0, D, int64_t(H) * D};
+                const int64_t qws[3] = {0, dh, int64_t(H) * dh};
+                const int64_t row = d.query_row(b, end - s);
+                const std::vector<float>& keys = d.keys[size_t(l) * B + b];
+                int st;
+                if (d.latent()) {
+                    const int64_t cs[2] = {0, sc.r};
+                    st = mla_latent_attention_f32(MLA_DEVICE_CPU, nullptr, 1, H, s, n, sc.r, dh, d.P, d.zero_row,
+                                                  n - s, d.scale, d.queries[l].data() + row * H * D, qs,
+                                                  keys.data() + int64_t(first) * sc.r, cs,
+                                                  d.qw[l].data() + row * H * dh, qws, d.p.data(), ps, nullptr,
+                                                  out.data() + at, os);
+                } else {
+                    const int64_t ks[3] = {0, dh, int64_t(H) * dh};
+                    const int64_t k0 = int64_t(first) * H * dh;
+                    st = mla_relpos_attention_f32(MLA_DEVICE_CPU, nullptr, 1, H, s, n, dh, d.P, d.zero_row, n - s,
+                                                  d.scale, d.queries[l].data() + row * H * D, qs, keys.data() + k0,
+                                                  ks, d.values[size_t(l) * B + b].data() + k0, ks, d.p.data(), ps,
+                                                  d.u.data(), d.w.data(), nullptr, out.data() + at, os);
+                }
+                if (status == MLA_OK) status = st;
+            }
+    });
+    return status;
+}
+
+// Host memory for stream_through_caches; the CUDA checks pass device memory with the same members.
+struct HostMemory {
+    int device = MLA_DEVICE_CPU;
+    void* stream = nullptr;
+    std::vector<std::vector<float>> held;
+    const float* put(const std::vector<float>& x) {  // a copy, like a device upload (moves keep the data pointer)
+        held.push_back(x);
+        return held.back().data();
+    }
+    float* buffer(size_t n) {
+        held.emplace_back(n, NAN);
+        return held.back().data();
+    }
+    void fetch(float* dst, const float* src, size_t n) { std::memcpy(dst, src, n * sizeof(float)); }
+    void poison(float* x, size_t n) { std::fill(x, x + n, NAN); }
+    void* workspace(int64_t) { return nullptr; }
+};
+
+// Streams every session of d through caches in mem: per step and layer, each session appends its chunk, then
+// one attend covers all sessions. Outputs as stream_reference. splits: 0 = the plan's count. attend_ms: time
+// spent in attend calls.
+template <class Mem>
+int stream_through_caches(const StreamData& d, Mem& mem, int splits, std::vector<float>& out, double& attend_ms) {
+    const StreamCase& sc = d.sc;
+    const int B = sc.sessions, H = sc.H, D = d.out_dim(), dh = sc.dh, width = d.key_width();
+    std::vector<mla_cache*> caches(B, nullptr);
+    int status = MLA_OK;
+    for (int b = 0; b < B && status == MLA_OK; ++b)
+        status = d.latent() ? mla_latent_cache_create(&caches[b], mem.device, sc.layers, sc.r, sc.max_frames)
+                            : mla_kv_cache_create(&caches[b], mem.device, sc.layers, H, dh, sc.max_frames);
+    std::vector<const float*> keys, values, queries, qw_rows;
+    for (size_t x = 0; x < d.keys.size(); ++x) {
+        keys.push_back(mem.put(d.keys[x]));
+        values.push_back(d.latent() ? nullptr : mem.put(d.values[x]));
+    }
+    for (int l = 0; l < sc.layers; ++l) {
+        queries.push_back(mem.put(d.queries[l]));
+        qw_rows.push_back(d.latent() ? mem.put(d.qw[l]) : nullptr);
+    }
+    const float* p = mem.put(d.p);
+    const float* u = mem.put(d.u);
+    const float* w = mem.put(d.w);
+    float* z = mem.buffer(size_t(B) * H * sc.chunk * D);
+    const int64_t kv_strides[2] = {int64_t(H) * dh, dh};  // time, head of [T, H, dh]
+    auto append = [&](mla_cache* cache, int l, int b, int f0, int frames) {
+        const size_t x = size_t(l) * B + b;
+        if (d.latent())
+            return mla_latent_cache_append_f32(cache, mem.stream, l, frames, keys[x] + int64_t(f0) * width, width);
+        return mla_kv_cache_append_f32(cache, mem.stream, l, frames, keys[x] + int64_t(f0) * width, kv_strides,
+                                       values[x] + int64_t(f0) * width, kv_strides);
+    };
+    for (int l = 0; l < sc.layers && status == MLA_OK; ++l)
+        for (int b = 1; b < B && status == MLA_OK; ++b)
+            if (sc.preroll > 0) status = append(caches[b], l, b, 0, b * sc.preroll);
+
+    out.clear();
+    attend_ms = 0.0;
+    const int64_t ps[2] = {int64_t(H) * dh, dh};
+    for_each_chunk(sc, [&](int t0, int s) {
+        for (int l = 0; l < sc.layers && status == MLA_OK; ++l) {
+            for (int b = 0; b < B && status == MLA_OK; ++b) status = append(caches[b], l, b, b * sc.preroll + t0, s);
+            if (status != MLA_OK) break;
+            // Session b's chunk queries are rows b * (Tmax + preroll) + t0 .. : batch stride (Tmax + preroll) rows.
+            const int64_t row = d.query_row(0, t0), batch_rows = int64_t(d.Tmax) + sc.preroll;
+            const int64_t qs[3] = {batch_rows * H * D, D, int64_t(H) * D};
+            const int64_t qws[3] = {batch_rows * H * dh, dh, int64_t(H) * dh};
+            const int64_t zs[3] = {int64_t(H) * s * D, int64_t(s) * D, D};
+            int n = splits;
+            int64_t bytes = 0;
+            status = mla_cache_attend_plan(caches.data(), B, l, H, s, &n, &bytes);
+            if (status != MLA_OK) break;
+            void* ws = mem.workspace(bytes);
+            mem.poison(z, size_t(B) * H * s * D);  // NaN until written: a skipped output fails
+            const double t = now_ms();
+            if (d.latent())
+                status = mla_latent_cache_attend_f32(mem.stream, n, ws, bytes, caches.data(), B, l, H, s, dh, d.P,
+                                                     d.zero_row, d.scale, queries[l] + row * H * D, qs,
+                                                     qw_rows[l] + row * H * dh, qws, p, ps, z, zs);
+            else
+                status = mla_kv_cache_attend_f32(mem.stream, n, ws, bytes, caches.data(), B, l, s, d.P, d.zero_row,
+                                                 d.scale, queries[l] + row * H * D, qs, p, ps, u, w, z, zs);
+            const size_t at = out.size();
+            out.resize(at + size_t(B) * H * s * D);
+            mem.fetch(out.data() + at, z, size_t(B) * H * s * D);
+            attend_ms += now_ms() - t;
+        }
+    });
+    // The positions the caches report.
+    for (int b = 0; b < B && status == MLA_OK; ++b) {
+        const int64_t total = d.total(b);
+        const int frames = int(std::min<int64_t>(total, sc.max_frames));
+        for (int l = 0; l < sc.layers; ++l)
+            if (mla_cache_frames(caches[b], l) != frames || mla_cache_first_position(caches[b], l) != total - frames)
+                status = MLA_ERR_INVALID_ARGUMENT;
+    }
+    for (mla_cache* c : caches) mla_cache_destroy(c);
+    return status;
+}
+
+std::vector<StreamCase> stream_cases() {
+    std::vector<StreamCase> cases;
+    for (CacheKind kind : {CacheKind::Latent, CacheKind::KeyValue})
+        for (int chunk : {1, 4, 16})
+            for (int window : {0, 1}) {
+                // window 0: the whole utterance fits; 1: a left context of 21 frames forces evictions
+                const int frames = 90;
+                const int max_frames = window == 0 ? frames : 21 + chunk;
+                cases.push_back({window == 0 ? "full context" : "evicting", kind, 2, 3, 24, 40, frames, chunk,
+                                 max_frames, 1, 0});
+            }
+    // Batches of sessions whose windows differ (prerolls, one longer than the window in one append), across
+    // the kWindowsPerLaunch grouping (35 caches).
+    cases.push_back({"batch", CacheKind::Latent, 1, 4, 16, 48, 30, 4, 40, 3, 29});
+    cases.push_back({"batch", CacheKind::KeyValue, 1, 4, 16, 0, 30, 4, 40, 3, 29});
+    cases.push_back({"batch of 35", CacheKind::Latent, 1, 2, 8, 16, 9, 3, 20, 35, 1});
+    cases.push_back({"batch of 35", CacheKind::KeyValue, 1, 2, 8, 0, 9, 3, 20, 35, 1});
+    return cases;
+}
+
+// Streaming through CPU caches equals entry points 1 / 2 over the same windows.
+void check_streaming_cpu(const char* variant) {
+    Rng rng(4321);
+    for (const StreamCase& sc : stream_cases()) {
+        const StreamData d = make_stream(sc, rng);
+        std::vector<float> ref, got;
+        int status = stream_reference(d, ref);
+        HostMemory mem;
+        double ms = 0.0;
+        if (status == MLA_OK) status = stream_through_caches(d, mem, 0, got, ms);
+        report("cpu", sc.kind == CacheKind::Latent ? "lcache" : "kvcache", variant, describe(sc), status,
+               max_abs_diff(got, ref), ms);
+    }
+}
+
+// Reset forgets the frames (positions restart), a chunk longer than the window keeps its last frames, and the
+// memory queries report per-frame and total bytes.
+void check_cache_lifecycle() {
+    Rng rng(11);
+    const int r = 8, window = 5;
+    mla_cache* c = nullptr;
+    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 3, r, window) == MLA_OK && c != nullptr, "latent cache created");
+    expect(mla_cache_bytes_per_frame(c) == 3 * r * 4 && mla_cache_bytes(c) == 3 * r * 4 * window,
+           "latent cache bytes: 4 * layers * r per frame");
+    const std::vector<float> x = rng.fill(size_t(12) * r, 1.0f);
+    expect(mla_cache_frames(c, 1) == 0 && mla_cache_first_position(c, 1) == 0, "a new cache is empty");
+    expect(mla_latent_cache_append_f32(c, nullptr, 1, 12, x.data(), r) == MLA_OK, "append longer than the window");
+    expect(mla_cache_frames(c, 1) == window && mla_cache_first_position(c, 1) == 12 - window,
+           "a long chunk keeps its last frames and counts all of them");
+    expect(mla_cache_frames(c, 0) == 0 && mla_cache_frames(c, 2) == 0, "layers count their own frames");
+    expect(mla_cache_reset(c) == MLA_OK && mla_cache_frames(c, 1) == 0 && mla_cache_first_position(c, 1) == 0,
+           "reset forgets every frame");
+    mla_cache_destroy(c);
+    c = nullptr;
+    expect(mla_kv_cache_create(&c, MLA_DEVICE_CPU, 24, 16, 64, 10) == MLA_OK, "K/V cache created");
+    expect(mla_cache_bytes_per_frame(c) == 24 * 2 * 1024 * 4, "K/V cache bytes: 4 * layers * 2*H*dh per frame");
+    mla_cache_destroy(c);
+    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 24, 512, 10) == MLA_OK &&
+               mla_cache_bytes_per_frame(c) == 24 * 512 * 4,
+           "flagship latent cache is 4x smaller per frame than K/V at r = d/2");
+    mla_cache_destroy(c);
+    std::printf("cpu  cache   reset, long chunks, byte counts: %s\n", g_failures == 0 ? "ok" : "FAIL");
+}
+
+// Bad cache arguments come back as status codes.
+void check_cache_arguments() {
+    Rng rng(13);
+    const int H = 2, dh = 8, r = 16, window = 6;
+    mla_cache *lat = nullptr, *kv = nullptr, *other = nullptr, *none = nullptr;
+    expect(mla_latent_cache_create(nullptr, MLA_DEVICE_CPU, 1, r, window) == MLA_ERR_INVALID_ARGUMENT, "create without out pointer");
+    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 0, r, window) == MLA_ERR_INVALID_ARGUMENT && none == nullptr,
+           "create with 0 layers");
+    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 1, 0, window) == MLA_ERR_INVALID_ARGUMENT, "create with r = 0");
+    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 1, r, 0) == MLA_ERR_INVALID_ARGUMENT, "create with max_frames = 0");
+    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 1, r, (1 << 30) + 1) == MLA_ERR_INVALID_ARGUMENT,
+           "create with max_frames > 2^30");
+    expect(mla_kv_cache_create(&none, 7, 1, H, dh, window) == MLA_ERR_INVALID_ARGUMENT, "create on an unknown device");
+    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 1 << 20, 1 << 20, 1 << 20) == MLA_ERR_OUT_OF_MEMORY &&
+               none == nullptr,
+           "create beyond memory is MLA_ERR_OUT_OF_MEMORY");
+    expect(mla_latent_cache_create(&lat, MLA_DEVICE_CPU, 2, r, window) == MLA_OK, "latent create");
+    expect(mla_kv_cache_create(&kv, MLA_DEVICE_CPU, 2, H, dh, window) == MLA_OK, "K/V create");
+    expect(mla_latent_cache_create(&other, MLA_DEVICE_CPU, 2, r + 1, window) == MLA_OK, "second latent create");
+
+    const std::vector<float> c = rng.fill(size_t(window) * r, 1.0f), k = rng.fill(size_t(window) * H * dh, 1.0f);
+    const int64_t kvs[2] = {int64_t(H) * dh, dh}, bad_kvs[2] = {-1, dh};
+    expect(mla_latent_cache_append_f32(kv, nullptr, 0, 1, c.data(), r) == MLA_ERR_INVALID_ARGUMENT, "latent append to a K/V cache");
+    expect(mla_kv_cache_append_f32(lat, nullptr, 0, 1, k.data(), kvs, k.data(), kvs) == MLA_ERR_INVALID_ARGUMENT,
+           "K/V append to a latent cache");
+    expect(mla_latent_cache_append_f32(lat, nullptr, 2, 1, c.data(), r) == MLA_ERR_INVALID_ARGUMENT, "append to layer 2 of 2");
+    expect(mla_latent_cache_append_f32(lat, nullptr, -1, 1, c.data(), r) == MLA_ERR_INVALID_ARGUMENT, "append to layer -1");
+    expect(mla_latent_cache_append_f32(lat, nullptr, 0, 0, c.data(), r) == MLA_ERR_INVALID_ARGUMENT, "append of 0 frames");
+    expect(mla_latent_cache_append_f32(lat, nullptr, 0, 1, nullptr, r) == MLA_ERR_INVALID_ARGUMENT, "append of null");
+    expect(mla_latent_cache_append_f32(lat, nullptr, 0, 1, c.data(), -r) == MLA_ERR_INVALID_ARGUMENT, "negative stride");
+    expect(mla_kv_cache_append_f32(kv, nullptr, 0, 1, k.data(), bad_kvs, k.data(), kvs) == MLA_ERR_INVALID_ARGUMENT,
+           "negative K stride");
+    expect(mla_latent_cache_append_f32(nullptr, nullptr, 0, 1, c.data(), r) == MLA_ERR_INVALID_ARGUMENT, "append to NULL");
+    expect(mla_cache_frames(lat, 0) == 0 && mla_cache_frames(lat, 2) == -1 && mla_cache_frames(nullptr, 0) == -1,
+           "failed appends add nothing; bad layers give -1");
+    expect(mla_cache_bytes(nullptr) == -1 && mla_cache_bytes_per_frame(nullptr) == -1 &&
+               mla_cache_first_position(nullptr, 0) == -1,
+           "queries of NULL give -1");
+
+    // A latent attend of 3 queries over 4 frames.
+    const int Tq = 3, frames = 4, P = window + Tq, zero_row = window - 1;
+    for (mla_cache* x : {lat, other}) expect(mla_latent_cache_append_f32(x, nullptr, 0, frames, c.data(), 0) == MLA_OK, "append");
+    const std::vector<float> qa = rng.fill(size_t(H) * Tq * r, 0.5f), qw = rng.fill(size_t(H) * Tq * dh, 1.0f);
+    const std::vector<float> p = rng.fill(size_t(P) * H * dh, 1.0f);
+    std::vector<float> z(size_t(H) * Tq * r);
+    const int64_t qas[3] = {int64_t(H) * Tq * r, int64_t(Tq) * r, r}, qws[3] = {int64_t(H) * Tq * dh, int64_t(Tq) * dh, dh};
+    const int64_t ps[2] = {int64_t(H) * dh, dh};
+    int64_t zs[3] = {qas[0], qas[1], qas[2]};
+    mla_cache* one[1] = {lat};
+    auto attend = [&](mla_cache* const* cs, int B, int layer, int tq, int np, int zr, float scale, int splits) {
+        return mla_latent_cache_attend_f32(nullptr, splits, nullptr, 0, cs, B, layer, H, tq, dh, np, zr, scale,
+                                           qa.data(), qas, qw.data(), qws, p.data(), ps, z.data(), zs);
+    };
+    expect(attend(one, 1, 0, Tq, P, zero_row, 0.3f, 1) == MLA_OK, "valid latent cache attend");
+    expect(attend(one, 1, 0, Tq, P - 1, zero_row, 0.3f, 1) == MLA_OK, "p rows beyond the window are not needed");
+    expect(attend(one, 1, 0, Tq, zero_row + Tq - 1, zero_row, 0.3f, 1) == MLA_ERR_INVALID_ARGUMENT,
+           "p without the row for delta = -(Tq-1)");
+    expect(attend(one, 1, 0, Tq, P, frames - 2, 0.3f, 1) == MLA_ERR_INVALID_ARGUMENT,
+           "zero_row without the row for delta = frames-1");
+    expect(attend(one, 1, 0, frames + 1, P + 2, zero_row, 0.3f, 1) == MLA_ERR_INVALID_ARGUMENT,
+           "more queries than frames in the window");
+    expect(attend(one, 1, 1, 1, P, zero_row, 0.3f, 1) == MLA_ERR_INVALID_ARGUMENT, "attend over an empty layer");
+    expect(attend(one, 1, 2, Tq, P, zero_row, 0.3f, 1) == MLA_ERR_INVALID_ARGUMENT, "attend layer out of range");
+    expect(attend(one, 0, 0, Tq, P, zero_row, 0.3f, 1) == MLA_ERR_INVALID_ARGUMENT, "attend B = 0");
+    expect(attend(nullptr, 1, 0, Tq, P, zero_row, 0.3f, 1) == MLA_ERR_INVALID_ARGUMENT, "attend without caches");
+    expect(attend(one, 1, 0, Tq, P, zero_row, NAN, 1) == MLA_ERR_INVALID_ARGUMENT, "attend NaN scale");
+    expect(attend(one, 1, 0, Tq, P, zero_row, 0.3f, 0) == MLA_ERR_INVALID_ARGUMENT, "attend num_splits 0");
+    mla_cache* mixed[2] = {lat, other};
+    expect(attend(mixed, 2, 0, Tq, P, zero_row, 0.3f, 1) == MLA_ERR_INVALID_ARGUMENT, "caches of different r");
+    mla_cache* kinds[2] = {lat, kv};
+    expect(attend(kinds, 2, 0, Tq, P, zero_row, 0.3f, 1) == MLA_ERR_INVALID_ARGUMENT, "caches of different kinds");
+    mla_cache* with_null[2] = {lat, nullptr};
+    expect(attend(with_null, 2, 0, Tq, P, zero_row, 0.3f, 1) == MLA_ERR_INVALID_ARGUMENT, "a NULL cache in the batch");
+    zs[2] = 0;
+    expect(attend(one, 1, 0, Tq, P, zero_row, 0.3f, 1) == MLA_ERR_INVALID_ARGUMENT, "output stride 0");
+    zs[2] = r;
+    mla_cache* kv1[1] = {kv};
+    expect(attend(kv1, 1, 0, Tq, P, zero_row, 0.3f, 1) == MLA_ERR_INVALID_ARGUMENT, "latent attend over a K/V cache");
+    std::vector<float> q(size_t(H) * Tq * dh), out(q.size()), uw(size_t(H) * dh, 0.1f);
+    expect(mla_kv_cache_append_f32(kv, nullptr, 0, frames, k.data(), kvs, k.data(), kvs) == MLA_OK, "K/V append");
+    expect(mla_kv_cache_attend_f32(nullptr, 1, nullptr, 0, kv1, 1, 0, Tq, P, zero_row, 0.3f, q.data(), qws, p.data(), ps,
+                                   uw.data(), uw.data(), out.data(), qws) == MLA_OK,
+           "valid K/V cache attend");
+    expect(mla_kv_cache_attend_f32(nullptr, 1, nullptr, 0, kv1, 1, 0, Tq, P, zero_row, 0.3f, q.data(), qws, p.data(), ps,
+                                   nullptr, uw.data(), out.data(), qws) == MLA_ERR_INVALID_ARGUMENT,
+           "K/V cache attend without u");
+    expect(mla_kv_cache_attend_f32(nullptr, 1, nullptr, 0, one, 1, 0, Tq, P, zero_row, 0.3f, q.data(), qws, p.data(), ps,
+                                   uw.data(), uw.data(), out.data(), qws) == MLA_ERR_INVALID_ARGUMENT,
+           "K/V attend over a latent cache");
+    int splits = 0;
+    int64_t bytes = -1;
+    expect(mla_cache_attend_plan(one, 1, 0, H, Tq, &splits, &bytes) == MLA_OK && splits == 1 && bytes == 0,
+           "CPU plan: one split, no workspace");
+    splits = 0;
+    expect(mla_cache_attend_plan(kv1, 1, 0, H + 1, Tq, &splits, &bytes) == MLA_ERR_INVALID_ARGUMENT,
+           "plan with the wrong head count for a K/V cache");
+    expect(mla_cache_attend_plan(one, 1, 0, H, frames + 1, &splits, &bytes) == MLA_ERR_INVALID_ARGUMENT,
+           "plan with more queries than frames");
+    expect(mla_cache_reset(nullptr) == MLA_ERR_INVALID_ARGUMENT && mla_cache_destroy(nullptr) == MLA_OK,
+           "reset(NULL) is an error, destroy(NULL) is not");
+    for (mla_cache* x : {lat, kv, other}) mla_cache_destroy(x);
+    std::printf("cpu  cache   checked status codes of bad cache arguments: %s\n", g_failures == 0 ? "ok" : "FAIL");
+}
+
 int run_cpu_checks() {
     std::printf("CPU kernels: best variant %s, each variant this CPU runs in turn; tolerance %.0e\n",
                 mla_cpu_isa(), kTolerance);
@@ -568,6 +949,17 @@ int run_cpu_checks() {
     }
     mla_set_num_threads(0);
     check_absorption(rng);
+
+    check_cache_arguments();
+    check_cache_lifecycle();
+    for (const char* isa : {"avx512f", "avx2", "baseline"})
+        if (mla_set_cpu_isa(isa) == MLA_OK) check_streaming_cpu(isa);
+    mla_set_cpu_isa(nullptr);
+    for (int threads : {1, 3}) {
+        mla_set_num_threads(threads);
+        check_streaming_cpu(("threads=" + std::to_string(threads)).c_str());
+    }
+    mla_set_num_threads(0);
     return g_failures;
 }
 
@@ -637,6 +1029,118 @@ struct DeviceProblem {
         for (void* p : owned) cudaFree(p);
     }
 };
+
+// Device memory for stream_through_caches.
+struct DeviceMemory {
+    int device = MLA_DEVICE_CUDA;
+    void* stream = nullptr;
+    std::vector<void*> owned;
+    void* ws = nullptr;
+    int64_t ws_bytes = 0;
+    const float* put(const std::vector<float>& x) { return keep(to_device(x)); }
+    float* buffer(size_t n) { return keep(to_device(std::vector<float>(n, NAN))); }
+    void fetch(float* dst, const float* src, size_t n) {
+        cudaStreamSynchronize(static_cast<cudaStream_t>(stream));
+        cudaMemcpy(dst, src, n * sizeof(float), cudaMemcpyDeviceToHost);
+    }
+    void poison(float* x, size_t n) { cudaMemsetAsync(x, 0xff, n * sizeof(float), static_cast<cudaStream_t>(stream)); }
+    void* workspace(int64_t bytes) {  // grow-only, like a caller's
+        if (bytes > ws_bytes) {
+            cudaStreamSynchronize(static_cast<cudaStream_t>(stream));
+            cudaFree(ws);
+            ws = nullptr;
+            ws_bytes = cudaMalloc(&ws, size_t(bytes)) == cudaSuccess ? bytes : 0;
+        }
+        return bytes > 0 ? ws : nullptr;
+    }
+    float* keep(float* p) {
+        owned.push_back(p);
+        return p;
+    }
+    DeviceMemory() = default;
+    DeviceMemory(const DeviceMemory&) = delete;
+    ~DeviceMemory() {
+        for (void* p : owned) cudaFree(p);
+        cudaFree(ws);
+    }
+};
+
+// Streaming cases for the CUDA checks: small ones where the kernels are emulated, and on a GPU also the
+// flagship sizes (H = 16, dh = 64, r = 512) where the planned key splits exceed one.
+std::vector<StreamCase> cuda_stream_cases() {
+#ifdef MHA2MLA_CUDA_EMULATION
+    // Emulated blocks are slow: few steps, each case reaching a different kernel instantiation or path (ring
+    // wrap with chunk 1, dh up to 128, r > 512, a batch with windows of different lengths, two launch groups).
+    std::vector<StreamCase> cases;
+    for (CacheKind kind : {CacheKind::Latent, CacheKind::KeyValue}) {
+        cases.push_back({"evicting", kind, 1, 3, 24, 40, 8, 1, 3, 1, 0});
+        cases.push_back({"full context dh=100", kind, 1, 2, 100, 72, 8, 4, 8, 1, 0});
+        cases.push_back({"evicting r=600", kind, 1, 2, 40, 600, 20, 16, 17, 1, 0});
+        cases.push_back({"batch", kind, 1, 4, 16, 48, 4, 4, 9, 3, 5});
+    }
+    cases.push_back({"batch of 35", CacheKind::Latent, 1, 2, 8, 16, 2, 2, 4, 35, 1});
+    return cases;
+#else
+    std::vector<StreamCase> cases = stream_cases();
+    for (CacheKind kind : {CacheKind::Latent, CacheKind::KeyValue}) {
+        cases.push_back({"flagship", kind, 1, 16, 64, 512, 600, 1, 600, 1, 0});
+        cases.push_back({"flagship evicting", kind, 1, 16, 64, 512, 400, 16, 272, 1, 0});
+        cases.push_back({"flagship batch 8", kind, 1, 16, 64, 512, 48, 8, 400, 8, 45});
+    }
+    return cases;
+#endif
+}
+
+constexpr int kWindowsPerLaunchInTests = 32;  // caches per kernel launch (mla::kWindowsPerLaunch)
+
+// Streaming through CUDA caches equals streaming through CPU caches, with planned and with 3 key splits.
+void check_streaming_cuda(cudaStream_t stream) {
+    Rng rng(777);
+    for (const StreamCase& sc : cuda_stream_cases()) {
+        const StreamData d = make_stream(sc, rng);
+        std::vector<float> cpu, gpu;
+        HostMemory host;
+        double ms = 0.0;
+        const int status = stream_through_caches(d, host, 0, cpu, ms);
+        for (int splits : {0, 3}) {
+#ifdef MHA2MLA_CUDA_EMULATION
+            if (splits == 3 && sc.sessions > kWindowsPerLaunchInTests) continue;  // slow; the split path is covered
+#endif
+            DeviceMemory dev;
+            dev.stream = stream;
+            int st = status;
+            if (st == MLA_OK) st = stream_through_caches(d, dev, splits, gpu, ms);
+            report("cuda", sc.kind == CacheKind::Latent ? "lcache" : "kvcache", splits == 0 ? "planned" : "splits=3",
+                   describe(sc), st, max_abs_diff(gpu, cpu), ms);
+        }
+    }
+    // A CUDA cache is attended only with CUDA caches; appends and attends check their arguments as on the CPU.
+    mla_cache *gpu = nullptr, *cpu = nullptr;
+    expect(mla_latent_cache_create(&gpu, MLA_DEVICE_CUDA, 1, 8, 4) == MLA_OK, "CUDA latent cache created");
+    expect(mla_latent_cache_create(&cpu, MLA_DEVICE_CPU, 1, 8, 4) == MLA_OK, "CPU latent cache created");
+    DeviceMemory dev;
+    dev.stream = stream;
+    const float* c = dev.put(std::vector<float>(32, 0.5f));
+    expect(mla_latent_cache_append_f32(gpu, stream, 0, 4, c, 8) == MLA_OK, "CUDA append");
+    expect(mla_latent_cache_append_f32(cpu, nullptr, 0, 4, std::vector<float>(32, 0.5f).data(), 8) == MLA_OK, "CPU append");
+    mla_cache* mixed[2] = {gpu, cpu};
+    int splits = 0;
+    int64_t bytes = 0;
+    expect(mla_cache_attend_plan(mixed, 2, 0, 2, 1, &splits, &bytes) == MLA_ERR_INVALID_ARGUMENT,
+           "CPU and CUDA caches in one batch are rejected");
+    splits = 5;
+    expect(mla_cache_attend_plan(mixed, 1, 0, 2, 1, &splits, &bytes) == MLA_OK && splits == 5 && bytes > 0,
+           "a plan for a given split count sizes its workspace");
+    const float* q = dev.put(std::vector<float>(64, 0.1f));
+    float* z = dev.buffer(16);
+    const int64_t qs[3] = {16, 8, 8}, ps[2] = {8, 4};
+    expect(mla_latent_cache_attend_f32(stream, 5, nullptr, 0, mixed, 1, 0, 2, 1, 4, 8, 4, 0.5f, q, qs, q, qs, q, ps, z,
+                                       qs) == MLA_ERR_INVALID_ARGUMENT,
+           "CUDA split attend without workspace is rejected");
+    cudaStreamSynchronize(stream);
+    mla_cache_destroy(gpu);
+    mla_cache_destroy(cpu);
+}
 
 // Runs `call` once to warm up and once timed (CUDA events on `stream`); returns its status.
 template <class F>
@@ -711,6 +1215,7 @@ int run_cuda_checks() {
             cudaFree(ws);
         }
     }
+    check_streaming_cuda(stream);
     // Limits and bad arguments on the device path.
     {
         Shape s{"dh=200", 1, 1, 3, 3, 200, 200, 0, {}};
@@ -739,6 +1244,9 @@ int run_cuda_checks() {
     expect(mla_cuda_compiled() == 0 && mla_cuda_device_count() == 0, "CPU-only build reports no CUDA");
     expect(call_relpos(MLA_DEVICE_CUDA, nullptr, pb, host_buffers(pb, out)) == MLA_ERR_UNSUPPORTED,
            "device = CUDA without CUDA is MLA_ERR_UNSUPPORTED");
+    mla_cache* cache = nullptr;
+    expect(mla_latent_cache_create(&cache, MLA_DEVICE_CUDA, 1, 8, 4) == MLA_ERR_UNSUPPORTED && cache == nullptr,
+           "a CUDA cache without CUDA is MLA_ERR_UNSUPPORTED");
     return g_failures;
 }
 
@@ -780,6 +1288,109 @@ void flush_cpu_caches() {
     static std::vector<unsigned char> junk(kFlushBytes);
     volatile unsigned char* p = junk.data();
     for (size_t i = 0; i < kFlushBytes; i += 64) p[i] = static_cast<unsigned char>(p[i] + 1);
+}
+
+// Streaming caches at the flagship sizes (H = 16, dh = 64, r = 512): one layer's attend of a chunk of s frames
+// over windows of W frames, for B sessions in one call, latent cache against K/V cache. Warm: the same call
+// repeated; cold: CPU caches (or the GPU's L2) flushed before each call, as for one layer of 24.
+// GB/s counts the cache rows (B * W * width floats), the p rows (W + s - 1), queries and outputs.
+template <class Mem, class Sync, class Flush>
+void bench_caches(const char* device, Mem& mem, Sync sync, Flush flush) {
+    const int H = 16, dh = 64, r = 512, max_w = 1500, max_s = 8, max_b = 8;
+    Rng rng(31);
+    const float* rows = mem.put(rng.fill(size_t(max_w) * H * dh, 1.0f));  // c rows [W, r] or k, v [W, H, dh]
+    const float* queries = mem.put(rng.fill(size_t(max_b) * H * max_s * r, 0.05f));
+    const float* qw = mem.put(rng.fill(size_t(max_b) * H * max_s * dh, 1.0f));
+    const float* p = mem.put(rng.fill(size_t(max_w + max_s) * H * dh, 1.0f));
+    const float* uw = mem.put(rng.fill(size_t(H) * dh, 0.5f));
+    float* out = mem.buffer(size_t(max_b) * H * max_s * r);
+    const int64_t ps[2] = {int64_t(H) * dh, dh}, kvs[2] = {int64_t(H) * dh, dh};
+    for (CacheKind kind : {CacheKind::Latent, CacheKind::KeyValue})
+        for (int B : {1, 8})
+            for (int W : {250, 1500})
+                for (int s : {1, 8}) {
+                    const bool latent = kind == CacheKind::Latent;
+                    const int D = latent ? r : dh, width = latent ? r : 2 * H * dh;
+                    std::vector<mla_cache*> caches(B, nullptr);
+                    int status = MLA_OK;
+                    for (int b = 0; b < B && status == MLA_OK; ++b) {
+                        status = latent ? mla_latent_cache_create(&caches[b], mem.device, 1, r, W)
+                                        : mla_kv_cache_create(&caches[b], mem.device, 1, H, dh, W);
+                        if (status == MLA_OK)
+                            status = latent ? mla_latent_cache_append_f32(caches[b], mem.stream, 0, W, rows, r)
+                                            : mla_kv_cache_append_f32(caches[b], mem.stream, 0, W, rows, kvs, rows, kvs);
+                    }
+                    int splits = 0;
+                    int64_t ws_bytes = 0;
+                    if (status == MLA_OK) status = mla_cache_attend_plan(caches.data(), B, 0, H, s, &splits, &ws_bytes);
+                    void* ws = mem.workspace(ws_bytes);
+                    const int64_t qs[3] = {int64_t(H) * max_s * D, int64_t(max_s) * D, D};
+                    const int64_t qws[3] = {int64_t(H) * max_s * dh, int64_t(max_s) * dh, dh};
+                    auto call = [&] {
+                        return latent ? mla_latent_cache_attend_f32(mem.stream, splits, ws, ws_bytes, caches.data(), B, 0,
+                                                                    H, s, dh, W + s - 1, W - 1, 0.125f, queries, qs, qw,
+                                                                    qws, p, ps, out, qs)
+                                      : mla_kv_cache_attend_f32(mem.stream, splits, ws, ws_bytes, caches.data(), B, 0, s,
+                                                                W + s - 1, W - 1, 0.125f, queries, qws, p, ps, uw, uw,
+                                                                out, qws);
+                    };
+                    std::vector<double> warm, cold;
+                    if (status == MLA_OK) status = call();
+                    sync();
+                    const double budget = now_ms() + 1000.0;
+                    while (status == MLA_OK && (warm.size() < 5 || (now_ms() < budget && warm.size() < 200))) {
+                        const double t0 = now_ms();
+                        status = call();
+                        sync();
+                        warm.push_back(now_ms() - t0);
+                    }
+                    for (int rep = 0; rep < 9 && status == MLA_OK; ++rep) {
+                        flush();
+                        const double t0 = now_ms();
+                        status = call();
+                        sync();
+                        cold.push_back(now_ms() - t0);
+                    }
+                    for (mla_cache* c : caches) mla_cache_destroy(c);
+                    if (status != MLA_OK) {
+                        std::printf("%-4s %-7s B=%d W=%-5d s=%d  %s\n", device, latent ? "lcache" : "kvcache", B, W, s,
+                                    mla_status_string(status));
+                        continue;
+                    }
+                    const double bytes = 4.0 * (double(B) * W * width + double(W + s - 1) * H * dh +
+                                                double(B) * H * s * (2.0 * D + (latent ? dh : 0)));
+                    const double w_ms = median_ms(warm), c_ms = median_ms(cold);
+                    std::printf("%-4s %-7s B=%d W=%-5d s=%d  %9.3f ms %7.1f GB/s   cold %9.3f ms %7.1f GB/s  (%d split%s)\n",
+                                device, latent ? "lcache" : "kvcache", B, W, s, w_ms, bytes / w_ms * 1e-6, c_ms,
+                                bytes / c_ms * 1e-6, splits, splits == 1 ? "" : "s");
+                }
+}
+
+int run_cache_bench() {
+    std::printf("\nStreaming caches, one layer per call (H = 16, dh = 64, r = 512): latent cache %d B/frame, K/V cache "
+                "%d B/frame. CPU: %s, %d threads\n", 512 * 4, 2 * 1024 * 4, mla_cpu_isa(), omp_get_max_threads());
+    HostMemory host;
+    bench_caches("cpu", host, [] {}, [] { flush_cpu_caches(); });
+#if defined(MHA2MLA_WITH_CUDA) && !defined(MHA2MLA_CUDA_EMULATION)
+    if (mla_cuda_device_count() > 0) {
+        cudaStream_t stream;
+        cudaStreamCreate(&stream);
+        {
+            DeviceMemory dev;
+            dev.stream = stream;
+            void* junk = nullptr;
+            if (cudaMalloc(&junk, kFlushBytes) != cudaSuccess) junk = nullptr;
+            bench_caches("cuda", dev, [&] { cudaStreamSynchronize(stream); },
+                         [&] {
+                             if (junk != nullptr) cudaMemsetAsync(junk, 1, kFlushBytes, stream);
+                             cudaStreamSynchronize(stream);
+                         });
+            cudaFree(junk);
+        }
+        cudaStreamDestroy(stream);
+    }
+#endif
+    return 0;
 }
 
 int run_bench() {
@@ -904,9 +1515,10 @@ int run_bench() {
 
 int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
-    if (mode == "--bench") return run_bench();
+    if (mode == "--bench") return run_bench() + run_cache_bench();
+    if (mode == "--bench-cache") return run_cache_bench();
     if (mode != "" && mode != "--cpu" && mode != "--cuda") {
-        std::fprintf(stderr, "usage: kernel_check [--cpu | --cuda | --bench]\n");
+        std::fprintf(stderr, "usage: kernel_check [--cpu | --cuda | --bench | --bench-cache]\n");
         return 2;
     }
     const double t0 = now_ms();

@@ -4,6 +4,9 @@
  * a GPU one (kernels/) with the same semantics; `device` picks which runs. Every call returns
  * a status code (MLA_OK or an MLA_ERR_*), never aborts. Shapes and strides are explicit; nothing
  * is global except the CPU thread count and CPU variant set below.
+ *
+ * 1-2: fused attention over K/V or over the latent (whole utterances, or a chunk over dense keys);
+ * 3: streaming caches (per-session K/V or latent cache, append a chunk, attend its queries).
  */
 #ifndef MHA2MLA_H
 #define MHA2MLA_H
@@ -94,6 +97,96 @@ int64_t mla_latent_attention_workspace_bytes(int B, int H, int Tq, int r, int nu
 /* A split count for mla_latent_attention_split_f32 that fills the current GPU (about two blocks per
    multiprocessor, at least 128 keys per split); 1 for MLA_DEVICE_CPU, without CUDA, or on bad arguments. */
 int mla_latent_attention_num_splits(int device, int B, int H, int Tq, int r, int Tk);
+
+/* 3. Streaming caches: one cache per session (a stream of audio chunks), holding for each of `layers` layers
+   the most recent frames, for attention of each new chunk over its left context.
+
+   - Latent cache (absorbed MLA): per frame and layer the latent c, r floats, shared by all heads.
+   - K/V cache (MHA, and expanded MLA, the baseline): per frame and layer K and V of every head, 2*H*dh floats.
+
+   Each layer keeps the frames appended since create or the last reset, up to max_frames of them: appending
+   more overwrites the oldest (a ring), so the layer's window is always its last min(appended, max_frames)
+   frames. Frames keep absolute positions 0, 1, 2, ... counted from create / reset, so relative positions
+   stay exact past evictions. max_frames bounds the keys a query sees, the chunk itself included: for L frames
+   of left context in chunks of C frames create with max_frames = L + C; for unlimited context, the longest
+   stream. create is the only call that allocates (max_frames rows per layer, host memory for MLA_DEVICE_CPU,
+   device memory for MLA_DEVICE_CUDA); append and attend never do (the CPU kernels reuse the grow-only
+   per-thread scratch of entry points 1-2). A cache is not thread safe; different caches are independent.
+   Nothing is global.
+
+   Per chunk and layer: append the chunk's frames, then attend the chunk's queries. They sit at the last Tq
+   positions of the window: with n = mla_cache_frames(cache, layer), query i is at position
+   first + n - Tq + i and key j (j < n, 0 = oldest) at first + j, so delta = n - Tq + i - j lies in
+   [-(Tq-1), n-1]. Every query sees the whole window, later frames of its own chunk included (chunked
+   attention). This is entry point 1 or 2 over the window's keys with Tk = n, q_offset = n - Tq, no padding:
+   p rows zero_row - delta must lie in [0,P) for every pair of every cache (e.g. P = n_max + Tq - 1 and
+   zero_row = n_max - 1 for the longest window n_max), else MLA_ERR_INVALID_ARGUMENT.
+   The attend calls take B caches (one session: B = 1; a batch of sessions: B >= 1, one stacked query
+   tensor): alike caches (kind, device, layers, sizes) whose windows may differ in length; each needs
+   n >= Tq frames in the layer. Query and output tensors are strided as in entry points 1-2 (batch b
+   belongs to caches[b]).
+
+   CUDA caches: data pointers are device memory, `stream` orders the work (NULL: the default stream), and the
+   host-side frame counts change at once, so use one stream per cache or synchronise. Keys split across GPU
+   blocks as in 2b: mla_cache_attend_plan gives num_splits and the workspace bytes (device memory, caller
+   owned, overwritten; not shared by calls that may overlap). On the CPU, num_splits is 1, no workspace.
+   CUDA supports dh <= 128 and r <= 1024; the latent attend runs the same kernel as entry point 2. */
+typedef struct mla_cache mla_cache;
+
+/* Creates a cache in *cache (NULL on failure). r, H, dh, layers >= 1; 1 <= max_frames <= 2^30.
+   MLA_ERR_OUT_OF_MEMORY when the memory is not there; MLA_ERR_UNSUPPORTED for CUDA in a CPU-only build. */
+int mla_latent_cache_create(mla_cache** cache, int device, int layers, int r, int max_frames);
+int mla_kv_cache_create(mla_cache** cache, int device, int layers, int H, int dh, int max_frames);
+
+/* Frees the cache and its memory (NULL is fine). For CUDA, finish the work using it first. */
+int mla_cache_destroy(mla_cache* cache);
+
+/* Forgets every frame of every layer (positions restart at 0); keeps the memory. */
+int mla_cache_reset(mla_cache* cache);
+
+/* Bytes per frame of context, over all layers: 4 * layers * r (latent) or 4 * layers * 2*H*dh (K/V). */
+int64_t mla_cache_bytes_per_frame(const mla_cache* cache);
+/* Bytes the cache holds: max_frames * mla_cache_bytes_per_frame. -1 for NULL, as for the one above. */
+int64_t mla_cache_bytes(const mla_cache* cache);
+/* Frames in the layer's window, in [0, max_frames]; -1 for a NULL cache or a layer out of range. */
+int mla_cache_frames(const mla_cache* cache, int layer);
+/* Absolute position of the window's oldest frame (frames appended since reset minus frames); -1 as above. */
+int64_t mla_cache_first_position(const mla_cache* cache, int layer);
+
+/* Appends `frames` >= 1 frames after the layer's last one. Latent: frame f's r values at c + f * c_stride.
+   K/V: head h of frame f at k + f * k_strides[0] + h * k_strides[1] (dh contiguous values), V likewise, i.e.
+   (time, head) strides of a [T, H, dh] or [H, T, dh] tensor. Strides >= 0. Of a chunk longer than
+   max_frames only the last max_frames frames are kept (all of them count for positions). */
+int mla_latent_cache_append_f32(mla_cache* cache, void* stream, int layer, int frames,
+    const float* c, int64_t c_stride);
+int mla_kv_cache_append_f32(mla_cache* cache, void* stream, int layer, int frames,
+    const float* k, const int64_t* k_strides, const float* v, const int64_t* v_strides);
+
+/* Plans an attend call over these caches (their windows now). *num_splits: 0 to get a split count that fills
+   the GPU (about two blocks per multiprocessor, at least 128 keys per split), or a count to size the workspace
+   for; on return the count to pass, and *workspace_bytes the workspace it needs (0 for one split).
+   H: query heads (for K/V caches, the cache's H). On the CPU: always 1 and 0. */
+int mla_cache_attend_plan(mla_cache* const* caches, int B, int layer, int H, int Tq,
+    int* num_splits, int64_t* workspace_bytes);
+
+/* Entry point 2 over latent caches: qa [B,H,Tq,r], qw [B,H,Tq,dh], p [P,H,dh] (strides row, head),
+   z [B,H,Tq,r]; score[i,j] = (qa_i . c_j + qw_i . p[zero_row - delta]) * scale, z_i = sum_j softmax_j c_j.
+   On the CPU each cached frame is read from memory once for all heads and up to 8 queries (a query tile). */
+int mla_latent_cache_attend_f32(void* stream, int num_splits, void* workspace, int64_t workspace_bytes,
+    mla_cache* const* caches, int B, int layer, int H, int Tq, int dh, int P, int zero_row, float scale,
+    const float* qa, const int64_t* qa_strides,
+    const float* qw, const int64_t* qw_strides,
+    const float* p, const int64_t* p_strides,
+    float* z, const int64_t* z_strides);
+
+/* Entry point 1 over K/V caches (H, dh from the cache): q [B,H,Tq,dh], p [P,H,dh], u, w [H,dh] contiguous,
+   out [B,H,Tq,dh]; score[i,j] = ((q_i + u).k_j + (q_i + w).p[zero_row - delta]) * scale, out_i = sum_j softmax_j v_j. */
+int mla_kv_cache_attend_f32(void* stream, int num_splits, void* workspace, int64_t workspace_bytes,
+    mla_cache* const* caches, int B, int layer, int Tq, int P, int zero_row, float scale,
+    const float* q, const int64_t* q_strides,
+    const float* p, const int64_t* p_strides,
+    const float* u, const float* w,
+    float* out, const int64_t* out_strides);
 
 #ifdef __cplusplus
 }

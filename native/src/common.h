@@ -7,7 +7,36 @@
 
 #include "mha2mla.h"
 
+// Functions the CPU and the CUDA code both call (plain inline functions in a CPU-only build).
+#ifdef __CUDACC__
+#define MLA_HOST_DEVICE __host__ __device__
+#else
+#define MLA_HOST_DEVICE
+#endif
+
 namespace mla {
+
+// One session's window in a streaming cache (mla_*_cache_attend_f32, streaming_cache.cpp): key j of the
+// window (0 = the oldest frame) is row window_row(w, j) of the layer's ring of `capacity` rows.
+// Latent caches: row x of c at k + x * ts (hs unused). K/V caches: head h of row x at k + h * hs + x * ts, and
+// the same in v.
+struct CacheWindow {
+    const float* k;
+    const float* v;  // nullptr for a latent cache
+    int64_t hs, ts;  // head and row strides, elements
+    int start;       // ring row of the window's oldest frame, in [0, capacity)
+    int capacity;    // ring rows: the cache's max_frames
+    int frames;      // frames in the window, in [1, capacity]
+};
+
+// start + j < 2 * capacity <= 2^31: no overflow, one compare instead of a modulo.
+MLA_HOST_DEVICE inline int window_row(const CacheWindow& w, int j) {
+    const int x = w.start + j;
+    return x >= w.capacity ? x - w.capacity : x;
+}
+
+// Caches one attend call passes to a kernel at most; the CUDA kernels take them by value (kernel parameter).
+constexpr int kWindowsPerLaunch = 32;
 
 // Arguments of mla_relpos_attention_f32, validated. Strides are in elements.
 struct RelposArgs {
@@ -21,6 +50,10 @@ struct RelposArgs {
     const float* w;                  // [H, dh]
     const int32_t* lengths;          // [B] or nullptr
     float* out; int64_t os[3];
+    // Keys from streaming caches (mla_kv_cache_attend_f32): [B] host windows, nullptr for entry point 1.
+    // Then k, v, ks, vs and lengths are unused, batch b has windows[b].frames keys and its queries sit at
+    // the window's last Tq positions (q_offset = frames - Tq).
+    const CacheWindow* windows = nullptr;
 };
 
 // Arguments of mla_latent_attention_f32, validated.
@@ -33,7 +66,21 @@ struct LatentArgs {
     const float* p; int64_t ps[2];   // row, head
     const int32_t* lengths;
     float* z; int64_t zs[3];
+    // Keys from streaming caches (mla_latent_cache_attend_f32): [B] host windows, nullptr for entry point 2.
+    // Then c, cs and lengths are unused; batch b has windows[b].frames keys, q_offset = frames - Tq.
+    const CacheWindow* windows = nullptr;
 };
+
+// Valid keys and query offset of batch b, host side, for either source of keys.
+template <class Args>
+inline int keys_of(const Args& a, int b) {
+    if (a.windows != nullptr) return a.windows[b].frames;
+    return a.lengths != nullptr ? a.lengths[b] : a.Tk;
+}
+template <class Args>
+inline int q_offset_of(const Args& a, int b) {
+    return a.windows != nullptr ? a.windows[b].frames - a.Tq : a.q_offset;
+}
 
 // Input strides may be 0 (broadcast) but not negative; output strides must be positive.
 inline bool strides_ok(const int64_t* s, int n, bool output) {
@@ -93,12 +140,30 @@ struct LatentWorkspace {
 };
 constexpr int kCudaMaxSplits = 256;
 
+// Copies `frames` new frames into a cache ring (mla_*_cache_append_f32): value d of head h of source frame f,
+// src[part] + f * src_ts[part] + h * src_hs[part] + d, goes to dst[part] + h * dst_hs + row * width + d with
+// row = (first_row + f) mod capacity. Latent caches: one part, one head, width r; K/V caches: parts K and V,
+// H heads, width dh.
+struct CacheCopy {
+    const float* src[2];
+    int64_t src_ts[2], src_hs[2];
+    float* dst[2];
+    int64_t dst_hs;
+    int parts, heads, width, frames, first_row, capacity;
+};
+
 #ifdef MHA2MLA_WITH_CUDA
 int relpos_attention_cuda(const RelposArgs& a, void* stream);
-// splits == 1: workspace unused; else a LatentWorkspace of that many splits.
+// splits == 1: workspace unused; else a LatentWorkspace of that many splits. With a.windows, a.B <= kWindowsPerLaunch.
 int latent_attention_cuda(const LatentArgs& a, void* stream, int splits, void* workspace);
 int latent_cuda_splits(int B, int H, int Tq, int r, int Tk);
+// Attention over K/V cache windows (a.windows, a.B <= kWindowsPerLaunch); workspace: LatentWorkspace(B, H, Tq, dh, splits).
+int kv_cache_attention_cuda(const RelposArgs& a, void* stream, int splits, void* workspace);
+int kv_cache_cuda_splits(int B, int H, int Tq, int Tk);
+int cache_copy_cuda(const CacheCopy& c, void* stream);
 int cuda_device_count();
+int cuda_malloc(void** p, size_t bytes);  // MLA_OK or MLA_ERR_OUT_OF_MEMORY / MLA_ERR_CUDA
+void cuda_free(void* p);
 #endif
 
 }  // namespace mla

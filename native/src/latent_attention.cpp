@@ -13,6 +13,9 @@
 // With fewer (batch, query tile) tasks than threads, as when streaming one sequence, the keys are
 // split across tasks (flash decoding). Split k writes its running max m_k, sum l_k and unnormalised
 // z_k; the merge is  M = max_k m_k,  z = sum_k z_k e^(m_k - M) / sum_k l_k e^(m_k - M).
+//
+// The same kernel serves streaming caches (mla_latent_cache_attend_f32): there batch b's keys are the rows
+// of its cache window (a ring, see CacheWindow) and its queries sit at the window's last Tq positions.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -28,6 +31,15 @@ constexpr int kQT = 8;              // query rows per task (for every head)
 constexpr int kKT = 8;              // keys per tile: 8 rows of c stay in L1 across all heads
 static_assert(kKT == 8, "online_softmax8 takes 8 keys");
 constexpr int kMinSplitKeys = 128;  // do not split the keys finer than this
+
+// Row j of batch b's keys: dense c, or a cache window's ring row.
+MLA_INLINE const float* latent_key(const LatentArgs& a, int b, int j) {
+    if (a.windows != nullptr) {
+        const CacheWindow& w = a.windows[b];
+        return w.k + window_row(w, j) * w.ts;
+    }
+    return a.c + b * a.cs[0] + j * a.cs[1];
+}
 
 // A task's running state, floats: m [H*kQT], l [H*kQT], z [H*kQT][rpad]; state row h*kQT + i.
 struct LatentState {
@@ -45,8 +57,8 @@ struct LatentState {
 // One key tile for NR (head, query) rows of the task, flat indices rho0 .. rho0+NR-1 (rho = h * qt + i):
 // the rows share every load of c (AC and the z update); BD reads each row's own p rows.
 template <class V, int NR>
-MLA_INLINE void latent_rows(const LatentArgs& a, const LatentState& S, int b, int i0, int qt, int rho0, int j0,
-                            int kt, const float* const* crow, float* m, float* l, float* z) {
+MLA_INLINE void latent_rows(const LatentArgs& a, const LatentState& S, int b, int q_offset, int i0, int qt, int rho0,
+                            int j0, int kt, const float* const* crow, float* m, float* l, float* z) {
     const float *qa[NR], *qw[NR], *prow[NR][kKT];
     float* zr[NR];
     int64_t row[NR];
@@ -57,7 +69,7 @@ MLA_INLINE void latent_rows(const LatentArgs& a, const LatentState& S, int b, in
         qw[t] = a.qw + b * a.qws[0] + h * a.qws[1] + (i0 + i) * a.qws[2];
         zr[t] = z + row[t] * S.rpad;
         // Key j0 + j uses p row zero_row - (q_offset + i0 + i - j0 - j).
-        const int64_t p0 = int64_t(a.zero_row) - a.q_offset - (i0 + i) + j0;
+        const int64_t p0 = int64_t(a.zero_row) - q_offset - (i0 + i) + j0;
         for (int j = 0; j < kKT; ++j) prow[t][j] = a.p + h * a.ps[1] + (p0 + std::min(j, kt - 1)) * a.ps[0];
     }
     V acc[NR][kKT];
@@ -88,15 +100,15 @@ MLA_INLINE void latent_task(const LatentArgs& a, int b, int i0, int j_begin, int
     for (int64_t row = 0; row < S.rows; ++row) { m[row] = -INFINITY; l[row] = 0.0f; }
     std::memset(z, 0, sizeof(float) * S.rows * S.rpad);
 
-    const float* cb = a.c + b * a.cs[0];
+    const int q_offset = q_offset_of(a, b);
     for (int j0 = j_begin; j0 < j_end; j0 += kKT) {
         const int kt = std::min(kKT, j_end - j0);
         const float* crow[kKT];  // padding keys repeat the last valid row; their weight is 0
-        for (int j = 0; j < kKT; ++j) crow[j] = cb + (j0 + std::min(j, kt - 1)) * a.cs[1];
+        for (int j = 0; j < kKT; ++j) crow[j] = latent_key(a, b, j0 + std::min(j, kt - 1));
         // Every head and query of the task uses this tile of c while it is in L1.
         int rho = 0;
-        for (; rho + NR <= rows; rho += NR) latent_rows<V, NR>(a, S, b, i0, qt, rho, j0, kt, crow, m, l, z);
-        for (; rho < rows; ++rho) latent_rows<V, 1>(a, S, b, i0, qt, rho, j0, kt, crow, m, l, z);
+        for (; rho + NR <= rows; rho += NR) latent_rows<V, NR>(a, S, b, q_offset, i0, qt, rho, j0, kt, crow, m, l, z);
+        for (; rho < rows; ++rho) latent_rows<V, 1>(a, S, b, q_offset, i0, qt, rho, j0, kt, crow, m, l, z);
     }
 }
 
@@ -161,8 +173,9 @@ int latent_attention_cpu(const LatentArgs& a) {
     const int tiles = (a.Tq + kQT - 1) / kQT;
     const int64_t tiles_total = int64_t(a.B) * tiles;
     const int threads = cpu_threads();
-    const int splits = plan_splits(int(std::min<int64_t>(tiles_total, threads)), threads,
-                                   max_length(a.lengths, a.B, a.Tk));
+    int max_len = 0;
+    for (int b = 0; b < a.B; ++b) max_len = std::max(max_len, keys_of(a, b));
+    const int splits = plan_splits(int(std::min<int64_t>(tiles_total, threads)), threads, max_len);
     std::atomic<bool> out_of_memory{false};
 
     if (splits == 1) {
@@ -174,7 +187,7 @@ int latent_attention_cpu(const LatentArgs& a) {
                 continue;
             }
             const int b = int(t / tiles), i0 = int(t % tiles) * kQT;
-            task(a, b, i0, 0, a.lengths != nullptr ? a.lengths[b] : a.Tk, state);
+            task(a, b, i0, 0, keys_of(a, b), state);
             write_output(a, S, b, i0, state, 1);
         }
         return out_of_memory ? MLA_ERR_OUT_OF_MEMORY : MLA_OK;
@@ -189,7 +202,7 @@ int latent_attention_cpu(const LatentArgs& a) {
         const int k = int(t % splits);
         const int64_t tile = t / splits;
         const int b = int(tile / tiles), i0 = int(tile % tiles) * kQT;
-        const int len = a.lengths != nullptr ? a.lengths[b] : a.Tk;
+        const int len = keys_of(a, b);
         const int chunk = (len + splits - 1) / splits;
         const int j0 = std::min(len, k * chunk), j1 = std::min(len, j0 + chunk);
         task(a, b, i0, j0, j1, states + t * S.total);

@@ -16,6 +16,10 @@
 //   base .. base+kKT+kQT-2, base = zero_row - q_offset - i0 - (kQT-1) + j0, row i from offset kQT-1-i.
 // - few rows (streaming, up to kDirectRows): no transpose; each row takes its dot products with 8 keys
 //   at a time straight from k and p, AC and BD summed in the same accumulators.
+//
+// The same kernel serves K/V streaming caches (mla_kv_cache_attend_f32): there batch b's keys and values
+// are the rows of its cache window (a ring, see CacheWindow) and its queries sit at the window's last Tq
+// positions.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -48,6 +52,22 @@ struct RelposScratch {
         total = s + kQT * kKT;
     }
 };
+
+// Key or value row j of batch b, head h: dense k / v, or a cache window's ring row.
+MLA_INLINE const float* key_row(const RelposArgs& a, int b, int h, int j) {
+    if (a.windows != nullptr) {
+        const CacheWindow& w = a.windows[b];
+        return w.k + h * w.hs + window_row(w, j) * w.ts;
+    }
+    return a.k + b * a.ks[0] + h * a.ks[1] + j * a.ks[2];
+}
+MLA_INLINE const float* value_row(const RelposArgs& a, int b, int h, int j) {
+    if (a.windows != nullptr) {
+        const CacheWindow& w = a.windows[b];
+        return w.v + h * w.hs + window_row(w, j) * w.ts;
+    }
+    return a.v + b * a.vs[0] + h * a.vs[1] + j * a.vs[2];
+}
 
 // s[j] = sum_d qu[d] kT[d][j] + qw[d] pT[d][j] for the kKT keys of a tile; pT is already offset to
 // this query row's window. AC and BD go to separate accumulators: 8 independent FMA chains.
@@ -155,7 +175,7 @@ MLA_INLINE void relpos_rows_transposed(const RelposArgs& a, int b, int h, int i0
     const RelposScratch L(a.dh);
     const int dh = a.dh;
     const int64_t dpad = L.dpad;
-    const int len = a.lengths != nullptr ? a.lengths[b] : a.Tk;
+    const int len = keys_of(a, b);
     float* qu = scratch + L.qu;
     float* qw = scratch + L.qw;
     float* kT = scratch + L.kT;
@@ -168,24 +188,22 @@ MLA_INLINE void relpos_rows_transposed(const RelposArgs& a, int b, int h, int i0
     float m[kQT], l[kQT];
     for (int i = 0; i < kQT; ++i) { m[i] = -INFINITY; l[i] = 0.0f; }
 
-    const float* kb = a.k + b * a.ks[0] + h * a.ks[1];
-    const float* vb = a.v + b * a.vs[0] + h * a.vs[1];
     const float* pb = a.p + h * a.ps[1];
     for (int j0 = 0; j0 < len; j0 += kKT) {
         const int kt = std::min(kKT, len - j0);
         for (int j = 0; j < kKT; ++j) {
             if (j < kt) {
-                const float* kr = kb + (j0 + j) * a.ks[2];
+                const float* kr = key_row(a, b, h, j0 + j);
                 for (int d = 0; d < dh; ++d) kT[int64_t(d) * kKT + j] = kr[d];
                 float* vr = vt + j * dpad;
-                std::memcpy(vr, vb + (j0 + j) * a.vs[2], sizeof(float) * dh);
+                std::memcpy(vr, value_row(a, b, h, j0 + j), sizeof(float) * dh);
                 for (int64_t d = dh; d < dpad; ++d) vr[d] = 0.0f;
             } else {
                 for (int d = 0; d < dh; ++d) kT[int64_t(d) * kKT + j] = 0.0f;
             }
         }
         // Rows outside [0,P) belong only to pairs that are never used (padded rows or keys).
-        const int64_t base = int64_t(a.zero_row) - a.q_offset - i0 - (kQT - 1) + j0;
+        const int64_t base = int64_t(a.zero_row) - q_offset_of(a, b) - i0 - (kQT - 1) + j0;
         for (int x = 0; x < kPW; ++x) {
             const int64_t row = base + x;
             if (row >= 0 && row < a.P) {
@@ -214,7 +232,7 @@ MLA_INLINE void relpos_rows_transposed(const RelposArgs& a, int b, int h, int i0
 // One tile of N keys (kt of them valid) for NR query rows i .. i+NR-1 of the direct path: the rows
 // share every load of k and v; BD reads each row's own p rows.
 template <class V, int NR>
-MLA_INLINE void direct_rows(const RelposArgs& a, int i0, int i, int j0, int kt, const float* qu, const float* qw,
+MLA_INLINE void direct_rows(const RelposArgs& a, int q_offset, int i0, int i, int j0, int kt, const float* qu, const float* qw,
                             int64_t dpad, const float* pb, const float* const* krow, const float* const* vrow,
                             float* o, float* m, float* l) {
     constexpr int N = kDirectKeys;
@@ -224,7 +242,7 @@ MLA_INLINE void direct_rows(const RelposArgs& a, int i0, int i, int j0, int kt, 
         qur[t] = qu + (i + t) * dpad;
         orow[t] = o + (i + t) * dpad;
         // Key j0 + j uses p row zero_row - (q_offset + i0 + i + t - j0 - j).
-        const int64_t p0 = int64_t(a.zero_row) - a.q_offset - (i0 + i + t) + j0;
+        const int64_t p0 = int64_t(a.zero_row) - q_offset - (i0 + i + t) + j0;
         for (int j = 0; j < N; ++j) prow[t][j] = pb + (p0 + std::min(j, kt - 1)) * a.ps[0];
     }
     V acc[NR][N];
@@ -248,7 +266,8 @@ MLA_INLINE void relpos_rows_direct(const RelposArgs& a, int b, int h, int i0, in
     constexpr int NR = lanes<V>() == 16 ? 2 : 1;  // 2 x 8 accumulators fit 32 vector registers (AVX-512)
     const RelposScratch L(a.dh);
     const int64_t dpad = L.dpad;
-    const int len = a.lengths != nullptr ? a.lengths[b] : a.Tk;
+    const int len = keys_of(a, b);
+    const int q_offset = q_offset_of(a, b);
     float* qu = scratch + L.qu;
     float* qw = scratch + L.qw;
     float* o = scratch + L.o;
@@ -257,19 +276,18 @@ MLA_INLINE void relpos_rows_direct(const RelposArgs& a, int b, int h, int i0, in
     float m[kDirectRows], l[kDirectRows];
     for (int i = 0; i < kDirectRows; ++i) { m[i] = -INFINITY; l[i] = 0.0f; }
 
-    const float* kb = a.k + b * a.ks[0] + h * a.ks[1];
-    const float* vb = a.v + b * a.vs[0] + h * a.vs[1];
     const float* pb = a.p + h * a.ps[1];
     for (int j0 = 0; j0 < len; j0 += N) {
         const int kt = std::min(N, len - j0);
         const float *krow[N], *vrow[N];  // padding keys repeat the last valid one; their weight is 0
         for (int j = 0; j < N; ++j) {
-            krow[j] = kb + (j0 + std::min(j, kt - 1)) * a.ks[2];
-            vrow[j] = vb + (j0 + std::min(j, kt - 1)) * a.vs[2];
+            krow[j] = key_row(a, b, h, j0 + std::min(j, kt - 1));
+            vrow[j] = value_row(a, b, h, j0 + std::min(j, kt - 1));
         }
         int i = 0;
-        for (; i + NR <= qt; i += NR) direct_rows<V, NR>(a, i0, i, j0, kt, qu, qw, dpad, pb, krow, vrow, o, m, l);
-        for (; i < qt; ++i) direct_rows<V, 1>(a, i0, i, j0, kt, qu, qw, dpad, pb, krow, vrow, o, m, l);
+        for (; i + NR <= qt; i += NR)
+            direct_rows<V, NR>(a, q_offset, i0, i, j0, kt, qu, qw, dpad, pb, krow, vrow, o, m, l);
+        for (; i < qt; ++i) direct_rows<V, 1>(a, q_offset, i0, i, j0, kt, qu, qw, dpad, pb, krow, vrow, o, m, l);
     }
     write_rows(a, b, h, i0, qt, dpad, o, l);
 }

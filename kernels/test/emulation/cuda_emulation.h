@@ -40,6 +40,7 @@ inline dim3 blockDim, gridDim;
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __shared__ static  // one block runs at a time, so a static is shared by exactly its threads
+#define __grid_constant__  // a kernel parameter the kernel reads in place (no local copy); nothing to do here
 
 namespace mla_emu {
 

@@ -94,7 +94,7 @@ public final class FusedAttention {
     return z;
   }
 
-  private static Tensor positions(Tensor p, int h, int dh) {
+  static Tensor positions(Tensor p, int h, int dh) {
     Tensor f = floats(p, "p");
     Tensor p3 = f.dim() == 2 ? f.view(f.size(0), h, dh) : f;
     expect(p3, "p", dim(p3, 0), h, dh);
@@ -115,45 +115,45 @@ public final class FusedAttention {
     return like.is_cuda() ? t.to(like.device(), ScalarType.Int) : t;
   }
 
-  private static int device(Tensor t) {
+  static int device(Tensor t) {
     return t.is_cuda() ? NativeKernels.MLA_DEVICE_CUDA : NativeKernels.MLA_DEVICE_CPU;
   }
 
-  private static Tensor floats(Tensor t, String name) {
+  static Tensor floats(Tensor t, String name) {
     if (!TorchTensors.isType(t, ScalarType.Float)) {
       throw new IllegalArgumentException(name + " must be float32, got " + TorchTensors.scalarType(t));
     }
     return t;
   }
 
-  private static Tensor lastDimContiguous(Tensor t) {
+  static Tensor lastDimContiguous(Tensor t) {
     return t.stride(t.dim() - 1) == 1 ? t : t.contiguous();
   }
 
-  private static void expect(Tensor t, String name, long... shape) {
+  static void expect(Tensor t, String name, long... shape) {
     if (!java.util.Arrays.equals(t.shape(), shape)) {
       throw new IllegalArgumentException(name + " has shape " + java.util.Arrays.toString(t.shape()) + ", expected "
           + java.util.Arrays.toString(shape));
     }
   }
 
-  private static int dim(Tensor t, int i) {
+  static int dim(Tensor t, int i) {
     return Math.toIntExact(t.size(i));
   }
 
-  private static FloatPointer ptr(Tensor t) {
+  static FloatPointer ptr(Tensor t) {
     return new FloatPointer(t.data_ptr());
   }
 
-  private static long[] strides3(Tensor t) {
+  static long[] strides3(Tensor t) {
     return new long[] {t.stride(0), t.stride(1), t.stride(2)};
   }
 
-  private static long[] strides2(Tensor t) {
+  static long[] strides2(Tensor t) {
     return new long[] {t.stride(0), t.stride(1)};
   }
 
-  private static void check(String call, int status) {
+  static void check(String call, int status) {
     if (status != NativeKernels.MLA_OK) throw new KernelException(call, status);
   }
 }

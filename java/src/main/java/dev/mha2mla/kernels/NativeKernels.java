@@ -5,15 +5,18 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.annotation.ByPtrPtr;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.Opaque;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
  * JavaCPP binding of {@code native/include/mha2mla.h}, the one C header of the native kernels (see it for
  * the math and the contract). The Maven build compiles the JNI bridge for this class and packs it with
- * {@code libmha2mla.so} (CPU kernels, plus CUDA kernels where nvcc was found). Use {@link FusedAttention}
- * for a tensor-level API; these are the raw entry points.
+ * {@code libmha2mla.so} (CPU kernels, plus CUDA kernels where nvcc was found). Use {@link FusedAttention},
+ * {@link LatentCache} and {@link KeyValueCache} for a tensor-level API; these are the raw entry points.
  */
 @Platform(include = "mha2mla.h", link = "mha2mla")
 public final class NativeKernels {
@@ -77,4 +80,56 @@ public final class NativeKernels {
   public static native long mla_latent_attention_workspace_bytes(int B, int H, int Tq, int r, int numSplits);
 
   public static native int mla_latent_attention_num_splits(int device, int B, int H, int Tq, int r, int Tk);
+
+  /** The opaque {@code mla_cache*} of entry point 3; only {@link #mla_cache_destroy} frees it. */
+  @Opaque
+  public static class mla_cache extends Pointer {
+    public mla_cache() {
+      super((Pointer) null);
+    }
+
+    public mla_cache(Pointer p) {
+      super(p);
+    }
+  }
+
+  public static native int mla_latent_cache_create(@ByPtrPtr mla_cache cache, int device, int layers, int r, int maxFrames);
+
+  public static native int mla_kv_cache_create(@ByPtrPtr mla_cache cache, int device, int layers, int H, int dh, int maxFrames);
+
+  public static native int mla_cache_destroy(mla_cache cache);
+
+  public static native int mla_cache_reset(mla_cache cache);
+
+  public static native long mla_cache_bytes_per_frame(@Const mla_cache cache);
+
+  public static native long mla_cache_bytes(@Const mla_cache cache);
+
+  public static native int mla_cache_frames(@Const mla_cache cache, int layer);
+
+  public static native long mla_cache_first_position(@Const mla_cache cache, int layer);
+
+  public static native int mla_latent_cache_append_f32(mla_cache cache, Pointer stream, int layer, int frames,
+      @Const FloatPointer c, long cStride);
+
+  public static native int mla_kv_cache_append_f32(mla_cache cache, Pointer stream, int layer, int frames,
+      @Const FloatPointer k, @Cast("const int64_t*") long[] kStrides,
+      @Const FloatPointer v, @Cast("const int64_t*") long[] vStrides);
+
+  public static native int mla_cache_attend_plan(@Cast("mla_cache* const*") PointerPointer caches, int B, int layer, int H,
+      int Tq, int[] numSplits, @Cast("int64_t*") long[] workspaceBytes);
+
+  public static native int mla_latent_cache_attend_f32(Pointer stream, int numSplits, Pointer workspace, long workspaceBytes,
+      @Cast("mla_cache* const*") PointerPointer caches, int B, int layer, int H, int Tq, int dh, int P, int zeroRow, float scale,
+      @Const FloatPointer qa, @Cast("const int64_t*") long[] qaStrides,
+      @Const FloatPointer qw, @Cast("const int64_t*") long[] qwStrides,
+      @Const FloatPointer p, @Cast("const int64_t*") long[] pStrides,
+      FloatPointer z, @Cast("const int64_t*") long[] zStrides);
+
+  public static native int mla_kv_cache_attend_f32(Pointer stream, int numSplits, Pointer workspace, long workspaceBytes,
+      @Cast("mla_cache* const*") PointerPointer caches, int B, int layer, int Tq, int P, int zeroRow, float scale,
+      @Const FloatPointer q, @Cast("const int64_t*") long[] qStrides,
+      @Const FloatPointer p, @Cast("const int64_t*") long[] pStrides,
+      @Const FloatPointer u, @Const FloatPointer w,
+      FloatPointer out, @Cast("const int64_t*") long[] outStrides);
 }

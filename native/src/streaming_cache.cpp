@@ -1,0 +1,394 @@
+// Streaming caches (entry point 3 of mha2mla.h): one cache per session, per layer a ring of the most recent
+// frames, latent (absorbed MLA) or K/V (MHA / expanded MLA); append a chunk, attend its queries.
+//
+// Per layer the cache is a ring of `capacity` = max_frames rows, allocated once by create. The layer keeps
+// the number of frames appended since create / reset, n; its window is the last min(n, capacity) of them:
+// absolute positions first = n - frames .. n - 1, position x in ring row x mod capacity. The oldest frame is
+// overwritten only when a newer one arrives, so the window is always the exact left context and positions
+// keep counting past evictions. Attention reads the window through CacheWindow (start row, frame count) with
+// the entry point 1 / 2 kernels, which take it in place of dense keys: the rows of a window are at most two
+// contiguous runs of the ring, so no page table is needed.
+//
+// Storage per layer, floats: latent caches [capacity][r]; K/V caches K [H][capacity][dh] then
+// V [H][capacity][dh] (head-major: a (batch, head) task streams one contiguous run per head).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "common.h"
+
+namespace {
+
+enum class Kind { Latent, KeyValue };
+
+}  // namespace
+
+struct mla_cache {
+    Kind kind;
+    int device;
+    int layers, heads, head_dim;  // latent: heads = 1, head_dim = r
+    int capacity;                 // max_frames
+    int64_t width;                // floats per frame and layer: r, or 2 * H * dh
+    float* data;                  // layers * capacity * width floats, host or device memory
+    int64_t* appended;            // per layer: frames appended since create / reset
+};
+
+namespace {
+
+using mla::CacheWindow;
+
+// The largest ring: row indices and start + j stay below 2^31 (see window_row).
+constexpr int kMaxFrames = 1 << 30;
+
+float* layer_base(const mla_cache* c, int layer) { return c->data + int64_t(layer) * c->capacity * c->width; }
+
+CacheWindow window_of(const mla_cache* c, int layer) {
+    const int64_t n = c->appended[layer];
+    const int frames = int(std::min<int64_t>(n, c->capacity));
+    CacheWindow w;
+    w.k = layer_base(c, layer);
+    if (c->kind == Kind::KeyValue) {
+        w.v = w.k + int64_t(c->heads) * c->capacity * c->head_dim;
+        w.hs = int64_t(c->capacity) * c->head_dim;
+    } else {
+        w.v = nullptr;
+        w.hs = 0;
+    }
+    w.ts = c->head_dim;
+    w.start = int((n - frames) % c->capacity);
+    w.capacity = c->capacity;
+    w.frames = frames;
+    return w;
+}
+
+int create(mla_cache** out, Kind kind, int device, int layers, int heads, int head_dim, int max_frames) {
+    if (out == nullptr) return MLA_ERR_INVALID_ARGUMENT;
+    *out = nullptr;
+    if (device != MLA_DEVICE_CPU && device != MLA_DEVICE_CUDA) return MLA_ERR_INVALID_ARGUMENT;
+    if (layers < 1 || heads < 1 || head_dim < 1 || max_frames < 1 || max_frames > kMaxFrames)
+        return MLA_ERR_INVALID_ARGUMENT;
+#ifndef MHA2MLA_WITH_CUDA
+    if (device == MLA_DEVICE_CUDA) return MLA_ERR_UNSUPPORTED;
+#endif
+    const int64_t width = (kind == Kind::KeyValue ? 2 : 1) * int64_t(heads) * head_dim;
+    const double floats = double(layers) * max_frames * width;
+    if (floats * sizeof(float) > double(INT64_MAX) / 2) return MLA_ERR_OUT_OF_MEMORY;
+    const size_t bytes = (size_t(floats) * sizeof(float) + 63) / 64 * 64;  // aligned_alloc wants a multiple of 64
+
+    mla_cache* c = new (std::nothrow) mla_cache;
+    if (c == nullptr) return MLA_ERR_OUT_OF_MEMORY;
+    c->kind = kind;
+    c->device = device;
+    c->layers = layers;
+    c->heads = heads;
+    c->head_dim = head_dim;
+    c->capacity = max_frames;
+    c->width = width;
+    c->data = nullptr;
+    c->appended = new (std::nothrow) int64_t[layers]();
+    int status = c->appended != nullptr ? MLA_OK : MLA_ERR_OUT_OF_MEMORY;
+    if (status == MLA_OK) {
+        if (device == MLA_DEVICE_CPU) {
+            c->data = static_cast<float*>(std::aligned_alloc(64, bytes));
+            if (c->data == nullptr) status = MLA_ERR_OUT_OF_MEMORY;
+        } else {
+#ifdef MHA2MLA_WITH_CUDA
+            void* p = nullptr;
+            status = mla::cuda_malloc(&p, bytes);
+            c->data = static_cast<float*>(p);
+#endif
+        }
+    }
+    if (status != MLA_OK) {
+        mla_cache_destroy(c);
+        return status;
+    }
+    *out = c;
+    return MLA_OK;
+}
+
+bool layer_ok(const mla_cache* c, int layer) { return c != nullptr && layer >= 0 && layer < c->layers; }
+
+// Writes `frames` frames (copy.src / src_ts / src_hs set) after the layer's last one. A chunk longer than the
+// ring keeps only its last `capacity` frames, but all of them count for the positions.
+int append(mla_cache* c, void* stream, int layer, int frames, mla::CacheCopy& copy) {
+    const int64_t n = c->appended[layer];
+    const int skip = std::max(0, frames - c->capacity);
+    for (int part = 0; part < copy.parts; ++part) copy.src[part] += skip * copy.src_ts[part];
+    copy.frames = frames - skip;
+    copy.first_row = int((n + skip) % c->capacity);
+    copy.capacity = c->capacity;
+    copy.heads = c->kind == Kind::KeyValue ? c->heads : 1;
+    copy.width = c->head_dim;
+    const CacheWindow w = window_of(c, layer);
+    copy.dst[0] = const_cast<float*>(w.k);
+    copy.dst[1] = const_cast<float*>(w.v);
+    copy.dst_hs = w.hs;
+
+    if (c->device == MLA_DEVICE_CPU) {
+        for (int f = 0; f < copy.frames; ++f) {
+            int row = copy.first_row + f;
+            if (row >= copy.capacity) row -= copy.capacity;
+            for (int part = 0; part < copy.parts; ++part)
+                for (int h = 0; h < copy.heads; ++h)
+                    std::memcpy(copy.dst[part] + h * copy.dst_hs + int64_t(row) * copy.width,
+                                copy.src[part] + f * copy.src_ts[part] + h * copy.src_hs[part],
+                                sizeof(float) * copy.width);
+        }
+    } else {
+#ifdef MHA2MLA_WITH_CUDA
+        const int status = mla::cache_copy_cuda(copy, stream);
+        if (status != MLA_OK) return status;
+#else
+        (void)stream;
+        return MLA_ERR_UNSUPPORTED;
+#endif
+    }
+    c->appended[layer] = n + frames;
+    return MLA_OK;
+}
+
+// Checks the caches of one attend (or plan) call: all of `kind`, on one device, alike, each window holding at
+// least Tq frames. Sets *max_frames to the longest window.
+int check_caches(mla_cache* const* caches, int B, int layer, Kind kind, int Tq, int* max_frames) {
+    if (caches == nullptr || B < 1 || Tq < 1) return MLA_ERR_INVALID_ARGUMENT;
+    const mla_cache* c0 = caches[0];
+    if (!layer_ok(c0, layer) || c0->kind != kind) return MLA_ERR_INVALID_ARGUMENT;
+    int most = 0;
+    for (int b = 0; b < B; ++b) {
+        const mla_cache* c = caches[b];
+        if (!layer_ok(c, layer) || c->kind != kind || c->device != c0->device || c->layers != c0->layers ||
+            c->heads != c0->heads || c->head_dim != c0->head_dim)
+            return MLA_ERR_INVALID_ARGUMENT;
+        const int64_t frames = std::min<int64_t>(c->appended[layer], c->capacity);
+        if (frames < Tq) return MLA_ERR_INVALID_ARGUMENT;  // the chunk's queries sit on frames in the window
+        most = std::max(most, int(frames));
+    }
+    *max_frames = most;
+    return MLA_OK;
+}
+
+// Every pair of every cache needs its p row: delta = frames - Tq + i - j in [-(Tq-1), frames-1].
+bool p_rows_ok(mla_cache* const* caches, int B, int layer, int Tq, int P, int zero_row) {
+    for (int b = 0; b < B; ++b) {
+        const int frames = int(std::min<int64_t>(caches[b]->appended[layer], caches[b]->capacity));
+        if (!mla::rows_in_range(P, zero_row, frames - Tq, Tq, frames)) return false;
+    }
+    return true;
+}
+
+int check_splits(const mla_cache* c, int num_splits, const void* workspace, int64_t workspace_bytes, int B, int H,
+                 int Tq, int width) {
+    if (num_splits < 1) return MLA_ERR_INVALID_ARGUMENT;
+    if (c->device == MLA_DEVICE_CUDA && num_splits > 1) {
+        if (num_splits > mla::kCudaMaxSplits) return MLA_ERR_UNSUPPORTED;
+        const int group = std::min(B, mla::kWindowsPerLaunch);
+        if (workspace == nullptr || workspace_bytes < mla::LatentWorkspace(group, H, Tq, width, num_splits).bytes)
+            return MLA_ERR_INVALID_ARGUMENT;
+    }
+    return MLA_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+int mla_latent_cache_create(mla_cache** cache, int device, int layers, int r, int max_frames) {
+    return create(cache, Kind::Latent, device, layers, 1, r, max_frames);
+}
+
+int mla_kv_cache_create(mla_cache** cache, int device, int layers, int H, int dh, int max_frames) {
+    return create(cache, Kind::KeyValue, device, layers, H, dh, max_frames);
+}
+
+int mla_cache_destroy(mla_cache* cache) {
+    if (cache == nullptr) return MLA_OK;
+    if (cache->device == MLA_DEVICE_CPU) {
+        std::free(cache->data);
+    } else {
+#ifdef MHA2MLA_WITH_CUDA
+        mla::cuda_free(cache->data);
+#endif
+    }
+    delete[] cache->appended;
+    delete cache;
+    return MLA_OK;
+}
+
+int mla_cache_reset(mla_cache* cache) {
+    if (cache == nullptr) return MLA_ERR_INVALID_ARGUMENT;
+    std::fill(cache->appended, cache->appended + cache->layers, int64_t(0));
+    return MLA_OK;
+}
+
+int64_t mla_cache_bytes_per_frame(const mla_cache* cache) {
+    return cache == nullptr ? -1 : int64_t(sizeof(float)) * cache->layers * cache->width;
+}
+
+int64_t mla_cache_bytes(const mla_cache* cache) {
+    return cache == nullptr ? -1 : mla_cache_bytes_per_frame(cache) * cache->capacity;
+}
+
+int mla_cache_frames(const mla_cache* cache, int layer) {
+    if (!layer_ok(cache, layer)) return -1;
+    return int(std::min<int64_t>(cache->appended[layer], cache->capacity));
+}
+
+int64_t mla_cache_first_position(const mla_cache* cache, int layer) {
+    if (!layer_ok(cache, layer)) return -1;
+    return cache->appended[layer] - mla_cache_frames(cache, layer);
+}
+
+int mla_latent_cache_append_f32(mla_cache* cache, void* stream, int layer, int frames, const float* c,
+                                int64_t c_stride) {
+    if (!layer_ok(cache, layer) || cache->kind != Kind::Latent || frames < 1 || c == nullptr || c_stride < 0)
+        return MLA_ERR_INVALID_ARGUMENT;
+    mla::CacheCopy copy{};
+    copy.parts = 1;
+    copy.src[0] = c;
+    copy.src_ts[0] = c_stride;
+    return append(cache, stream, layer, frames, copy);
+}
+
+int mla_kv_cache_append_f32(mla_cache* cache, void* stream, int layer, int frames, const float* k,
+                            const int64_t* k_strides, const float* v, const int64_t* v_strides) {
+    if (!layer_ok(cache, layer) || cache->kind != Kind::KeyValue || frames < 1 || k == nullptr || v == nullptr ||
+        !mla::strides_ok(k_strides, 2, false) || !mla::strides_ok(v_strides, 2, false))
+        return MLA_ERR_INVALID_ARGUMENT;
+    mla::CacheCopy copy{};
+    copy.parts = 2;
+    copy.src[0] = k;
+    copy.src[1] = v;
+    copy.src_ts[0] = k_strides[0];
+    copy.src_hs[0] = k_strides[1];
+    copy.src_ts[1] = v_strides[0];
+    copy.src_hs[1] = v_strides[1];
+    return append(cache, stream, layer, frames, copy);
+}
+
+int mla_cache_attend_plan(mla_cache* const* caches, int B, int layer, int H, int Tq, int* num_splits,
+                          int64_t* workspace_bytes) {
+    if (caches == nullptr || B < 1 || caches[0] == nullptr || H < 1 || num_splits == nullptr ||
+        workspace_bytes == nullptr || *num_splits < 0)
+        return MLA_ERR_INVALID_ARGUMENT;
+    const Kind kind = caches[0]->kind;
+    int max_frames = 0;
+    const int status = check_caches(caches, B, layer, kind, Tq, &max_frames);
+    if (status != MLA_OK) return status;
+    if (kind == Kind::KeyValue && H != caches[0]->heads) return MLA_ERR_INVALID_ARGUMENT;
+    if (caches[0]->device == MLA_DEVICE_CPU) {
+        *num_splits = 1;
+        *workspace_bytes = 0;
+        return MLA_OK;
+    }
+    const int group = std::min(B, mla::kWindowsPerLaunch);
+    const int width = caches[0]->head_dim;  // of the split partials: r, or dh
+    int splits = *num_splits;
+#ifdef MHA2MLA_WITH_CUDA
+    if (splits == 0)
+        splits = kind == Kind::Latent ? mla::latent_cuda_splits(group, H, Tq, width, max_frames)
+                                      : mla::kv_cache_cuda_splits(group, H, Tq, max_frames);
+#endif
+    if (splits > mla::kCudaMaxSplits) return MLA_ERR_UNSUPPORTED;
+    *num_splits = splits < 1 ? 1 : splits;
+    *workspace_bytes = *num_splits == 1 ? 0 : mla::LatentWorkspace(group, H, Tq, width, *num_splits).bytes;
+    return MLA_OK;
+}
+
+int mla_latent_cache_attend_f32(void* stream, int num_splits, void* workspace, int64_t workspace_bytes,
+    mla_cache* const* caches, int B, int layer, int H, int Tq, int dh, int P, int zero_row, float scale,
+    const float* qa, const int64_t* qa_strides,
+    const float* qw, const int64_t* qw_strides,
+    const float* p, const int64_t* p_strides,
+    float* z, const int64_t* z_strides) {
+    using namespace mla;
+    int max_frames = 0;
+    int status = check_caches(caches, B, layer, Kind::Latent, Tq, &max_frames);
+    if (status != MLA_OK) return status;
+    const mla_cache* c0 = caches[0];
+    const int r = c0->head_dim;
+    if (H < 1 || dh < 1 || P < 1 || !std::isfinite(scale) || qa == nullptr || qw == nullptr || p == nullptr ||
+        z == nullptr || !strides_ok(qa_strides, 3, false) || !strides_ok(qw_strides, 3, false) ||
+        !strides_ok(p_strides, 2, false) || !strides_ok(z_strides, 3, true) ||
+        !p_rows_ok(caches, B, layer, Tq, P, zero_row))
+        return MLA_ERR_INVALID_ARGUMENT;
+    status = check_splits(c0, num_splits, workspace, workspace_bytes, B, H, Tq, r);
+    if (status != MLA_OK) return status;
+
+    LatentArgs a{};
+    a.H = H; a.Tq = Tq; a.Tk = max_frames; a.r = r; a.dh = dh; a.P = P; a.zero_row = zero_row; a.scale = scale;
+    for (int i = 0; i < 3; ++i) { a.qas[i] = qa_strides[i]; a.qws[i] = qw_strides[i]; a.zs[i] = z_strides[i]; }
+    a.ps[0] = p_strides[0]; a.ps[1] = p_strides[1];
+    a.p = p;
+    // Groups of kWindowsPerLaunch caches: their windows go to the kernel by value, no allocation.
+    CacheWindow windows[kWindowsPerLaunch];
+    for (int b0 = 0; b0 < B && status == MLA_OK; b0 += kWindowsPerLaunch) {
+        a.B = std::min(kWindowsPerLaunch, B - b0);
+        for (int b = 0; b < a.B; ++b) windows[b] = window_of(caches[b0 + b], layer);
+        a.windows = windows;
+        a.qa = qa + b0 * qa_strides[0];
+        a.qw = qw + b0 * qw_strides[0];
+        a.z = z + b0 * z_strides[0];
+        if (c0->device == MLA_DEVICE_CPU) {
+            status = latent_attention_cpu(a);
+        } else {
+#ifdef MHA2MLA_WITH_CUDA
+            status = latent_attention_cuda(a, stream, num_splits, workspace);
+#else
+            (void)stream;
+            status = MLA_ERR_UNSUPPORTED;
+#endif
+        }
+    }
+    return status;
+}
+
+int mla_kv_cache_attend_f32(void* stream, int num_splits, void* workspace, int64_t workspace_bytes,
+    mla_cache* const* caches, int B, int layer, int Tq, int P, int zero_row, float scale,
+    const float* q, const int64_t* q_strides,
+    const float* p, const int64_t* p_strides,
+    const float* u, const float* w,
+    float* out, const int64_t* out_strides) {
+    using namespace mla;
+    int max_frames = 0;
+    int status = check_caches(caches, B, layer, Kind::KeyValue, Tq, &max_frames);
+    if (status != MLA_OK) return status;
+    const mla_cache* c0 = caches[0];
+    const int H = c0->heads, dh = c0->head_dim;
+    if (P < 1 || !std::isfinite(scale) || q == nullptr || p == nullptr || u == nullptr || w == nullptr ||
+        out == nullptr || !strides_ok(q_strides, 3, false) || !strides_ok(p_strides, 2, false) ||
+        !strides_ok(out_strides, 3, true) || !p_rows_ok(caches, B, layer, Tq, P, zero_row))
+        return MLA_ERR_INVALID_ARGUMENT;
+    status = check_splits(c0, num_splits, workspace, workspace_bytes, B, H, Tq, dh);
+    if (status != MLA_OK) return status;
+
+    RelposArgs a{};
+    a.H = H; a.Tq = Tq; a.Tk = max_frames; a.dh = dh; a.P = P; a.zero_row = zero_row; a.scale = scale;
+    for (int i = 0; i < 3; ++i) { a.qs[i] = q_strides[i]; a.os[i] = out_strides[i]; }
+    a.ps[0] = p_strides[0]; a.ps[1] = p_strides[1];
+    a.p = p; a.u = u; a.w = w;
+    CacheWindow windows[kWindowsPerLaunch];
+    for (int b0 = 0; b0 < B && status == MLA_OK; b0 += kWindowsPerLaunch) {
+        a.B = std::min(kWindowsPerLaunch, B - b0);
+        for (int b = 0; b < a.B; ++b) windows[b] = window_of(caches[b0 + b], layer);
+        a.windows = windows;
+        a.q = q + b0 * q_strides[0];
+        a.out = out + b0 * out_strides[0];
+        if (c0->device == MLA_DEVICE_CPU) {
+            status = relpos_attention_cpu(a);
+        } else {
+#ifdef MHA2MLA_WITH_CUDA
+            status = kv_cache_attention_cuda(a, stream, num_splits, workspace);
+#else
+            (void)stream;
+            status = MLA_ERR_UNSUPPORTED;
+#endif
+        }
+    }
+    return status;
+}
+
+}  // extern "C"
