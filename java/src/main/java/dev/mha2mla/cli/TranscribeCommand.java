@@ -2,11 +2,11 @@ package dev.mha2mla.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mha2mla.SpeechRecognizer;
+import dev.mha2mla.data.AudioFiles;
 import dev.mha2mla.io.AtomicFiles;
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.io.SafeTensorsWriter;
 import dev.mha2mla.io.WavAudio;
-import dev.mha2mla.io.WavReader;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,7 +22,7 @@ import picocli.CommandLine.Parameters;
     name = "transcribe",
     mixinStandardHelpOptions = true,
     description = {
-      "Transcribe 16 kHz 16-bit mono WAV files with a model folder (HuggingFace layout, MHA or converted MLA).",
+      "Transcribe 16 kHz 16-bit mono WAV or FLAC files with a model folder (HuggingFace layout, MHA or converted MLA).",
       "Prints one transcript per line, in argument order. Each file runs alone unless --batch-size > 1."
     })
 final class TranscribeCommand implements Callable<Integer> {
@@ -49,7 +49,7 @@ final class TranscribeCommand implements Callable<Integer> {
       description = "Write a safetensors file with one float32 tensor logits.<i> [frames, vocab] per input.")
   Path logitsOut;
 
-  @Parameters(arity = "1..*", paramLabel = "AUDIO", description = "WAV files (16-bit PCM, mono, 16 kHz).")
+  @Parameters(arity = "1..*", paramLabel = "AUDIO", description = "WAV or FLAC files (16-bit, mono, 16 kHz).")
   List<Path> audio;
 
   @Override
@@ -61,7 +61,7 @@ final class TranscribeCommand implements Callable<Integer> {
       asr.model().setAttentionBackend(backend);
       int rate = asr.normalizer().samplingRate();
       for (Path file : audio) {
-        WavAudio wav = WavReader.read(file);
+        WavAudio wav = AudioFiles.decode(file);
         if (wav.sampleRate() != rate) {
           throw new IllegalArgumentException(file + ": sample rate is " + wav.sampleRate() + " Hz but the model expects "
               + rate + " Hz; resample first, e.g. sox " + file + " -r " + rate + " out.wav");
