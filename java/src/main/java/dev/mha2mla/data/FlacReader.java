@@ -4,8 +4,11 @@ import dev.mha2mla.io.MalformedFileException;
 import dev.mha2mla.io.UnsupportedAudioException;
 import dev.mha2mla.io.WavAudio;
 import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.SequenceInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.jflac.FLACDecoder;
@@ -45,7 +48,7 @@ public final class FlacReader {
     try (InputStream in = new BufferedInputStream(Files.newInputStream(path), 4096)) {
       StreamInfo info;
       try {
-        info = new FLACDecoder(in).readStreamInfo();
+        info = new FLACDecoder(onlyStreamInfo(in)).readStreamInfo();
       } catch (IOException | RuntimeException e) {
         throw new MalformedFileException(path, "not a FLAC file or no readable STREAMINFO block (" + e + ")", e);
       }
@@ -73,9 +76,10 @@ public final class FlacReader {
     if (magic.length < 4 || magic[0] != 'f' || magic[1] != 'L' || magic[2] != 'a' || magic[3] != 'C') {
       throw new MalformedFileException(path, "not a FLAC file (no 'fLaC' marker at the start)");
     }
-    FLACDecoder decoder = new FLACDecoder(in);
+    FLACDecoder decoder;
     StreamInfo info;
     try {
+      decoder = new FLACDecoder(onlyStreamInfo(in));
       info = decoder.readStreamInfo();
       decoder.readMetadata(info);
     } catch (java.io.EOFException e) {
@@ -93,7 +97,7 @@ public final class FlacReader {
     }
     // a declared total of 0 means "unknown" in the FLAC format
     long declared = info.getTotalSamples();
-    Samples samples = new Samples(declared);
+    Samples samples = new Samples(declared, Files.size(path));
     decoder.addPCMProcessor(samples);
     decoder.addFrameListener(new FrameListener() {
       @Override
@@ -132,6 +136,38 @@ public final class FlacReader {
     return new WavAudio(info.getSampleRate(), 1, 16, samples.toArray());
   }
 
+  /**
+   * The stream with every metadata block but STREAMINFO skipped unparsed, and STREAMINFO marked as the last.
+   * jflac allocates what the counts inside blocks such as VORBIS_COMMENT say before reading them (2^31
+   * comments: OutOfMemoryError from an 8 KB file); decoding needs none of those blocks.
+   */
+  private static InputStream onlyStreamInfo(InputStream in) throws IOException {
+    byte[] magic = in.readNBytes(4);
+    byte[] streamInfo = null;
+    boolean last = false;
+    while (!last) {
+      byte[] header = in.readNBytes(4);
+      if (header.length < 4) throw new EOFException();
+      last = (header[0] & 0x80) != 0;
+      int length = (header[1] & 0xFF) << 16 | (header[2] & 0xFF) << 8 | (header[3] & 0xFF);
+      if (streamInfo == null) {
+        if ((header[0] & 0x7F) != 0) throw new IOException("the first metadata block is not STREAMINFO");
+        streamInfo = in.readNBytes(length); // allocates only as much as the file holds
+        if (streamInfo.length < length) throw new EOFException();
+      } else {
+        in.skipNBytes(length);
+      }
+    }
+    byte[] head = new byte[8 + streamInfo.length];
+    System.arraycopy(magic, 0, head, 0, 4);
+    head[4] = (byte) 0x80;
+    head[5] = (byte) (streamInfo.length >> 16);
+    head[6] = (byte) (streamInfo.length >> 8);
+    head[7] = (byte) streamInfo.length;
+    System.arraycopy(streamInfo, 0, head, 8, streamInfo.length);
+    return new SequenceInputStream(new ByteArrayInputStream(head), in);
+  }
+
   private static final class StopDecoding extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
@@ -145,9 +181,11 @@ public final class FlacReader {
     private float[] data;
     private int count;
 
-    // the declared length sizes the buffer only up to 10 minutes: a damaged header must not allocate gigabytes
-    Samples(long declared) {
-      data = new float[(int) (declared > 0 ? Math.min(declared, 10 * 60 * 48_000) : 1 << 16)];
+    // the declared length sizes the buffer only up to 10 minutes, and to 8 samples per byte of file (speech
+    // compresses to about 1): a damaged header must not allocate gigabytes, nor 100 MB for an 8 KB file
+    Samples(long declared, long fileBytes) {
+      long cap = Math.min(10 * 60 * 48_000, Math.max(1 << 16, 8 * fileBytes));
+      data = new float[(int) (declared > 0 ? Math.min(declared, cap) : 1 << 16)];
     }
 
     @Override

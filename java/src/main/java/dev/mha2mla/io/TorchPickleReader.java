@@ -291,6 +291,9 @@ public final class TorchPickleReader {
       long[] size = longs(sizeTuple, "size");
       long[] stride = longs(strideTuple, "stride");
       String what = "tensor of shape " + RawTensor.shapeString(size) + " in storage '" + storage.key + "'";
+      if (offset < 0) {
+        throw new MalformedFileException(path, what + " starts at negative storage offset " + offset);
+      }
       if (size.length != stride.length) {
         throw new MalformedFileException(path, what + " has " + stride.length + " strides for "
             + size.length + " dimensions");

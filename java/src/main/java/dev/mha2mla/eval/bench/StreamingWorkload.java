@@ -19,7 +19,7 @@ import org.bytedeco.pytorch.global.torch;
  *   kv_cache:     q, k, v = x Wq, x Wk, x Wv;  K[cache..] = k, V[cache..] = v;  o = relpos(q, K, V);  out = o Wo
  *   input_cache:  X[cache..] = x;  K = X Wk, V = X Wv (all cache + s frames, every chunk);  o = relpos(q, K, V)
  *   latent_cache: C[cache..] = x W_down;  qa_h = (q_h + u_h) W_uk,h;  z = latent(qa, C, q + w);
- *                 o_h = z_h W_uv,h^T + bv_h;  out = o Wo
+ *                 o_h = z_h W_uv,h^T + bv_h;  out = o Wo   (the per-head products as one bmm over heads)
  * </pre>
  *
  * {@link #attend()} is the kernel call alone (inputs prepared once), for the roofline.
@@ -43,6 +43,9 @@ public final class StreamingWorkload implements AutoCloseable {
   private final Tensor w;
   private final Tensor p;
   private final Tensor x;
+  // latent design: W_uk as [H, dh, r] and W_uv^T as [H, r, dh], per head, contiguous
+  private Tensor wuk;
+  private Tensor wuvT;
   private Tensor cacheK;
   private Tensor cacheV;
   private Tensor cacheX;
@@ -93,6 +96,8 @@ public final class StreamingWorkload implements AutoCloseable {
       case INPUT_CACHE -> cacheX = RandomTensors.normal(1.0, batch, total, d);
       case LATENT_CACHE -> {
         cacheC = RandomTensors.normal(1.0, batch, total, r);
+        wuk = kUp.weight().view(h, dh, r);
+        wuvT = vUp.weight().view(h, dh, r).transpose(1, 2).contiguous();
         qa0 = RandomTensors.normal(0.5 * Math.sqrt((double) dh / r), batch, h, chunk, r);
         qw0 = RandomTensors.normal(0.5, batch, h, chunk, dh);
       }
@@ -131,13 +136,31 @@ public final class StreamingWorkload implements AutoCloseable {
       }
       case LATENT_CACHE -> {
         cacheC.narrow(1, cacheFrames, chunk).copy_(kvDown.forward(x));
-        Tensor qa = torch.matmul(q.add(u.unsqueeze(1)), kUp.weight().view(h, dh, r));   // [B, H, s, r]
+        // absorption per head as one batched product over the heads, batch and chunk folded into rows: a broadcast
+        // matmul of [B, H, s, dh] by [H, dh, r] would copy W_uk B times per chunk, more bytes than the cache itself
+        Tensor rows = q.add(u.unsqueeze(1)).permute(1, 0, 2, 3).reshape(h, (long) batch * chunk, dh);
+        Tensor qa = torch.bmm(rows, wuk).view(h, batch, chunk, r).permute(1, 0, 2, 3);    // [B, H, s, r], strided
         Tensor qw = q.add(w.unsqueeze(1));
         Tensor z = FusedAttention.latentAttention(qa, cacheC, qw, p, null, zeroRow, cacheFrames, scale);
-        o = torch.matmul(z, vUp.weight().view(h, dh, r).transpose(-2, -1)).add(vUp.bias().view(h, 1, dh));
+        Tensor zRows = z.permute(1, 0, 2, 3).reshape(h, (long) batch * chunk, r);
+        o = torch.bmm(zRows, wuvT).view(h, batch, chunk, dh).permute(1, 0, 2, 3).add(vUp.bias().view(h, 1, dh));
       }
       default -> throw new IllegalStateException(design.toString());
     }
+    return out.forward(RelativeAttention.mergeHeads(o));
+  }
+
+  /**
+   * For tests, latent design only: the layer output for the current cache (after a {@link #step()}) in expanded form,
+   * K = C W_uk^T + bk and V = C W_uv^T + bv rebuilt for every kept frame, then rel-pos attention of the chunk.
+   */
+  Tensor expandedReference() {
+    if (design != CacheDesign.LATENT_CACHE) throw new IllegalStateException("only the latent cache has an expanded form");
+    long h = shape.heads();
+    Tensor q = RelativeAttention.heads(query.forward(x), h);
+    Tensor k = RelativeAttention.heads(kUp.forward(cacheC), h);
+    Tensor v = RelativeAttention.heads(vUp.forward(cacheC), h);
+    Tensor o = FusedAttention.relposAttention(q, k, v, p, u, w, null, zeroRow, cacheFrames, scale);
     return out.forward(RelativeAttention.mergeHeads(o));
   }
 
@@ -175,6 +198,6 @@ public final class StreamingWorkload implements AutoCloseable {
   @Override
   public void close() {
     for (Linear l : new Linear[] {query, key, value, out, kvDown, kUp, vUp}) RandomTensors.close(l);
-    RandomTensors.close(u, w, p, x, cacheK, cacheV, cacheX, cacheC, q0, qa0, qw0);
+    RandomTensors.close(u, w, p, x, cacheK, cacheV, cacheX, cacheC, q0, qa0, qw0, wuk, wuvT);
   }
 }

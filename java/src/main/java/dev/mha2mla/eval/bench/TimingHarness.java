@@ -40,12 +40,14 @@ public record TimingHarness(int warmup, int repeats) {
   }
 
   /**
-   * Sets the CPU threads of LibTorch and of the native kernels ({@code n <= 0}: every core this JVM may use).
-   * Returns the count set.
+   * Sets the CPU threads of all three pools a forward pass uses ({@code n <= 0}: every core this JVM may use):
+   * LibTorch's OpenMP pool, the native kernels' (the same OpenMP runtime) and OpenBLAS's own pthreads, which
+   * LibTorch's matrix products run on and which {@code torch.set_num_threads} leaves alone. Returns the count set.
    */
   public static int setThreads(int n) {
     int threads = n > 0 ? n : Runtime.getRuntime().availableProcessors();
     torch.set_num_threads(threads);
+    org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
     if (dev.mha2mla.kernels.FusedAttention.available()) dev.mha2mla.kernels.NativeKernels.mla_set_num_threads(threads);
     return threads;
   }

@@ -1,0 +1,162 @@
+package dev.mha2mla.reliability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mha2mla.data.FlacReader;
+import dev.mha2mla.io.RawTensor;
+import dev.mha2mla.io.SafeTensorsFile;
+import dev.mha2mla.io.SafeTensorsReader;
+import dev.mha2mla.io.TorchPickleReader;
+import dev.mha2mla.io.WavAudio;
+import dev.mha2mla.io.WavReader;
+import dev.mha2mla.model.ConformerConfig;
+import dev.mha2mla.model.UnsupportedModelException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The property every file reader must keep on any input whatsoever: it returns a well-formed result, or it
+ * fails with the exception its API declares (an {@link IOException}; for config.json also
+ * {@link UnsupportedModelException}); each target returns whether the input was accepted. Anything else
+ * escapes and fails the caller: an unchecked exception (a parser bug such as IndexOutOfBounds), an
+ * {@link Error} (OutOfMemoryError, StackOverflowError), or an assertion about the result. Used by both the
+ * Jazzer fuzz tests and the seeded mutation campaign.
+ *
+ * <p>Every target writes its input to a fresh file, because the readers' API takes paths (and the
+ * safetensors reader memory-maps, which is part of what is being tested).
+ */
+final class FuzzTargets {
+  private static final Path DIR = createScratch();
+  private static final AtomicLong COUNTER = new AtomicLong();
+
+  private FuzzTargets() {}
+
+  /** {@code SafeTensorsReader.open} on a whole file; on success every tensor's bytes are really there. */
+  static boolean safetensors(byte[] file) throws IOException {
+    Path path = write(file, ".safetensors");
+    try {
+      SafeTensorsFile st = SafeTensorsReader.open(path);
+      for (Map.Entry<String, RawTensor> e : st.tensors().entrySet()) {
+        RawTensor t = e.getValue();
+        assertThat(t.data().remaining()).as(e.getKey()).isEqualTo(t.byteSize());
+        assertThat(t.toByteArray()).as(e.getKey()).hasSize((int) t.byteSize());
+      }
+      return true;
+    } catch (IOException expected) {
+      return false;
+    } finally {
+      Files.deleteIfExists(path);
+    }
+  }
+
+  /** {@code TorchPickleReader.read} on an archive of {@code pickle} as data.pkl and the fixture's storages. */
+  static boolean torchPickle(byte[] pickle) throws IOException {
+    return torchArchive(TorchArchive.withFixtureStorages(pickle));
+  }
+
+  /** {@code TorchPickleReader.read} on a whole file (zip damage as well as pickle damage). */
+  static boolean torchArchive(byte[] file) throws IOException {
+    Path path = write(file, ".bin");
+    try {
+      for (Map.Entry<String, RawTensor> e : TorchPickleReader.read(path).entrySet()) {
+        RawTensor t = e.getValue();
+        assertThat(t.data().remaining()).as(e.getKey()).isEqualTo(t.byteSize());
+      }
+      return true;
+    } catch (IOException expected) {
+      return false;
+    } finally {
+      Files.deleteIfExists(path);
+    }
+  }
+
+  static boolean wav(byte[] file) throws IOException {
+    Path path = write(file, ".wav");
+    try {
+      WavAudio audio = WavReader.read(path);
+      assertThat(audio.channels()).isEqualTo(1);
+      assertThat(audio.samples().length).isLessThanOrEqualTo(file.length / 2);
+      return true;
+    } catch (IOException expected) {
+      return false;
+    } finally {
+      Files.deleteIfExists(path);
+    }
+  }
+
+  static boolean flac(byte[] file) throws IOException {
+    Path path = write(file, ".flac");
+    try {
+      FlacReader.header(path);
+      WavAudio audio = FlacReader.read(path);
+      assertThat(audio.channels()).isEqualTo(1);
+      assertThat(audio.samples()).isNotEmpty();
+      return true;
+    } catch (IOException expected) {
+      return false;
+    } finally {
+      Files.deleteIfExists(path);
+    }
+  }
+
+  /** {@code ConformerConfig.read} (JSON parsing, then {@code fromJson}) on a config.json file. */
+  static boolean configFile(byte[] file) throws IOException {
+    Path path = write(file, ".json");
+    try {
+      checkInvariants(ConformerConfig.read(path));
+      return true;
+    } catch (IOException | UnsupportedModelException expected) {
+      return false;
+    } finally {
+      Files.deleteIfExists(path);
+    }
+  }
+
+  /** {@code ConformerConfig.fromJson} on an already parsed object. */
+  static boolean configObject(ObjectNode json) {
+    try {
+      checkInvariants(ConformerConfig.fromJson(json, "fuzzed config.json"));
+      return true;
+    } catch (UnsupportedModelException expected) {
+      return false;
+    }
+  }
+
+  // What fromJson promises about a config it accepts.
+  private static void checkInvariants(ConformerConfig c) {
+    assertThat(c.hiddenSize()).isPositive();
+    assertThat(c.numAttentionHeads()).isPositive();
+    assertThat(c.hiddenSize() % c.numAttentionHeads()).isZero();
+    assertThat(c.numHiddenLayers()).isPositive();
+    assertThat(c.intermediateSize()).isPositive();
+    assertThat(c.vocabSize()).isPositive();
+    assertThat(c.depthwiseKernelSize() % 2).isEqualTo(1);
+    assertThat(c.convDim()).isNotEmpty().hasSameSizeAs(c.convKernel()).hasSameSizeAs(c.convStride());
+    assertThat(c.convKernel()).allSatisfy(k -> assertThat(k).isPositive());
+    assertThat(c.convStride()).allSatisfy(s -> assertThat(s).isPositive());
+    if (c.isMla()) assertThat(c.mla().latentDim()).isBetween(1, 2 * c.hiddenSize());
+  }
+
+  private static Path write(byte[] bytes, String suffix) {
+    try {
+      return Files.write(DIR.resolve(COUNTER.incrementAndGet() + suffix), bytes);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static Path createScratch() {
+    try {
+      Path dir = Files.createTempDirectory("mha2mla-fuzz");
+      dir.toFile().deleteOnExit();
+      return dir;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
