@@ -34,8 +34,9 @@ import org.junit.jupiter.api.Timeout;
 class RecognizerMemoryTest {
   static final int DEFAULT_ITERATIONS = 2000;
   private static final int ITERATIONS = Integer.getInteger("mha2mla.leak.iterations", DEFAULT_ITERATIONS);
-  // Every 20th transcription is audio.wav (64 frames: the attention kernels' multi-tile path, which can be 15 times
-  // slower than the 44 frames of audio1.wav on a busy machine), the others audio1.wav: both paths, in seconds.
+  // Every 20th transcription is audio.wav (64 frames: the attention kernels' multi-tile path), the others
+  // audio1.wav (44 frames, one tile), several times cheaper: both paths in seconds. (All 2,000 on audio.wav took
+  // 50 s on the shared 2-core build machine, against 11-17 s for this mix.)
   private static final int LONG_EVERY = 20;
   private static final int OPEN_CLOSE_CYCLES = 50;
   /** Resident memory may grow this much once warm: heap sizing and allocator caches move it a little. */
