@@ -27,6 +27,14 @@ record MemoryProbe(String group, Map<String, String> params) {
     return new MemoryProbe(group, p);
   }
 
+  /** The JMH benchmark this probe's workload belongs to: "attention_kernel.run" to "AttentionKernelBenchmark.run". */
+  static String benchmarkOf(String group) {
+    String[] parts = group.split("\\.");
+    StringBuilder cls = new StringBuilder();
+    for (String word : parts[0].split("_")) cls.append(Character.toUpperCase(word.charAt(0))).append(word.substring(1));
+    return cls + "Benchmark." + parts[1];
+  }
+
   MemoryReport.PeakRow run(Path fixtures) throws IOException {
     Pointer.trimMemory();
     return switch (group) {

@@ -31,6 +31,9 @@ import picocli.CommandLine.Option;
     "Profiles: smoke (CI, tiny shapes, seconds), publish (the results in benchmarks/results, ~20 min on 2 cores),",
     "full (the whole grid of the issue; hours on 2 cores)."})
 public final class Publish implements Callable<Integer> {
+  /** This process's command line, as typed (for RESULTS.md). */
+  private static String COMMAND_LINE = "benchmarks/bench";
+
   @Option(names = "--profile", defaultValue = "smoke", description = "smoke, publish or full. Default: ${DEFAULT-VALUE}.")
   String profile;
 
@@ -59,6 +62,10 @@ public final class Publish implements Callable<Integer> {
       + "for every benchmark --only does not select, and replace the selected ones.")
   Path mergeFrom;
 
+  @Option(names = "--render-only", negatable = false,
+      description = "Measure nothing: rebuild summary.json, the plots and RESULTS.md from --out's jmh.json and summary.json.")
+  boolean renderOnly;
+
   @Option(names = "--note", description = "A line for RESULTS.md (repeatable), e.g. the machine's load.")
   List<String> notes = new ArrayList<>();
 
@@ -67,19 +74,22 @@ public final class Publish implements Callable<Integer> {
     line.add("[benchmarks/bench]");
     line.addAll(List.of(args));
     RunInfo.setCommandLine(line);
+    StringBuilder shell = new StringBuilder("benchmarks/bench");
+    for (String a : args) shell.append(' ').append(a.matches("[\\w./=:,-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
+    COMMAND_LINE = shell.toString();
     System.exit(new CommandLine(new Publish()).execute(args));
   }
 
   @Override
   public Integer call() throws Exception {
     long start = System.nanoTime();
+    if (renderOnly) return render();
     Files.createDirectories(out);
     Path work = Files.createTempDirectory("mha2mla-jmh");
     SuitePlan plan = SuitePlan.named(profile);
     boolean smoke = profile.equals("smoke");
     List<String> commands = new ArrayList<>();
-    commands.add("benchmarks/bench --profile " + profile + " --out " + out + (forks != null ? " --forks " + forks : "")
-        + (threads != null ? " --threads " + threads : "") + (only != null ? " --only '" + only + "'" : ""));
+    commands.add(COMMAND_LINE);
     commands.add("# equivalent JMH invocations, one per run:");
     List<String> lines = new ArrayList<>(notes);
     lines.add("Commit: " + gitDescription());
@@ -141,16 +151,48 @@ public final class Publish implements Callable<Integer> {
     MemoryReport memory = memory(plan, earlier);
     lines.add("Load average at end: " + loadAverage());
     RunInfo info = RunInfo.capture("cpu");
-    SuiteSummary summary = SuiteSummary.build(merged, memory, info, profile);
-    Json.write(out.resolve("summary.json"), summary);
-    List<String> plots = Plots.write(summary, out);
     lines.add(String.format(Locale.ROOT, "Total wall time of this run: %.1f min.", (System.nanoTime() - start) / 60e9));
-    AtomicFiles.writeString(out.resolve("RESULTS.md"), ResultsMarkdown.render(summary, lines, commands, plots));
+    SuiteSummary summary = SuiteSummary.build(merged, memory, info, profile, lines, commands);
+    List<String> plots = write(summary);
     System.err.printf(Locale.ROOT, "bench: wrote %s (jmh.json, summary.json, RESULTS.md, %d plots) in %.1f min%n", out, plots.size(),
         (System.nanoTime() - start) / 60e9);
     for (SuiteSummary.Target t : summary.targets()) {
       System.err.println("  " + (t.reached() == null ? "-  " : t.reached() ? "ok " : "NO ") + t.name() + ": " + t.measured());
     }
+    return 0;
+  }
+
+  /** summary.json, the plots and RESULTS.md (with findings.md from --out appended, if there is one). */
+  private List<String> write(SuiteSummary summary) throws Exception {
+    Json.write(out.resolve("summary.json"), summary);
+    List<String> plots = Plots.write(summary, out);
+    Path findings = out.resolve("findings.md");
+    AtomicFiles.writeString(out.resolve("RESULTS.md"), ResultsMarkdown.render(summary, plots,
+        Files.exists(findings) ? Files.readString(findings) : null));
+    return plots;
+  }
+
+  /** --render-only: the summary rebuilt from the stored JMH results and memory report, with this build's code. */
+  private int render() throws Exception {
+    JsonNode jmh = Json.MAPPER.readTree(out.resolve("jmh.json").toFile());
+    JsonNode old = Json.MAPPER.readTree(out.resolve("summary.json").toFile());
+    MemoryReport memory = old.hasNonNull("memory") ? Json.MAPPER.treeToValue(old.get("memory"), MemoryReport.class) : null;
+    RunInfo run = Json.MAPPER.treeToValue(old.get("run"), RunInfo.class);
+    List<String> lines = new ArrayList<>();
+    for (JsonNode n : old.path("notes")) lines.add(n.asText());
+    lines.addAll(notes);
+    List<String> commands = new ArrayList<>();
+    for (JsonNode n : old.path("commands")) commands.add(n.asText());
+    if (commands.isEmpty()) {
+      // a summary written before commands were stored: the profile's runs with this invocation's options
+      commands.add("# the profile's JMH invocations:");
+      SuitePlan.named(old.path("profile").asText(profile)).runs().stream()
+          .filter(r -> only == null || r.benchmark().matches(".*(" + only + ").*"))
+          .forEach(r -> commands.add(r.with(forks, threads, fixtures).commandLine()));
+    }
+    SuiteSummary summary = SuiteSummary.build(jmh, memory, run, old.path("profile").asText(profile), lines, commands);
+    List<String> plots = write(summary);
+    System.err.printf(Locale.ROOT, "bench: re-rendered %s (summary.json, RESULTS.md, %d plots) from its jmh.json%n", out, plots.size());
     return 0;
   }
 
@@ -167,12 +209,12 @@ public final class Publish implements Callable<Integer> {
     if (earlier != null) {
       for (JsonNode row : earlier.path("memory").path("peaks")) {
         MemoryReport.PeakRow r = Json.MAPPER.treeToValue(row, MemoryReport.PeakRow.class);
-        if (!r.group().matches(".*(" + only.toLowerCase(Locale.ROOT) + ").*")) peaks.add(r);
+        if (!MemoryProbe.benchmarkOf(r.group()).matches(".*(" + only + ").*")) peaks.add(r);
       }
     }
     if (!noMemory) {
       for (MemoryProbe p : plan.probes()) {
-        if (only != null && !p.group().matches(".*(" + only.toLowerCase(Locale.ROOT) + ").*")) continue;
+        if (only != null && !MemoryProbe.benchmarkOf(p.group()).matches(".*(" + only + ").*")) continue;
         try {
           peaks.add(p.run(fixtures));
         } catch (Exception | OutOfMemoryError e) {

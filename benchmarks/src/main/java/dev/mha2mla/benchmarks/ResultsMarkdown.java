@@ -19,15 +19,12 @@ final class ResultsMarkdown {
     this.s = s;
   }
 
-  /**
-   * @param notes free lines (machine load, what was left out) printed under the heading
-   * @param commands the exact command lines of the run
-   */
-  static String render(SuiteSummary s, List<String> notes, List<String> commands, List<String> plots) {
-    return new ResultsMarkdown(s).body(notes, commands, plots);
+  /** @param findings hand-written markdown appended at the end (findings.md of the results folder), or null */
+  static String render(SuiteSummary s, List<String> plots, String findings) {
+    return new ResultsMarkdown(s).body(s.notes(), s.commands(), plots, findings);
   }
 
-  private String body(List<String> notes, List<String> commands, List<String> plots) {
+  private String body(List<String> notes, List<String> commands, List<String> plots, String findings) {
     md.append("# mha2mla benchmark results (profile `").append(s.profile()).append("`)\n\n");
     md.append(String.format(Locale.ROOT, "Machine: %s, %d cores, %.1f GiB; %s; Java %s, LibTorch %s; created %s.%n%n", s.run().cpu(),
         s.run().cpuCores(), s.run().memoryBytes() / 1073741824.0, s.run().os(), s.run().javaVersion(), s.run().libtorchVersion(),
@@ -55,6 +52,7 @@ final class ResultsMarkdown {
     md.append("## How this was run\n\n```\n");
     for (String c : commands) md.append(c).append('\n');
     md.append("```\n");
+    if (findings != null) md.append('\n').append(findings.strip()).append('\n');
     return md.toString();
   }
 

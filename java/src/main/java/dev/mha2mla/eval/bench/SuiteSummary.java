@@ -21,10 +21,12 @@ import java.util.function.Predicate;
  * {@code attention_kernel.run}, {@code attention.forward}, {@code streaming.step}, {@code streaming.attend},
  * {@code encoder.forward}, {@code svd.layer}, {@code svd.model}.
  *
+ * @param notes free lines about the run (machine load, what was left out, how it was resumed)
+ * @param commands the command lines that produced it
  * @param ceilings null when the run did not measure them (then no roofline points)
  */
-public record SuiteSummary(RunInfo run, String profile, Ceilings ceilings, List<Case> cases, List<Ratio> ratios,
-    List<Crossover> crossovers, MemoryReport memory, List<Target> targets) {
+public record SuiteSummary(RunInfo run, String profile, List<String> notes, List<String> commands, Ceilings ceilings,
+    List<Case> cases, List<Ratio> ratios, List<Crossover> crossovers, MemoryReport memory, List<Target> targets) {
 
   /** The machine's measured ceilings (medians of the ceilings benchmarks of the same run). */
   public record Ceilings(double copyGbytesPerSecond, double gemmGflopsPerSecond, double balanceFlopsPerByte) {}
@@ -68,6 +70,11 @@ public record SuiteSummary(RunInfo run, String profile, Ceilings ceilings, List<
    * @param memory the run's memory report, or null
    */
   public static SuiteSummary build(JsonNode jmh, MemoryReport memory, RunInfo run, String profile) {
+    return build(jmh, memory, run, profile, List.of(), List.of());
+  }
+
+  public static SuiteSummary build(JsonNode jmh, MemoryReport memory, RunInfo run, String profile, List<String> notes,
+      List<String> commands) {
     List<Case> raw = new ArrayList<>();
     for (JsonNode result : jmh) raw.add(caseOf(result));
     Ceilings ceilings = ceilings(raw);
@@ -90,7 +97,7 @@ public record SuiteSummary(RunInfo run, String profile, Ceilings ceilings, List<
     ratios.addAll(ratios(cases, "svd.layer", "backend", "cusolver", "libtorch"));
     ratios.addAll(ratios(cases, "svd.model", "backend", "cusolver", "libtorch"));
     List<Crossover> crossovers = crossovers(ratios);
-    return new SuiteSummary(run, profile, ceilings, cases, ratios, crossovers, memory,
+    return new SuiteSummary(run, profile, List.copyOf(notes), List.copyOf(commands), ceilings, cases, ratios, crossovers, memory,
         targets(cases, ratios, crossovers, memory));
   }
 
@@ -236,7 +243,9 @@ public record SuiteSummary(RunInfo run, String profile, Ceilings ceilings, List<
       } else if (cross.equals(chunks.get(0))) {
         reading = "latent cache not faster even at the smallest chunk tried (" + cross + " frames)";
       } else {
-        reading = "latent cache faster below " + cross + " frames per chunk, K/V cache from " + cross + " on";
+        int below = e.getValue().lowerKey(cross);
+        reading = "latent cache faster up to " + below + " frame" + (below == 1 ? "" : "s") + " per chunk, K/V cache from "
+            + cross + " (crossover between " + below + " and " + cross + ")";
       }
       out.add(new Crossover(e.getKey(), chunks, new ArrayList<>(e.getValue().values()), cross, reading));
     }

@@ -137,14 +137,14 @@ class SuiteSummaryTest {
     assertThat(t.get("kernels_at_roofline").reached()).isFalse();              // latent kernel below half its floor
     assertThat(t.get("kernels_at_roofline").measured()).contains("latent_kernel flagship T=1500");
     assertThat(t.get("streaming_crossover").reached()).isNull();
-    assertThat(t.get("streaming_crossover").measured()).contains("from 8 on");
+    assertThat(t.get("streaming_crossover").measured()).contains("crossover between 4 and 8");
   }
 
   @Test
   void jsonShape() throws Exception {
     JsonNode json = Json.MAPPER.readTree(Json.MAPPER.writeValueAsString(summary()));
     assertThat(json.fieldNames()).toIterable()
-        .containsExactly("run", "profile", "ceilings", "cases", "ratios", "crossovers", "memory", "targets");
+        .containsExactly("run", "profile", "notes", "commands", "ceilings", "cases", "ratios", "crossovers", "memory", "targets");
     JsonNode c = json.path("cases").get(2);
     assertThat(c.fieldNames()).toIterable().containsExactly("group", "params", "median_ms", "q1_ms", "q3_ms", "iqr_ms",
         "relative_spread", "samples", "roofline");
