@@ -25,6 +25,10 @@ int mla_cuda_compiled(void);                   /* 1 if built with CUDA */
 int mla_cuda_device_count(void);               /* 0 when not compiled or no GPU/driver; never fails */
 const char* mla_cpu_isa(void);                 /* "avx512f", "avx2" or "baseline": the variant the CPU kernels dispatch to */
 int mla_set_num_threads(int n);                /* OpenMP threads for CPU kernels (0 = default) */
+/* Bytes the C allocator (malloc) has handed out and not taken back, over all arenas and mmap'd blocks:
+   LibTorch's CPU tensors, kernel scratch and caches, but not the JVM heap (mapped by the JVM itself).
+   -1 where the C library cannot say (not glibc). For leak tests: unlike resident memory it ignores the heap. */
+int64_t mla_malloc_in_use_bytes(void);
 
 /* Pins the CPU kernels to one variant: "avx512f", "avx2", "baseline", or NULL / "auto" for the
    best one this CPU supports (the default). MLA_ERR_UNSUPPORTED if this CPU cannot run it,

@@ -5,6 +5,9 @@
 #include <cstring>
 
 #include <omp.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "common.h"
 
@@ -111,6 +114,15 @@ int mla_set_num_threads(int n) {
     if (n < 0) return MLA_ERR_INVALID_ARGUMENT;
     mla::g_num_threads.store(n, std::memory_order_relaxed);
     return MLA_OK;
+}
+
+int64_t mla_malloc_in_use_bytes(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 m = mallinfo2();
+    return int64_t(m.uordblks) + int64_t(m.hblkhd);  // in-use heap chunks + mmap'd blocks
+#else
+    return -1;
+#endif
 }
 
 int mla_set_cpu_isa(const char* isa) {

@@ -8,16 +8,20 @@ import dev.mha2mla.model.TorchTensors;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
 /**
- * Speech to text with a Wav2Vec2-Conformer CTC model folder (original MHA or converted MLA).
+ * Speech to text with a Wav2Vec2-Conformer CTC model folder (original MHA or converted MLA): whole utterances
+ * ({@link #transcribe}, {@link #transcribeAll}) or live streams ({@link #openStream}).
  * Thread-safe: every call runs under its own no-grad guard and native-memory scope over one shared,
- * read-only set of weights. {@link #close()} frees the weights.
+ * read-only set of weights. {@link #close()} waits for calls in progress, closes open streams and frees the
+ * weights; later calls throw {@link IllegalStateException}.
  *
  * <pre>{@code
  * try (SpeechRecognizer asr = SpeechRecognizer.open(Path.of("model"))) {
@@ -29,6 +33,10 @@ public final class SpeechRecognizer implements AutoCloseable {
   private final ConformerCtcModel model;
   private final CtcVocabulary vocabulary;
   private final AudioNormalizer normalizer;
+  // calls in progress; close() waits for them to end (guarded by `this`)
+  private int activeCalls;
+  private boolean closed;
+  private final Set<RecognizerStream> openStreams = new HashSet<>();
 
   /** One utterance's result: the text and the per-frame logits [frames][vocab] it was decoded from. */
   public record Transcript(String text, float[][] logits) {}
@@ -68,11 +76,47 @@ public final class SpeechRecognizer implements AutoCloseable {
    */
   public List<Transcript> transcribeAll(List<float[]> utterances, int batchSize) {
     if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
-    List<Transcript> out = new ArrayList<>(utterances.size());
-    for (int start = 0; start < utterances.size(); start += batchSize) {
-      out.addAll(runBatch(utterances.subList(start, Math.min(utterances.size(), start + batchSize))));
+    enter();
+    try {
+      List<Transcript> out = new ArrayList<>(utterances.size());
+      for (int start = 0; start < utterances.size(); start += batchSize) {
+        out.addAll(runBatch(utterances.subList(start, Math.min(utterances.size(), start + batchSize))));
+      }
+      return out;
+    } finally {
+      exit();
     }
-    return out;
+  }
+
+  /**
+   * A live transcription session (see {@link RecognizerStream}): its own attention cache and convolution
+   * contexts, this recognizer's weights. Close it when done; closing the recognizer closes it too.
+   */
+  public RecognizerStream openStream(StreamOptions options) {
+    enter();
+    try {
+      RecognizerStream stream = new RecognizerStream(this, options);
+      synchronized (this) {
+        openStreams.add(stream);
+      }
+      return stream;
+    } finally {
+      exit();
+    }
+  }
+
+  /** Marks a call in progress; refuses when closed. */
+  synchronized void enter() {
+    if (closed) throw new IllegalStateException("the SpeechRecognizer is closed");
+    activeCalls++;
+  }
+
+  synchronized void exit() {
+    if (--activeCalls == 0) notifyAll();
+  }
+
+  synchronized void forget(RecognizerStream stream) {
+    openStreams.remove(stream);
   }
 
   private List<Transcript> runBatch(List<float[]> batch) {
@@ -114,7 +158,7 @@ public final class SpeechRecognizer implements AutoCloseable {
     }
   }
 
-  private static int argmax(float[] row) {
+  static int argmax(float[] row) {
     int best = 0;
     for (int i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
     return best;
@@ -132,8 +176,28 @@ public final class SpeechRecognizer implements AutoCloseable {
     return normalizer;
   }
 
+  /**
+   * Waits for calls in progress to return, closes every open stream, frees the weights. Calls made after close()
+   * began throw {@link IllegalStateException}. Closing twice is fine.
+   */
   @Override
   public void close() {
+    List<RecognizerStream> streams;
+    synchronized (this) {
+      if (closed) return;
+      closed = true;
+      boolean interrupted = false;
+      while (activeCalls > 0) {
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) Thread.currentThread().interrupt();
+      streams = new ArrayList<>(openStreams);
+    }
+    streams.forEach(RecognizerStream::close);
     model.close();
   }
 }

@@ -3,6 +3,7 @@ package dev.mha2mla.benchmarks;
 import dev.mha2mla.eval.bench.AttentionShape;
 import dev.mha2mla.eval.bench.AttentionWorkload;
 import dev.mha2mla.eval.bench.TimingHarness;
+import dev.mha2mla.model.CpuThreads;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -52,7 +53,7 @@ public class AttentionBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    TimingHarness.setThreads(threads);
+    CpuThreads.configure(threads);
     v = AttentionWorkload.Variant.parse(variant);
     AttentionWorkload.requireRunnable(v);
     work = AttentionWorkload.create(AttentionShape.named(shape), batch, frames, 42);

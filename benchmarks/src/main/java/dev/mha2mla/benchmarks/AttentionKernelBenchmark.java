@@ -3,6 +3,7 @@ package dev.mha2mla.benchmarks;
 import dev.mha2mla.eval.bench.AttentionKernelWorkload;
 import dev.mha2mla.eval.bench.AttentionShape;
 import dev.mha2mla.eval.bench.TimingHarness;
+import dev.mha2mla.model.CpuThreads;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -51,7 +52,7 @@ public class AttentionKernelBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    TimingHarness.setThreads(threads);
+    CpuThreads.configure(threads);
     work = AttentionKernelWorkload.create(AttentionShape.named(shape), AttentionKernelWorkload.Kernel.parse(kernel), batch, frames, 42);
   }
 

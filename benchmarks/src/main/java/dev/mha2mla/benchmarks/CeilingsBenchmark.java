@@ -2,6 +2,7 @@ package dev.mha2mla.benchmarks;
 
 import dev.mha2mla.eval.bench.MachineCeilings;
 import dev.mha2mla.eval.bench.TimingHarness;
+import dev.mha2mla.model.CpuThreads;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -44,7 +45,7 @@ public class CeilingsBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    TimingHarness.setThreads(threads);
+    CpuThreads.configure(threads);
     machine = new MachineCeilings((long) copyMegabytes << 18, gemmSize);
   }
 

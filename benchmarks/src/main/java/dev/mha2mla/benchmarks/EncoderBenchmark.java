@@ -2,6 +2,7 @@ package dev.mha2mla.benchmarks;
 
 import dev.mha2mla.eval.bench.EncoderWorkload;
 import dev.mha2mla.eval.bench.TimingHarness;
+import dev.mha2mla.model.CpuThreads;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -54,7 +55,7 @@ public class EncoderBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() throws IOException {
-    TimingHarness.setThreads(threads);
+    CpuThreads.configure(threads);
     work = EncoderWorkload.named(model, Path.of(fixtures), batch, frames, 42);
   }
 

@@ -10,6 +10,7 @@ import dev.mha2mla.eval.bench.TimingHarness;
 import dev.mha2mla.io.AtomicFiles;
 import dev.mha2mla.io.Json;
 import dev.mha2mla.io.RunInfo;
+import dev.mha2mla.model.CpuThreads;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -197,7 +198,7 @@ public final class Publish implements Callable<Integer> {
   }
 
   private MemoryReport memory(SuitePlan plan, JsonNode earlier) throws Exception {
-    TimingHarness.setThreads(threads == null ? 0 : threads);
+    CpuThreads.configure(threads == null ? 0 : threads);
     List<MemoryReport.CachePerFrame> perFrame = new ArrayList<>();
     List<MemoryReport.Budget> budget = new ArrayList<>();
     for (AttentionShape s : new AttentionShape[] {AttentionShape.FLAGSHIP, AttentionShape.SMALL}) {

@@ -4,6 +4,7 @@ import dev.mha2mla.eval.bench.AttentionShape;
 import dev.mha2mla.eval.bench.CacheDesign;
 import dev.mha2mla.eval.bench.StreamingWorkload;
 import dev.mha2mla.eval.bench.TimingHarness;
+import dev.mha2mla.model.CpuThreads;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -56,7 +57,7 @@ public class StreamingBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    TimingHarness.setThreads(threads);
+    CpuThreads.configure(threads);
     work = StreamingWorkload.create(AttentionShape.named(shape), CacheDesign.parse(design), batch, cache, chunk, 42);
   }
 

@@ -3,6 +3,7 @@ package dev.mha2mla.benchmarks;
 import dev.mha2mla.eval.bench.AttentionShape;
 import dev.mha2mla.eval.bench.SvdWorkload;
 import dev.mha2mla.eval.bench.TimingHarness;
+import dev.mha2mla.model.CpuThreads;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -53,7 +54,7 @@ public class SvdBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    TimingHarness.setThreads(threads);
+    CpuThreads.configure(threads);
     if (!precision.equals("float64") && !precision.equals("float32")) {
       throw new IllegalArgumentException("precision must be float32 or float64, got " + precision);
     }

@@ -5,6 +5,7 @@ import dev.mha2mla.mla.ConversionOptions;
 import dev.mha2mla.mla.ConversionReport;
 import dev.mha2mla.mla.MlaConverter;
 import dev.mha2mla.model.ConformerConfig;
+import dev.mha2mla.model.CpuThreads;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -74,6 +75,7 @@ final class ConvertCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    CpuThreads.configure(0);
     if (!precision.equals("float32") && !precision.equals("float64")) {
       throw new IllegalArgumentException("--svd-precision must be float32 or float64, got '" + precision + "'");
     }

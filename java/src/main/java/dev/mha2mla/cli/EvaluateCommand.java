@@ -1,11 +1,13 @@
 package dev.mha2mla.cli;
 
 import dev.mha2mla.SpeechRecognizer;
+import dev.mha2mla.StreamOptions;
 import dev.mha2mla.data.Dataset;
 import dev.mha2mla.data.Datasets;
 import dev.mha2mla.eval.EvaluationReport;
 import dev.mha2mla.eval.Evaluator;
 import dev.mha2mla.io.Json;
+import dev.mha2mla.model.CpuThreads;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -62,9 +64,24 @@ final class EvaluateCommand implements Callable<Integer> {
       description = "How many worst utterances (most word errors) to list. Default: ${DEFAULT-VALUE}.")
   int worst;
 
+  @Option(names = "--stream-chunk", paramLabel = "FRAMES",
+      description = "Decode as a live stream instead of whole utterances: chunks of FRAMES encoder frames (20 ms each), "
+          + "audio fed one chunk at a time. Its WER against a run without it is the cost of streaming.")
+  Integer streamChunk;
+
+  @Option(names = "--left-context", defaultValue = "512", paramLabel = "FRAMES",
+      description = "With --stream-chunk: the most earlier frames a chunk attends to. Default: ${DEFAULT-VALUE}.")
+  int leftContext;
+
   @Override
   public Integer call() throws Exception {
+    CpuThreads.configure(0);
     if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+    if (streamChunk != null) {
+      if (streamChunk < 1) throw new IllegalArgumentException("--stream-chunk must be at least 1 frame, got " + streamChunk);
+      if (leftContext < 0) throw new IllegalArgumentException("--left-context must be 0 or more frames, got " + leftContext);
+      if (batchSize != 1) throw new IllegalArgumentException("--batch-size does not apply to --stream-chunk (one stream per utterance)");
+    }
     if (limit != null && limit < 1) throw new IllegalArgumentException("--limit must be at least 1, got " + limit);
     if (worst < 0) throw new IllegalArgumentException("--worst must be >= 0, got " + worst);
     Dataset dataset = Datasets.open(data);
@@ -83,13 +100,16 @@ final class EvaluateCommand implements Callable<Integer> {
         ProgressBar bar = new ProgressBarBuilder().setTaskName("evaluate").setInitialMax(dataset.size())
             .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
             .setUnit(" utt", 1).build()) {
-      report = Evaluator.of(asr, batchSize).withWorstCount(worst).evaluate(dataset, model.toString(), device,
+      Evaluator evaluator = streamChunk == null ? Evaluator.of(asr, batchSize)
+          : Evaluator.streaming(asr, new StreamOptions(streamChunk, leftContext));
+      report = evaluator.withWorstCount(worst).evaluate(dataset, model.toString(), device,
           (done, words) -> {
             bar.stepTo(done);
             bar.setExtraMessage(String.format("WER %.2f%%", 100 * words.rate()));
           });
     }
     Json.write(out, report);
+    if (streamChunk != null) System.out.println(report.decoding());
     System.out.printf("WER %.2f%% (%d/%d words: %d sub, %d del, %d ins)  CER %.2f%%  RTF %.3f  %d utterances, %.1f s audio -> %s%n",
         100 * report.wer(), report.words().errors(), report.words().referenceLength(), report.words().substitutions(),
         report.words().deletions(), report.words().insertions(), 100 * report.cer(), report.realTimeFactor(),

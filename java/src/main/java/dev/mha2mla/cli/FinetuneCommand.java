@@ -1,5 +1,6 @@
 package dev.mha2mla.cli;
 
+import dev.mha2mla.model.CpuThreads;
 import dev.mha2mla.train.AdamW;
 import dev.mha2mla.train.Evaluation;
 import dev.mha2mla.train.FinetuneOptions;
@@ -126,6 +127,7 @@ final class FinetuneCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    CpuThreads.configure(0);
     FinetuneOptions options = FinetuneOptions.builder()
         .model(source.model).initConfig(source.initConfig).vocab(vocab)
         .train(train).valid(valid).out(out)

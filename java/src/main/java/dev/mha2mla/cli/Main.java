@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
       "fine-tune it, and measure word error rate, speed and memory against the original."
     },
     subcommands = {TranscribeCommand.class, ConvertCommand.class, FinetuneCommand.class, EvaluateCommand.class, SynthCommand.class,
-      PipelineCommand.class, BenchmarkCommand.class,
+      PipelineCommand.class, BenchmarkCommand.class, StreamCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
   public static void main(String[] args) {

@@ -2,6 +2,7 @@ package dev.mha2mla.cli;
 
 import dev.mha2mla.eval.bench.TimingHarness;
 import dev.mha2mla.mla.ConversionMethod;
+import dev.mha2mla.model.CpuThreads;
 import dev.mha2mla.pipeline.Pipeline;
 import dev.mha2mla.pipeline.PipelineOptions;
 import dev.mha2mla.pipeline.PipelinePreset;
@@ -80,6 +81,7 @@ final class PipelineCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    CpuThreads.configure(0);
     PipelinePreset p = PipelinePreset.named(preset);
     Path source = model != null ? model : defaultModel();
     Path out = results != null ? results

@@ -7,6 +7,7 @@ import dev.mha2mla.io.AtomicFiles;
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.io.SafeTensorsWriter;
 import dev.mha2mla.io.WavAudio;
+import dev.mha2mla.model.CpuThreads;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -54,6 +55,7 @@ final class TranscribeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    CpuThreads.configure(0);
     if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     List<float[]> samples = new ArrayList<>();
     dev.mha2mla.model.AttentionBackend backend = dev.mha2mla.model.AttentionBackend.parse(attention);

@@ -22,6 +22,7 @@ public record EvaluationReport(
     String dataset,
     String device,
     int batchSize,
+    String decoding,
     int utteranceCount,
     double wer,
     double cer,

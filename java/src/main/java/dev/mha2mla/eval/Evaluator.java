@@ -1,6 +1,8 @@
 package dev.mha2mla.eval;
 
+import dev.mha2mla.RecognizerStream;
 import dev.mha2mla.SpeechRecognizer;
+import dev.mha2mla.StreamOptions;
 import dev.mha2mla.data.Dataset;
 import dev.mha2mla.data.TextNormalizer;
 import dev.mha2mla.data.Utterance;
@@ -38,19 +40,29 @@ public final class Evaluator {
   private final int sampleRate;
   private final int batchSize;
   private final int worstCount;
+  private final String decoding;
 
   /**
    * @param sampleRate the rate the transcriber expects; audio at any other rate is an error naming the file
    * @param worstCount how many utterances the report lists as worst
    */
   public Evaluator(Transcriber transcriber, int sampleRate, int batchSize, int worstCount) {
+    this(transcriber, sampleRate, batchSize, worstCount, FULL_UTTERANCE);
+  }
+
+  /** @param decoding how the transcriber decodes, in words, for the report */
+  public Evaluator(Transcriber transcriber, int sampleRate, int batchSize, int worstCount, String decoding) {
     if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
     if (worstCount < 0) throw new IllegalArgumentException("worst count must be >= 0, got " + worstCount);
     this.transcriber = transcriber;
     this.sampleRate = sampleRate;
     this.batchSize = batchSize;
     this.worstCount = worstCount;
+    this.decoding = decoding;
   }
+
+  /** The report's decoding field for whole-utterance transcription. */
+  public static final String FULL_UTTERANCE = "full utterance";
 
   /** Greedy CTC transcription with {@code asr}, {@code batchSize} utterances per forward pass, the 10 worst listed. */
   public static Evaluator of(SpeechRecognizer asr, int batchSize) {
@@ -58,8 +70,33 @@ public final class Evaluator {
         .toList(), asr.normalizer().samplingRate(), batchSize, 10);
   }
 
+  /**
+   * Streaming decoding with {@code asr}: each utterance fed to its own {@link RecognizerStream} one chunk of audio
+   * at a time (chunkFrames x the model's stride in samples), as a live source would deliver it.
+   */
+  public static Evaluator streaming(SpeechRecognizer asr, StreamOptions options) {
+    int piece = Math.toIntExact(options.chunkFrames() * asr.model().featureEncoder().totalStride());
+    Transcriber t = batch -> batch.stream().map(samples -> {
+      try (RecognizerStream stream = asr.openStream(options)) {
+        for (int start = 0; start < samples.length; start += piece) {
+          stream.accept(java.util.Arrays.copyOfRange(samples, start, Math.min(samples.length, start + piece)));
+        }
+        return stream.finish().text();
+      }
+    }).toList();
+    return new Evaluator(t, asr.normalizer().samplingRate(), 1, 10, describe(options, asr));
+  }
+
+  /** "streaming: chunks of 16 frames (320 ms), left context 512 frames (10.24 s)". */
+  public static String describe(StreamOptions options, SpeechRecognizer asr) {
+    double frameMs = 1000.0 * asr.model().featureEncoder().totalStride() / asr.normalizer().samplingRate();
+    return String.format(java.util.Locale.ROOT, "streaming: chunks of %d frames (%.0f ms), left context %d frames (%.2f s)",
+        options.chunkFrames(), options.chunkFrames() * frameMs, options.leftContextFrames(),
+        options.leftContextFrames() * frameMs / 1000);
+  }
+
   public Evaluator withWorstCount(int n) {
-    return new Evaluator(transcriber, sampleRate, batchSize, n);
+    return new Evaluator(transcriber, sampleRate, batchSize, n, decoding);
   }
 
   /**
@@ -106,7 +143,7 @@ public final class Evaluator {
             .thenComparing(Comparator.comparingDouble(UtteranceScore::wer).reversed())
             .thenComparing(UtteranceScore::id))
         .limit(worstCount).toList();
-    return new EvaluationReport(model, dataset.name(), device, batchSize, scores.size(), words.rate(), chars.rate(),
+    return new EvaluationReport(model, dataset.name(), device, batchSize, decoding, scores.size(), words.rate(), chars.rate(),
         words, chars, audio, recognition, wall, audio > 0 ? recognition / audio : 0, worst, scores, RunInfo.capture(device));
   }
 }

@@ -48,6 +48,8 @@ public final class NativeKernels {
 
   public static native int mla_set_num_threads(int n);
 
+  public static native @Cast("int64_t") long mla_malloc_in_use_bytes();
+
   public static native int mla_relpos_attention_f32(int device, Pointer stream,
       int B, int H, int Tq, int Tk, int dh, int P, int zeroRow, int qOffset, float scale,
       @Const FloatPointer q, @Cast("const int64_t*") long[] qStrides,

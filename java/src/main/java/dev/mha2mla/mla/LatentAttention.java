@@ -1,6 +1,8 @@
 package dev.mha2mla.mla;
 
 import dev.mha2mla.kernels.FusedAttention;
+import dev.mha2mla.kernels.LatentCache;
+import dev.mha2mla.kernels.StreamingCache;
 import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.model.Linear;
@@ -9,6 +11,7 @@ import dev.mha2mla.model.RelativeAttention;
 import dev.mha2mla.model.SelfAttention;
 import dev.mha2mla.model.StateDict;
 import java.util.Map;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -118,10 +121,7 @@ public final class LatentAttention implements SelfAttention {
   private Tensor attendAbsorbed(Tensor q, Tensor c, Tensor p, PaddingMask mask, boolean fused) {
     long t = q.size(2);
     long dh = q.size(3);
-    long r = c.size(2);
-    Tensor wuk = kUp.weight().view(heads, dh, r);   // W_uk,h: rows of head h
-    Tensor wuv = vUp.weight().view(heads, dh, r);
-    Tensor qa = torch.matmul(q.add(posBiasU.unsqueeze(1)), wuk); // [B, H, T, r]
+    Tensor qa = absorbQueries(q);                                  // [B, H, T, r]
     Tensor qw = q.add(posBiasV.unsqueeze(1));
     Tensor z;                                                      // [B, H, T, r]
     if (fused) {
@@ -136,8 +136,42 @@ public final class LatentAttention implements SelfAttention {
       if (mask != null) scores = scores.add(mask.additive());
       z = torch.matmul(torch.softmax(scores, -1), latent);
     }
-    Tensor o = torch.matmul(z, wuv.transpose(-2, -1)).add(vUp.bias().view(heads, 1, dh));
-    return RelativeAttention.mergeHeads(o);
+    return expandOutputs(z);
+  }
+
+  /** qa_h = (q_h + u_h) W_uk,h: queries [B, H, T, dh] to absorbed queries [B, H, T, r]. */
+  private Tensor absorbQueries(Tensor q) {
+    Tensor wuk = kUp.weight().view(heads, q.size(3), latentDim()); // W_uk,h: rows of head h
+    return torch.matmul(q.add(posBiasU.unsqueeze(1)), wuk);
+  }
+
+  /** o_h = z_h W_uv,h^T + bv_h: attended latents [B, H, T, r] to head outputs, merged to [B, T, D]. */
+  private Tensor expandOutputs(Tensor z) {
+    long dh = vUp.weight().size(0) / heads;
+    Tensor wuv = vUp.weight().view(heads, dh, latentDim());
+    return RelativeAttention.mergeHeads(torch.matmul(z, wuv.transpose(-2, -1)).add(vUp.bias().view(heads, 1, dh)));
+  }
+
+  /** Streams in the absorbed form: each cached frame is r floats read once for all heads. */
+  @Override
+  public Tensor forwardChunk(Tensor x, StreamingCache cache, int layer, Tensor p, int zeroRow) {
+    if (!(cache instanceof LatentCache latent)) {
+      throw new IllegalArgumentException("latent attention streams over a LatentCache, not " + cache.getClass().getSimpleName());
+    }
+    latent.append(layer, kvDown.forward(x));
+    Tensor q = RelativeAttention.heads(query.forward(x), heads);
+    Tensor z = latent.attend(layer, absorbQueries(q), q.add(posBiasV.unsqueeze(1)), p, zeroRow, 1.0 / Math.sqrt(q.size(3)));
+    return out.forward(expandOutputs(z));
+  }
+
+  @Override
+  public Tensor projectPositions(Tensor table) {
+    return position.forward(table);
+  }
+
+  @Override
+  public StreamingCache newStreamingCache(Device device, int layers, int maxFrames) {
+    return LatentCache.create(device, layers, (int) latentDim(), maxFrames);
   }
 
   public Linear query() { return query; }

@@ -1,12 +1,18 @@
 package dev.mha2mla.model;
 
 import dev.mha2mla.io.RawTensor;
+import dev.mha2mla.kernels.StreamingCache;
 import dev.mha2mla.mla.LatentAttention;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -30,6 +36,8 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
   /** Stored tensors the CTC forward pass never reads (positional conv of pre-training, BatchNorm counters), written back verbatim. */
   private final Map<String, RawTensor> passthrough = new LinkedHashMap<>();
   private final Device device;
+  /** Projected position tables of streams, per (chunk, window): one tensor per layer. Freed by close(). */
+  private final Map<List<Integer>, List<Tensor>> streamPositions = new HashMap<>();
   private boolean closed;
 
   /** Output of a forward pass: logits [B, T, V] and the number of valid frames of each sequence. */
@@ -123,6 +131,64 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
   }
 
   /**
+   * The front end of a stream: normalised samples [1, N] to projected frames [1, F, D] (conv stack, LayerNorm,
+   * projection). Each frame depends on its own 400-odd samples only, so consecutive calls on sample windows that
+   * start at multiples of the total stride give exactly the frames of one call on the whole (a "group"-norm
+   * feature encoder, which normalises over time, is the exception: there the window's statistics are used).
+   */
+  public Tensor streamFeatures(Tensor samples) {
+    checkOpen();
+    Tensor input = samples.to(device == null ? samples.device() : device, ScalarType.Float);
+    return projection.forward(projectionNorm.forward(featureEncoder.forward(input).transpose(1, 2)));
+  }
+
+  /** One chunk of a stream: projected frames [1, C, D] (C at most the stream's chunk size) to logits [1, C, V]. */
+  public Tensor streamChunk(Tensor frames, StreamState state) {
+    checkOpen();
+    if (frames.size(1) > state.chunkFrames()) {
+      throw new IllegalArgumentException("a chunk of " + frames.size(1) + " frames exceeds the stream's " + state.chunkFrames());
+    }
+    return lmHead.forward(encoder.forwardChunk(frames, state));
+  }
+
+  /**
+   * A new stream's state: chunks of at most {@code chunkFrames} frames, each attending to itself and up to
+   * {@code leftContextFrames} earlier frames. The layers' projected position tables for that window are computed
+   * once per (chunk, left context) and shared by every stream of this model.
+   */
+  public StreamState openStream(int chunkFrames, int leftContextFrames) {
+    checkOpen();
+    if (chunkFrames < 1) throw new IllegalArgumentException("chunk must be at least 1 frame, got " + chunkFrames);
+    if (leftContextFrames < 0) throw new IllegalArgumentException("left context must be >= 0 frames, got " + leftContextFrames);
+    int window = Math.addExact(chunkFrames, leftContextFrames);
+    List<Tensor> positions = streamPositions(chunkFrames, window);
+    List<ConformerLayer> layers = encoder.layers();
+    Device where = device == null ? new Device("cpu") : device;
+    StreamingCache cache = layers.get(0).attention().newStreamingCache(where, layers.size(), window);
+    Tensor[] context = new Tensor[layers.size()];
+    try (PointerScope scope = new PointerScope()) {
+      for (int i = 0; i < context.length; i++) context[i] = TorchTensors.keep(layers.get(i).conv().initialContext());
+    }
+    return new StreamState(cache, context, positions, chunkFrames, leftContextFrames);
+  }
+
+  private synchronized List<Tensor> streamPositions(int chunkFrames, int window) {
+    checkOpen();
+    return streamPositions.computeIfAbsent(List.of(chunkFrames, window), key -> {
+      // rows m = 0 .. window + chunk - 2 of the HF table for `window` frames hold delta = window - 1 - m
+      List<Tensor> out = new ArrayList<>();
+      try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+        Tensor table = RelativePositionalEmbedding.table(window, config.hiddenSize()).narrow(0, 0, window + chunkFrames - 1);
+        Tensor onDevice = device == null ? table : table.to(device, ScalarType.Float);
+        for (ConformerLayer layer : encoder.layers()) {
+          out.add(TorchTensors.keep(layer.attention().projectPositions(onDevice).contiguous()));
+        }
+      }
+      return List.copyOf(out);
+    });
+  }
+
+  /**
    * Frames of each row of a batch padded to {@code paddedSamples}: the conv stack's output length of its real
    * samples (HF's {@code _get_feat_extract_output_lengths}), at most the padded batch's frame count.
    */
@@ -161,6 +227,11 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
 
   public Device device() {
     return device;
+  }
+
+  /** The CTC head: final hidden states [B, T, D] to logits [B, T, V]. */
+  public Linear lmHead() {
+    return lmHead;
   }
 
   public Tensor maskedSpecEmbed() {
@@ -207,5 +278,7 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
     if (closed) return;
     closed = true;
     for (Tensor t : weights().values()) t.close();
+    for (List<Tensor> tables : streamPositions.values()) tables.forEach(Tensor::close);
+    streamPositions.clear();
   }
 }

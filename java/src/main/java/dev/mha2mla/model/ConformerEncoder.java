@@ -40,6 +40,18 @@ public final class ConformerEncoder implements HasWeights {
     return finalNorm.forward(h);
   }
 
+  /** One chunk of a stream: x [1, C, D] (projected features) to [1, C, D], through every layer's caches. */
+  public Tensor forwardChunk(Tensor x, StreamState state) {
+    Tensor h = x;
+    for (int i = 0; i < layers.size(); i++) h = layers.get(i).forwardChunk(h, state, i);
+    return finalNorm.forward(h);
+  }
+
+  /** The LayerNorm after the last layer. */
+  public LayerNorm finalNorm() {
+    return finalNorm;
+  }
+
   public List<ConformerLayer> layers() {
     return Collections.unmodifiableList(layers);
   }

@@ -44,6 +44,19 @@ public final class ConformerLayer implements HasWeights {
     return finalNorm.forward(h);
   }
 
+  /** One chunk of a stream, x [1, C, D]: the same block, attention over the session's cache, conv over its context. */
+  public Tensor forwardChunk(Tensor x, StreamState state, int index) {
+    Scalar half = new Scalar(0.5);
+    Tensor h = ffn1.forward(ffn1Norm.forward(x)).mul(half).add(x);
+    h = attention.forwardChunk(attentionNorm.forward(h), state.cache(), index, state.positions(index), state.zeroRow())
+        .add(h);
+    ConvolutionModule.Chunk c = conv.forwardChunk(h, state.convContext(index));
+    state.setConvContext(index, c.context());
+    h = h.add(c.out());
+    h = ffn2.forward(ffn2Norm.forward(h)).mul(half).add(h);
+    return finalNorm.forward(h);
+  }
+
   public SelfAttention attention() {
     return attention;
   }

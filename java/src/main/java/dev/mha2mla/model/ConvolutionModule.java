@@ -4,6 +4,7 @@ import dev.mha2mla.io.RawTensor;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -42,11 +43,45 @@ public final class ConvolutionModule implements HasWeights {
   }
 
   public Tensor forward(Tensor x) {
-    Tensor h = norm.forward(x).transpose(1, 2); // [B, D, T]
-    h = torch.conv1d(h, pointwise1);
-    h = torch.glu(h, 1);
-    h = torch.conv1d(h, depthwise, new TensorOptional(), new long[] {1}, new long[] {(kernel - 1) / 2},
-        new long[] {1}, depthwise.size(0));
+    Tensor g = gated(x);
+    return finish(torch.conv1d(g, depthwise, new TensorOptional(), new long[] {1}, new long[] {contextFrames()},
+        new long[] {1}, depthwise.size(0)));
+  }
+
+  /** The depthwise convolution's reach on each side, (k-1)/2 frames: what a stream keeps of the past. */
+  public int contextFrames() {
+    return (int) ((kernel - 1) / 2);
+  }
+
+  /** A stream's starting context: zeros, as the full forward pass pads the sequence start. [1, D, (k-1)/2]. */
+  public Tensor initialContext() {
+    return torch.zeros(new long[] {1, depthwise.size(0), contextFrames()}, depthwise.options());
+  }
+
+  /** Output of one streamed chunk and the context the next chunk starts from. */
+  public record Chunk(Tensor out, Tensor context) {}
+
+  /**
+   * One chunk of a stream, x [1, C, D]: the depthwise convolution sees the last (k-1)/2 gated frames of earlier
+   * chunks ({@code context} [1, D, (k-1)/2], exact) and zeros after the chunk's end, where the full pass would see
+   * the future; everything else in the block acts frame by frame.
+   */
+  public Chunk forwardChunk(Tensor x, Tensor context) {
+    int pad = contextFrames();
+    Tensor window = torch.cat(new TensorVector(context, gated(x)), 2); // [1, D, pad + C]
+    Tensor next = window.narrow(2, window.size(2) - pad, pad).contiguous();
+    Tensor h = torch.conv1d(torch.constant_pad_nd(window, new long[] {0, pad}), depthwise, new TensorOptional(),
+        new long[] {1}, new long[] {0}, new long[] {1}, depthwise.size(0));
+    return new Chunk(finish(h), next);
+  }
+
+  /** LayerNorm, pointwise conv to 2D channels, GLU: [B, T, D] to [B, D, T]. */
+  private Tensor gated(Tensor x) {
+    return torch.glu(torch.conv1d(norm.forward(x).transpose(1, 2), pointwise1), 1);
+  }
+
+  /** BatchNorm, activation, pointwise conv after the depthwise conv: [B, D, T] to [B, T, D]. */
+  private Tensor finish(Tensor h) {
     h = torch.batch_norm(h, new TensorOptional(bnWeight), new TensorOptional(bnBias), new TensorOptional(bnMean),
         new TensorOptional(bnVar), false, 0.1, BATCH_NORM_EPS, true);
     h = activation.apply(h);

@@ -71,6 +71,13 @@ public final class FeatureEncoder implements HasWeights {
     return n;
   }
 
+  /** Samples between consecutive frames: the product of the strides. */
+  public long totalStride() {
+    long stride = 1;
+    for (long s : config.convStride()) stride *= s;
+    return stride;
+  }
+
   /** Samples needed for one frame: the receptive field of the conv stack. */
   public long minimumSamples() {
     long field = 1;

@@ -1,6 +1,9 @@
 package dev.mha2mla.model;
 
+import dev.mha2mla.kernels.KeyValueCache;
+import dev.mha2mla.kernels.StreamingCache;
 import java.util.Map;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 
 /** The checkpoint's relative-position multi-head attention: separate K and V projections of width D. */
@@ -50,6 +53,27 @@ public final class MultiHeadAttention implements SelfAttention {
       return out.forward(RelativeAttention.mergeHeads(RelativeAttention.fused(q, k, v, p, posBiasU, posBiasV, mask)));
     }
     return out.forward(RelativeAttention.attend(q, k, v, p, posBiasU, posBiasV, mask));
+  }
+
+  @Override
+  public Tensor forwardChunk(Tensor x, StreamingCache cache, int layer, Tensor p, int zeroRow) {
+    if (!(cache instanceof KeyValueCache kv)) {
+      throw new IllegalArgumentException("multi-head attention streams over a KeyValueCache, not " + cache.getClass().getSimpleName());
+    }
+    Tensor q = RelativeAttention.heads(query.forward(x), heads);
+    kv.append(layer, RelativeAttention.heads(key.forward(x), heads), RelativeAttention.heads(value.forward(x), heads));
+    Tensor o = kv.attend(layer, q, p, posBiasU, posBiasV, zeroRow, 1.0 / Math.sqrt(q.size(3)));
+    return out.forward(RelativeAttention.mergeHeads(o));
+  }
+
+  @Override
+  public Tensor projectPositions(Tensor table) {
+    return position.forward(table);
+  }
+
+  @Override
+  public StreamingCache newStreamingCache(Device device, int layers, int maxFrames) {
+    return KeyValueCache.create(device, layers, heads, (int) (query.weight().size(0) / heads), maxFrames);
   }
 
   @Override

@@ -1,5 +1,7 @@
 package dev.mha2mla.model;
 
+import dev.mha2mla.kernels.StreamingCache;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 
 /** The self-attention block of a conformer layer: multi-head (the checkpoint's) or latent (converted). */
@@ -11,6 +13,23 @@ public interface SelfAttention extends HasWeights {
    * @return [B, T, D] after the output projection
    */
   Tensor forward(Tensor x, Tensor relPos, PaddingMask mask);
+
+  /**
+   * One chunk of a stream (inference only, native kernels): appends the chunk's keys and values (MHA) or latents
+   * (MLA) to layer {@code layer} of {@code cache}, then attends the chunk's queries over the cache's window.
+   *
+   * @param x [1, C, D] after the block's LayerNorm
+   * @param cache the session's cache, of the kind {@link #newStreamingCache} makes
+   * @param p this block's projected positions ({@link #projectPositions}) for deltas zeroRow - row
+   * @return [1, C, D] after the output projection
+   */
+  Tensor forwardChunk(Tensor x, StreamingCache cache, int layer, Tensor p, int zeroRow);
+
+  /** p = table W_pos^T: the block's projection of a relative position table [P, D]. */
+  Tensor projectPositions(Tensor table);
+
+  /** A cache of the kind this block streams over: K/V (2D floats per frame) or latent (r floats), on {@code device}. */
+  StreamingCache newStreamingCache(Device device, int layers, int maxFrames);
 
   /** Chooses native kernels or LibTorch operations for inference calls (training always uses LibTorch). */
   void setBackend(AttentionBackend backend);

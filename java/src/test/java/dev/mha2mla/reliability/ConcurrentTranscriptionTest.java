@@ -86,6 +86,50 @@ class ConcurrentTranscriptionTest {
     assertThat(mismatches).isEmpty();
   }
 
+  /**
+   * close() while eight threads transcribe: it waits for the calls in progress, which finish with the right
+   * result (were the weights freed under them, they would read freed memory), and every later call is refused
+   * with a clear error instead.
+   */
+  @Test
+  void closeWaitsForCallsInProgressThenRefusesNewOnes() throws Exception {
+    SpeechRecognizer own = SpeechRecognizer.open(Fixtures.conformerTiny());
+    java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+    ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+    try {
+      List<Future<List<String>>> futures = new ArrayList<>();
+      for (int i = 0; i < THREADS; i++) {
+        int thread = i;
+        futures.add(pool.submit(() -> {
+          List<String> bad = new ArrayList<>();
+          for (int k = 0; ; k++) {
+            int u = (thread + k) % utterances.size();
+            Transcript t;
+            try {
+              t = own.transcribeAll(List.of(utterances.get(u)), 1).get(0);
+            } catch (IllegalStateException e) {
+              if (!e.getMessage().contains("closed")) bad.add("thread " + thread + ": " + e);
+              refused.incrementAndGet();
+              return bad;
+            }
+            if (!same(t, alone.get(u))) bad.add("thread " + thread + ": " + names.get(u));
+            done.incrementAndGet();
+          }
+        }));
+      }
+      while (done.get() < 2 * THREADS) Thread.sleep(1);
+      own.close();
+      List<String> mismatches = new ArrayList<>();
+      for (Future<List<String>> f : futures) mismatches.addAll(f.get(1, TimeUnit.MINUTES));
+      assertThat(mismatches).isEmpty();
+      assertThat(refused.get()).isEqualTo(THREADS);
+      assertThat(own.model().weights().values()).allMatch(t -> t.isNull());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   @Test
   void theUtterancesDifferSoTheComparisonMeansSomething() {
     assertThat(alone).extracting(t -> t.logits().length).doesNotHaveDuplicates();

@@ -6,6 +6,7 @@ import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.ConformerLayer;
+import dev.mha2mla.model.CpuThreads;
 import dev.mha2mla.model.Devices;
 import dev.mha2mla.model.MultiHeadAttention;
 import java.io.IOException;
@@ -55,7 +56,7 @@ public final class ModelBenchmark {
   public BenchmarkReport run(Path modelDir) throws IOException {
     Device device = Devices.parse(options.device());
     boolean cuda = device != null;
-    int threads = TimingHarness.setThreads(options.threads());
+    int threads = CpuThreads.configure(options.threads());
     Roofline.Ceilings machine = null;
     if (options.ceilings() && !cuda) {
       progress.accept("measuring copy bandwidth and matmul rate");

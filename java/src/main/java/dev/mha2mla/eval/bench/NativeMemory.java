@@ -42,6 +42,15 @@ public final class NativeMemory {
     return Files.isReadable(STATUS);
   }
 
+  /**
+   * Bytes the C allocator has handed out and not taken back (glibc's mallinfo2: LibTorch's CPU tensors, kernel
+   * scratch, streaming caches), or -1 where unknown. Unlike {@link #residentBytes()} it does not move with the JVM
+   * heap, so a leak test can compare it over thousands of calls.
+   */
+  public static long mallocInUseBytes() {
+    return dev.mha2mla.kernels.FusedAttention.available() ? dev.mha2mla.kernels.NativeKernels.mla_malloc_in_use_bytes() : -1;
+  }
+
   /** VmRSS: resident set size now, bytes. */
   public static long residentBytes() {
     return field(readStatus(), "VmRSS");

@@ -2,7 +2,6 @@ package dev.mha2mla.eval.bench;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * The plain timing loop behind {@code mha2mla benchmark}: warm-up calls (thread pools, first-touch page
@@ -37,18 +36,5 @@ public record TimingHarness(int warmup, int repeats) {
       call.run();
       return (System.nanoTime() - t0) / 1e9;
     }
-  }
-
-  /**
-   * Sets the CPU threads of all three pools a forward pass uses ({@code n <= 0}: every core this JVM may use):
-   * LibTorch's OpenMP pool, the native kernels' (the same OpenMP runtime) and OpenBLAS's own pthreads, which
-   * LibTorch's matrix products run on and which {@code torch.set_num_threads} leaves alone. Returns the count set.
-   */
-  public static int setThreads(int n) {
-    int threads = n > 0 ? n : Runtime.getRuntime().availableProcessors();
-    torch.set_num_threads(threads);
-    org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
-    if (dev.mha2mla.kernels.FusedAttention.available()) dev.mha2mla.kernels.NativeKernels.mla_set_num_threads(threads);
-    return threads;
   }
 }
