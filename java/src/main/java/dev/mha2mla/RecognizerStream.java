@@ -4,6 +4,7 @@ import dev.mha2mla.SpeechRecognizer.Transcript;
 import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.FeatureEncoder;
 import dev.mha2mla.model.StreamState;
+import dev.mha2mla.model.StreamingCacheKind;
 import dev.mha2mla.model.TorchTensors;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -40,6 +41,7 @@ public final class RecognizerStream implements AutoCloseable {
   private final ConformerCtcModel model;
   private final StreamState state;
   private final long cacheBytes;
+  private final StreamingCacheKind kind;
   private final int hidden;
   private final long receptiveField;
   private final long stride;
@@ -66,7 +68,9 @@ public final class RecognizerStream implements AutoCloseable {
     this.receptiveField = fe.minimumSamples();
     this.stride = fe.totalStride();
     this.frames = new float[options.chunkFrames() * hidden];
-    this.state = model.openStream(options.chunkFrames(), options.leftContextFrames());
+    this.kind = options.cacheKind(model.hasLatent(), model.config().numAttentionHeads(),
+        model.device() != null && model.device().is_cuda());
+    this.state = model.openStream(options.chunkFrames(), options.leftContextFrames(), kind);
     this.cacheBytes = state.cacheBytes();
   }
 
@@ -116,6 +120,11 @@ public final class RecognizerStream implements AutoCloseable {
     } finally {
       recognizer.exit();
     }
+  }
+
+  /** What this stream caches per frame and layer (its options' choice, AUTO resolved). */
+  public StreamingCacheKind cacheKind() {
+    return kind;
   }
 
   /** Bytes of attention cache this stream holds: its window (chunk + left context) times all layers. */

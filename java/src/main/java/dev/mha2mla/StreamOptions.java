@@ -1,5 +1,7 @@
 package dev.mha2mla;
 
+import dev.mha2mla.model.StreamingCacheKind;
+
 /**
  * How a {@link RecognizerStream} cuts audio: encoder frames (20 ms each at the usual 320-sample stride) are run
  * through the network {@code chunkFrames} at a time, each chunk attending to itself and at most
@@ -7,14 +9,27 @@ package dev.mha2mla;
  * when streamed, so smaller chunks answer sooner and make more errors; {@code mha2mla evaluate --stream-chunk}
  * measures how many.
  *
+ * <p>{@code cache} picks what is cached per frame: {@link Cache#LATENT} (MLA models only: r floats, the memory
+ * saving, absorbed attention), {@link Cache#KEY_VALUE} (2d floats, MHA-style attention) or {@link Cache#AUTO},
+ * whichever is faster for the chunk size ({@link StreamingCacheKind#fastest}): on a CPU the latent for chunks of
+ * 1-2 frames, K/V from there on.
+ *
  * @param chunkFrames frames per network call (latency: chunkFrames x 20 ms plus compute)
  * @param leftContextFrames the most earlier frames a chunk attends to; cache memory grows with it
  */
-public record StreamOptions(int chunkFrames, int leftContextFrames) {
-  /** 16 frames (0.32 s) per chunk over up to 512 frames (10.2 s) of left context. */
+public record StreamOptions(int chunkFrames, int leftContextFrames, Cache cache) {
+  /** 16 frames (0.32 s) per chunk over up to 512 frames (10.2 s) of left context, the faster cache. */
   public static final StreamOptions DEFAULT = new StreamOptions(16, 512);
 
+  /** What a stream caches; see the class comment. */
+  public enum Cache { AUTO, KEY_VALUE, LATENT }
+
+  public StreamOptions(int chunkFrames, int leftContextFrames) {
+    this(chunkFrames, leftContextFrames, Cache.AUTO);
+  }
+
   public StreamOptions {
+    if (cache == null) throw new IllegalArgumentException("cache must be AUTO, KEY_VALUE or LATENT, not null");
     if (chunkFrames < 1) throw new IllegalArgumentException("chunk must be at least 1 frame, got " + chunkFrames);
     if (leftContextFrames < 0) {
       throw new IllegalArgumentException("left context must be 0 or more frames, got " + leftContextFrames);
@@ -23,5 +38,17 @@ public record StreamOptions(int chunkFrames, int leftContextFrames) {
       throw new IllegalArgumentException("chunk + left context of " + ((long) chunkFrames + leftContextFrames)
           + " frames is more than 2^20");
     }
+  }
+
+  /** The cache kind these options give a model with (or without) a latent, with {@code heads} heads, on CPU or CUDA. */
+  public StreamingCacheKind cacheKind(boolean latentAvailable, int heads, boolean cuda) {
+    return switch (cache) {
+      case AUTO -> StreamingCacheKind.fastest(latentAvailable, chunkFrames, heads, cuda);
+      case KEY_VALUE -> StreamingCacheKind.KEY_VALUE;
+      case LATENT -> {
+        if (!latentAvailable) throw new IllegalArgumentException("a LATENT cache needs an MLA model; this one is MHA");
+        yield StreamingCacheKind.LATENT;
+      }
+    };
   }
 }

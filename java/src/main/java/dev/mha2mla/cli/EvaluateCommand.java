@@ -73,6 +73,10 @@ final class EvaluateCommand implements Callable<Integer> {
       description = "With --stream-chunk: the most earlier frames a chunk attends to. Default: ${DEFAULT-VALUE}.")
   int leftContext;
 
+  @Option(names = "--stream-cache", defaultValue = "auto", paramLabel = "auto|kv|latent",
+      description = "With --stream-chunk: what the streams cache (see 'mha2mla stream --help'). Default: ${DEFAULT-VALUE}.")
+  String streamCache;
+
   @Override
   public Integer call() throws Exception {
     CpuThreads.configure(0);
@@ -101,7 +105,7 @@ final class EvaluateCommand implements Callable<Integer> {
             .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
             .setUnit(" utt", 1).build()) {
       Evaluator evaluator = streamChunk == null ? Evaluator.of(asr, batchSize)
-          : Evaluator.streaming(asr, new StreamOptions(streamChunk, leftContext));
+          : Evaluator.streaming(asr, new StreamOptions(streamChunk, leftContext, StreamCommand.parseCache(streamCache)));
       report = evaluator.withWorstCount(worst).evaluate(dataset, model.toString(), device,
           (done, words) -> {
             bar.stepTo(done);

@@ -42,6 +42,11 @@ final class StreamCommand implements Callable<Integer> {
       description = "The most earlier frames a chunk attends to. Default: ${DEFAULT-VALUE}.")
   int leftContext;
 
+  @Option(names = "--cache", defaultValue = "auto", paramLabel = "auto|kv|latent",
+      description = "What to cache per frame: kv (K and V, 2d floats), latent (MLA models: r floats, absorbed attention) "
+          + "or auto, the faster one for --chunk on this device. Default: ${DEFAULT-VALUE}.")
+  String cache;
+
   @Option(names = "--feed-ms", defaultValue = "100", paramLabel = "MS",
       description = "Audio per accept() call, as a capture device would deliver it. Default: ${DEFAULT-VALUE}.")
   int feedMs;
@@ -70,8 +75,10 @@ final class StreamCommand implements Callable<Integer> {
       String last = "";
       String text;
       long cacheBytes;
-      try (RecognizerStream stream = asr.openStream(new StreamOptions(chunk, leftContext))) {
+      String kind;
+      try (RecognizerStream stream = asr.openStream(new StreamOptions(chunk, leftContext, parseCache(cache)))) {
         cacheBytes = stream.cacheBytes();
+        kind = stream.cacheKind().name().toLowerCase(Locale.ROOT);
         for (int start = 0; start < samples.length; start += piece) {
           float[] part = Arrays.copyOfRange(samples, start, Math.min(samples.length, start + piece));
           long t0 = System.nanoTime();
@@ -91,7 +98,7 @@ final class StreamCommand implements Callable<Integer> {
       double seconds = (double) samples.length / rate;
       System.out.println("final: " + text);
       System.err.printf(Locale.ROOT, "%.2f s of audio, %.3f s of compute (real-time factor %.3f); cache %.1f KiB "
-          + "(%d + %d frames)%n", seconds, nanos / 1e9, nanos / 1e9 / seconds, cacheBytes / 1024.0, leftContext, chunk);
+          + "(%s, %d + %d frames)%n", seconds, nanos / 1e9, nanos / 1e9 / seconds, cacheBytes / 1024.0, kind, leftContext, chunk);
       if (jsonOut != null) {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("model", model.toString());
@@ -102,6 +109,7 @@ final class StreamCommand implements Callable<Integer> {
         doc.put("audio_seconds", seconds);
         doc.put("compute_seconds", nanos / 1e9);
         doc.put("real_time_factor", nanos / 1e9 / seconds);
+        doc.put("cache", kind);
         doc.put("cache_bytes", cacheBytes);
         doc.put("partials", partials);
         doc.put("final", text);
@@ -109,5 +117,14 @@ final class StreamCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  static StreamOptions.Cache parseCache(String s) {
+    return switch (s) {
+      case "auto" -> StreamOptions.Cache.AUTO;
+      case "kv" -> StreamOptions.Cache.KEY_VALUE;
+      case "latent" -> StreamOptions.Cache.LATENT;
+      default -> throw new IllegalArgumentException("--cache must be auto, kv or latent, got '" + s + "'");
+    };
   }
 }

@@ -84,7 +84,11 @@ public final class Evaluator {
         return stream.finish().text();
       }
     }).toList();
-    return new Evaluator(t, asr.normalizer().samplingRate(), 1, 10, describe(options, asr));
+    String decoding;
+    try (RecognizerStream probe = asr.openStream(options)) {
+      decoding = describe(options, asr) + ", " + probe.cacheKind().name().toLowerCase(java.util.Locale.ROOT) + " cache";
+    }
+    return new Evaluator(t, asr.normalizer().samplingRate(), 1, 10, decoding);
   }
 
   /** "streaming: chunks of 16 frames (320 ms), left context 512 frames (10.24 s)". */

@@ -1,6 +1,7 @@
 package dev.mha2mla.mla;
 
 import dev.mha2mla.kernels.FusedAttention;
+import dev.mha2mla.kernels.KeyValueCache;
 import dev.mha2mla.kernels.LatentCache;
 import dev.mha2mla.kernels.StreamingCache;
 import dev.mha2mla.model.AttentionBackend;
@@ -10,6 +11,7 @@ import dev.mha2mla.model.PaddingMask;
 import dev.mha2mla.model.RelativeAttention;
 import dev.mha2mla.model.SelfAttention;
 import dev.mha2mla.model.StateDict;
+import dev.mha2mla.model.StreamingCacheKind;
 import java.util.Map;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
@@ -152,16 +154,28 @@ public final class LatentAttention implements SelfAttention {
     return RelativeAttention.mergeHeads(torch.matmul(z, wuv.transpose(-2, -1)).add(vUp.bias().view(heads, 1, dh)));
   }
 
-  /** Streams in the absorbed form: each cached frame is r floats read once for all heads. */
+  /**
+   * Over a {@link LatentCache}: the absorbed form, each cached frame r floats read once for all heads. Over a
+   * {@link KeyValueCache}: the chunk's latent expanded to K and V once, then attention as in MHA (faster for larger
+   * chunks, 2d floats per cached frame).
+   */
   @Override
   public Tensor forwardChunk(Tensor x, StreamingCache cache, int layer, Tensor p, int zeroRow) {
-    if (!(cache instanceof LatentCache latent)) {
-      throw new IllegalArgumentException("latent attention streams over a LatentCache, not " + cache.getClass().getSimpleName());
-    }
-    latent.append(layer, kvDown.forward(x));
+    Tensor c = kvDown.forward(x);
     Tensor q = RelativeAttention.heads(query.forward(x), heads);
-    Tensor z = latent.attend(layer, absorbQueries(q), q.add(posBiasV.unsqueeze(1)), p, zeroRow, 1.0 / Math.sqrt(q.size(3)));
-    return out.forward(expandOutputs(z));
+    double scale = 1.0 / Math.sqrt(q.size(3));
+    if (cache instanceof LatentCache latent) {
+      latent.append(layer, c);
+      return out.forward(expandOutputs(latent.attend(layer, absorbQueries(q), q.add(posBiasV.unsqueeze(1)), p, zeroRow, scale)));
+    }
+    KeyValueCache kv = (KeyValueCache) cache;
+    kv.append(layer, RelativeAttention.heads(kUp.forward(c), heads), RelativeAttention.heads(vUp.forward(c), heads));
+    return out.forward(RelativeAttention.mergeHeads(kv.attend(layer, q, p, posBiasU, posBiasV, zeroRow, scale)));
+  }
+
+  @Override
+  public boolean hasLatent() {
+    return true;
   }
 
   @Override
@@ -170,7 +184,10 @@ public final class LatentAttention implements SelfAttention {
   }
 
   @Override
-  public StreamingCache newStreamingCache(Device device, int layers, int maxFrames) {
+  public StreamingCache newStreamingCache(StreamingCacheKind kind, Device device, int layers, int maxFrames) {
+    if (kind == StreamingCacheKind.KEY_VALUE) {
+      return KeyValueCache.create(device, layers, heads, (int) (query.weight().size(0) / heads), maxFrames);
+    }
     return LatentCache.create(device, layers, (int) latentDim(), maxFrames);
   }
 

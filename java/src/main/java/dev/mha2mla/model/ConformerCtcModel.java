@@ -153,10 +153,10 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
 
   /**
    * A new stream's state: chunks of at most {@code chunkFrames} frames, each attending to itself and up to
-   * {@code leftContextFrames} earlier frames. The layers' projected position tables for that window are computed
+   * {@code leftContextFrames} earlier frames, over a cache of {@code kind}. The layers' projected position tables for that window are computed
    * once per (chunk, left context) and shared by every stream of this model.
    */
-  public StreamState openStream(int chunkFrames, int leftContextFrames) {
+  public StreamState openStream(int chunkFrames, int leftContextFrames, StreamingCacheKind kind) {
     checkOpen();
     if (chunkFrames < 1) throw new IllegalArgumentException("chunk must be at least 1 frame, got " + chunkFrames);
     if (leftContextFrames < 0) throw new IllegalArgumentException("left context must be >= 0 frames, got " + leftContextFrames);
@@ -164,7 +164,7 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
     List<Tensor> positions = streamPositions(chunkFrames, window);
     List<ConformerLayer> layers = encoder.layers();
     Device where = device == null ? new Device("cpu") : device;
-    StreamingCache cache = layers.get(0).attention().newStreamingCache(where, layers.size(), window);
+    StreamingCache cache = layers.get(0).attention().newStreamingCache(kind, where, layers.size(), window);
     Tensor[] context = new Tensor[layers.size()];
     try (PointerScope scope = new PointerScope()) {
       for (int i = 0; i < context.length; i++) context[i] = TorchTensors.keep(layers.get(i).conv().initialContext());
@@ -206,6 +206,11 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
   public static ConformerCtcModel initialize(ConformerConfig config, long seed, Device device) {
     return fromStateDict(config, new StateDict("fresh initialisation (seed " + seed + ")", InitialWeights.draw(config, seed)),
         device);
+  }
+
+  /** Whether streams can cache the latent (an MLA model) rather than K/V. */
+  public boolean hasLatent() {
+    return encoder.layers().get(0).attention().hasLatent();
   }
 
   /** Native fused kernels or LibTorch operations for every attention block's inference calls. */

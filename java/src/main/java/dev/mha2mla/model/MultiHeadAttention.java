@@ -72,7 +72,10 @@ public final class MultiHeadAttention implements SelfAttention {
   }
 
   @Override
-  public StreamingCache newStreamingCache(Device device, int layers, int maxFrames) {
+  public StreamingCache newStreamingCache(StreamingCacheKind kind, Device device, int layers, int maxFrames) {
+    if (kind != StreamingCacheKind.KEY_VALUE) {
+      throw new IllegalArgumentException("multi-head attention has no latent to cache; convert the model to MLA first");
+    }
     return KeyValueCache.create(device, layers, heads, (int) (query.weight().size(0) / heads), maxFrames);
   }
 

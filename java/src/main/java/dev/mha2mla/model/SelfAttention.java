@@ -28,8 +28,17 @@ public interface SelfAttention extends HasWeights {
   /** p = table W_pos^T: the block's projection of a relative position table [P, D]. */
   Tensor projectPositions(Tensor table);
 
-  /** A cache of the kind this block streams over: K/V (2D floats per frame) or latent (r floats), on {@code device}. */
-  StreamingCache newStreamingCache(Device device, int layers, int maxFrames);
+  /**
+   * A cache for this block's streams on {@code device}: K/V (2D floats per frame) or latent (r floats, MLA only).
+   *
+   * @throws IllegalArgumentException for a latent cache of a block without a latent
+   */
+  StreamingCache newStreamingCache(StreamingCacheKind kind, Device device, int layers, int maxFrames);
+
+  /** Whether {@link #newStreamingCache} can make a LATENT cache. */
+  default boolean hasLatent() {
+    return false;
+  }
 
   /** Chooses native kernels or LibTorch operations for inference calls (training always uses LibTorch). */
   void setBackend(AttentionBackend backend);

@@ -17,6 +17,7 @@ import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.ConvolutionModule;
 import dev.mha2mla.model.RelativePositionalEmbedding;
 import dev.mha2mla.model.SelfAttention;
+import dev.mha2mla.model.StreamingCacheKind;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,12 +69,12 @@ class StreamingRecognitionTest {
     recognizers.values().forEach(SpeechRecognizer::close);
   }
 
-  @ParameterizedTest(name = "{0}")
+  @ParameterizedTest(name = "{0}, {1} cache")
   @MethodSource("kinds")
-  void oneChunkOverTheWholeUtteranceIsTheFullPass(String kind) {
+  void oneChunkOverTheWholeUtteranceIsTheFullPass(String kind, StreamOptions.Cache cache) {
     SpeechRecognizer asr = recognizers.get(kind);
     Transcript full = asr.transcribeAll(List.of(audio), 1).get(0);
-    try (RecognizerStream stream = asr.openStream(new StreamOptions(full.logits().length, 0))) {
+    try (RecognizerStream stream = asr.openStream(new StreamOptions(full.logits().length, 0, cache))) {
       stream.accept(audio);
       Transcript streamed = stream.finish();
       assertThat(streamed.logits().length).isEqualTo(full.logits().length);
@@ -82,19 +83,17 @@ class StreamingRecognitionTest {
     }
   }
 
-  static Stream<String> kinds() {
-    return Stream.of("mha", "mla");
+  static Stream<Arguments> kinds() {
+    return Stream.of(Arguments.of("mha", StreamOptions.Cache.KEY_VALUE), Arguments.of("mla", StreamOptions.Cache.KEY_VALUE),
+        Arguments.of("mla", StreamOptions.Cache.LATENT));
   }
 
   static Stream<Arguments> chunkings() {
     List<Arguments> cases = new ArrayList<>();
-    for (String kind : List.of("mha", "mla")) {
-      cases.add(Arguments.of(kind, 1, 0));
-      cases.add(Arguments.of(kind, 1, 3));
-      cases.add(Arguments.of(kind, 5, 3));
-      cases.add(Arguments.of(kind, 8, 20));
-      cases.add(Arguments.of(kind, 16, 1000));
-      cases.add(Arguments.of(kind, 13, 7));
+    for (Arguments k : kinds().toList()) {
+      for (int[] c : new int[][] {{1, 0}, {1, 3}, {5, 3}, {8, 20}, {16, 1000}, {13, 7}}) {
+        cases.add(Arguments.of(k.get()[0], k.get()[1], c[0], c[1]));
+      }
     }
     return cases.stream();
   }
@@ -103,9 +102,9 @@ class StreamingRecognitionTest {
    * Attention of a chunk over the cache is the full attention block run on the window alone: the frames
    * [max(0, e - W), e) for a chunk ending at e, W = chunk + left context, rows of the chunk compared.
    */
-  @ParameterizedTest(name = "{0}, chunk {1}, left context {2}")
+  @ParameterizedTest(name = "{0}, {1} cache, chunk {2}, left context {3}")
   @MethodSource("chunkings")
-  void attentionOverTheCacheIsFullAttentionOverTheWindow(String kind, int chunk, int left) {
+  void attentionOverTheCacheIsFullAttentionOverTheWindow(String kind, StreamOptions.Cache cacheKind, int chunk, int left) {
     ConformerCtcModel model = recognizers.get(kind).model();
     try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
       long d = model.config().hiddenSize();
@@ -117,7 +116,8 @@ class StreamingRecognitionTest {
         Tensor p = attention.projectPositions(
             RelativePositionalEmbedding.table(window, d).narrow(0, 0, window + chunk - 1).contiguous());
         double worst = 0;
-        try (StreamingCache cache = attention.newStreamingCache(new Device("cpu"), 1, window)) {
+        try (StreamingCache cache = attention.newStreamingCache(StreamingCacheKind.valueOf(cacheKind.name()),
+            new Device("cpu"), 1, window)) {
           for (int begin = 0; begin < frames; begin += chunk) {
             int end = Math.min(frames, begin + chunk);
             int start = Math.max(0, end - window);
@@ -166,12 +166,12 @@ class StreamingRecognitionTest {
     copyWithoutNormalisation(temp.resolve("mla"), raw);
     try (SpeechRecognizer plain = SpeechRecognizer.open(raw)) {
       float[][] whole;
-      try (RecognizerStream s = plain.openStream(new StreamOptions(8, 16))) {
+      try (RecognizerStream s = plain.openStream(new StreamOptions(8, 16, StreamOptions.Cache.LATENT))) {
         s.accept(normalised);
         whole = s.finish().logits();
       }
       for (int piece : new int[] {1, 159, 320, 401, 4000}) {
-        try (RecognizerStream s = plain.openStream(new StreamOptions(8, 16))) {
+        try (RecognizerStream s = plain.openStream(new StreamOptions(8, 16, StreamOptions.Cache.LATENT))) {
           List<String> partials = new ArrayList<>();
           for (int start = 0; start < normalised.length; start += piece) {
             partials.add(s.accept(Arrays.copyOfRange(normalised, start, Math.min(normalised.length, start + piece))));
@@ -224,9 +224,15 @@ class StreamingRecognitionTest {
 
   @Test
   void latentCacheIsSmallerThanTheKeyValueCache() {
-    StreamOptions options = new StreamOptions(16, 240);
-    try (RecognizerStream mha = recognizers.get("mha").openStream(options);
-        RecognizerStream mla = recognizers.get("mla").openStream(options)) {
+    StreamOptions options = new StreamOptions(16, 240, StreamOptions.Cache.LATENT);
+    assertThatThrownBy(() -> recognizers.get("mha").openStream(options)).hasMessageContaining("needs an MLA model");
+    try (RecognizerStream mha = recognizers.get("mha").openStream(new StreamOptions(16, 240));
+        RecognizerStream mla = recognizers.get("mla").openStream(options);
+        RecognizerStream mlaAuto = recognizers.get("mla").openStream(new StreamOptions(16, 240));
+        RecognizerStream mlaOneFrame = recognizers.get("mla").openStream(new StreamOptions(1, 255))) {
+      // on a CPU the latent cache is the faster one for chunks of 1-2 frames only
+      assertThat(mlaAuto.cacheKind()).isEqualTo(StreamingCacheKind.KEY_VALUE);
+      assertThat(mlaOneFrame.cacheKind()).isEqualTo(StreamingCacheKind.LATENT);
       // per frame and layer: 2 * D = 128 floats against r = 32
       assertThat(mha.cacheBytes()).isEqualTo(2L * 256 * 2 * 64 * 4);
       assertThat(mla.cacheBytes()).isEqualTo(2L * 256 * 32 * 4);
