@@ -1,6 +1,7 @@
 package dev.mha2mla.pipeline;
 
 import dev.mha2mla.SpeechRecognizer;
+import dev.mha2mla.StreamOptions;
 import dev.mha2mla.data.Dataset;
 import dev.mha2mla.data.Datasets;
 import dev.mha2mla.data.Utterance;
@@ -36,13 +37,20 @@ import java.util.stream.Stream;
 
 /**
  * The six steps: convert, evaluate the MHA baseline, evaluate the converted MLA model, fine-tune its
- * attention, evaluate the fine-tuned model, write the comparison report. Each step's result is a file
+ * attention, evaluate the fine-tuned model, write the comparison report. Each evaluation scores whole
+ * utterances and, again, the same audio decoded as a live stream ({@link StreamOptions#DEFAULT}), then times
+ * the model. Each step's result is a file
  * written atomically into the results folder; a rerun skips every step whose result exists and redoes
  * the one that was interrupted (fine-tuning resumes from its checkpoint).
  */
 public final class Pipeline {
   public static final String CONVERTED = "mla_converted";
   public static final String FINETUNED = "conformer_mla_finetuned";
+  /**
+   * Words in a corpus the pipeline synthesises: the 200 most common of the embedded list, the vocabulary the
+   * shipped default model was trained on (models/conformer-small-synthetic/MODEL.md).
+   */
+  static final int SYNTH_VOCABULARY = 200;
 
   private final PipelineOptions options;
   private final ModelBenchmark benchmark;
@@ -139,7 +147,7 @@ public final class Pipeline {
     if (train == null || test == null) {
       Path corpus = results.resolve("corpus");
       step("0/6 synthesise speech corpus (espeak-ng; synthetic, robotic speech)", corpus.resolve("corpus.json"), () ->
-          SyntheticCorpus.write(CorpusPlan.create(options.seed(), options.synthCount(), 400, Splits.parse("0.8,0.1,0.1")),
+          SyntheticCorpus.write(CorpusPlan.create(options.seed(), options.synthCount(), SYNTH_VOCABULARY, Splits.parse("0.8,0.1,0.1")),
               SpeechTools.find(), corpus, true, Runtime.getRuntime().availableProcessors(), null));
       if (train == null) train = corpus.resolve("train");
       if (valid == null) valid = corpus.resolve("validation");
@@ -178,6 +186,16 @@ public final class Pipeline {
         Json.write(wer, report);
         log(String.format("  %s: WER %.2f%%, CER %.2f%% on %d utterances", prefix, 100 * report.wer(), 100 * report.cer(),
             report.utteranceCount()));
+      }
+    });
+    Path streamed = results.resolve(prefix + "_stream_wer.json");
+    step(title + ": WER decoded as a live stream", streamed, () -> {
+      try (SpeechRecognizer asr = SpeechRecognizer.open(model, options.device())) {
+        EvaluationReport report = Evaluator.streaming(asr, StreamOptions.DEFAULT)
+            .evaluate(Datasets.open(data.test), model.toString(), options.device(), null);
+        Json.write(streamed, report);
+        log(String.format("  %s, %s: WER %.2f%%, CER %.2f%%", prefix, report.decoding(), 100 * report.wer(),
+            100 * report.cer()));
       }
     });
     Path bench = results.resolve(prefix + "_benchmark.json");
@@ -272,7 +290,8 @@ public final class Pipeline {
     List<String> files = new ArrayList<>(List.of(ComparisonReport.TEXT, ComparisonReport.MARKDOWN, "pipeline.log",
         "mla_config.json", "conversion.json", "mha_baseline_wer.json", "mha_baseline_benchmark.json",
         "mla_converted_wer.json", "mla_converted_benchmark.json", "mla_finetuned_wer.json",
-        "mla_finetuned_benchmark.json", "mla_finetuned_metadata.json"));
+        "mla_finetuned_benchmark.json", "mla_finetuned_metadata.json", "mha_baseline_stream_wer.json",
+        "mla_converted_stream_wer.json", "mla_finetuned_stream_wer.json"));
     files.addAll(ComparisonReport.PLOTS);
     return files;
   }
