@@ -42,6 +42,65 @@ __device__ __forceinline__ float warp_sum(float x) {
 
 __host__ __device__ constexpr int align4(int x) { return (x + 3) & ~3; }
 
+// One key of an online softmax for the RT query rows a warp holds (flash attention): scores s (base 2, already
+// summed over the warp, so every lane holds the same values and the branch stays warp-uniform) and the key's
+// value, C floats per lane (dimension d = lane + 32 c). Keeps m = max score, l = sum 2^(s - m) and
+// acc = sum 2^(s - m) v.
+template <int RT, int C>
+__device__ __forceinline__ void online_softmax_step(float (&m)[RT], float (&l)[RT], float (&acc)[RT][C],
+                                                    const float (&s)[RT], const float (&v)[C]) {
+    #pragma unroll
+    for (int t = 0; t < RT; ++t) {
+        if (s[t] > m[t]) {
+            const float corr = exp2f(m[t] - s[t]);
+            l[t] *= corr;
+            #pragma unroll
+            for (int c = 0; c < C; ++c) acc[t][c] *= corr;
+            m[t] = s[t];
+        }
+        const float e = exp2f(s[t] - m[t]);
+        l[t] += e;
+        #pragma unroll
+        for (int c = 0; c < C; ++c) acc[t][c] += e * v[c];
+    }
+}
+
+// Merges the kWarps warps' online-softmax states of a block over their keys:
+// M[t] = max_w m_w, L[t] = sum_w l_w 2^(m_w - M), and sums[t * C * 32 + d] = sum_w acc_w[d] 2^(m_w - M) (shared,
+// RT * C * 32 floats). ms, ls: shared [kWarps][RT] scratch. Every thread gets M and L; ends synchronised.
+template <int kWarps, int RT, int C>
+__device__ __forceinline__ void merge_warps(int warp, int lane, const float (&m)[RT], const float (&l)[RT],
+                                            const float (&acc)[RT][C], float (*ms)[RT], float (*ls)[RT],
+                                            float* sums, float (&M)[RT], float (&L)[RT]) {
+    if (lane == 0)
+        #pragma unroll
+        for (int t = 0; t < RT; ++t) { ms[warp][t] = m[t]; ls[warp][t] = l[t]; }
+    for (int x = threadIdx.x; x < RT * C * 32; x += kWarps * 32) sums[x] = 0.0f;
+    __syncthreads();
+    #pragma unroll
+    for (int t = 0; t < RT; ++t) {
+        M[t] = -INFINITY;
+        #pragma unroll
+        for (int w = 0; w < kWarps; ++w) M[t] = fmaxf(M[t], ms[w][t]);
+        L[t] = 0.0f;
+        #pragma unroll
+        for (int w = 0; w < kWarps; ++w)
+            if (ms[w][t] != -INFINITY) L[t] += ls[w][t] * exp2f(ms[w][t] - M[t]);
+    }
+    #pragma unroll
+    for (int w = 0; w < kWarps; ++w) {
+        if (warp == w) {
+            #pragma unroll
+            for (int t = 0; t < RT; ++t) {
+                const float f = m[t] != -INFINITY ? exp2f(m[t] - M[t]) : 0.0f;
+                #pragma unroll
+                for (int c = 0; c < C; ++c) sums[t * C * 32 + c * 32 + lane] += acc[t][c] * f;
+            }
+        }
+        __syncthreads();
+    }
+}
+
 // Split partials of the split-keys kernels in a LatentWorkspace: index (b * splits + split) * rows + row with
 // row = i * H + h (z: times the output width).
 struct SplitBuffers {

@@ -109,53 +109,14 @@ __global__ void __launch_bounds__(kWarps * 32) latent_kernel(const LatentArgs a,
         for (int off = 16; off > 0; off >>= 1)
             #pragma unroll
             for (int t = 0; t < RT; ++t) s[t] += __shfl_xor_sync(0xffffffffu, s[t], off);
-        #pragma unroll
-        for (int t = 0; t < RT; ++t) {
-            if (s[t] > m[t]) {  // warp-uniform: every lane holds the same s
-                const float corr = exp2f(m[t] - s[t]);
-                l[t] *= corr;
-                #pragma unroll
-                for (int c = 0; c < RC; ++c) z[t][c] *= corr;
-                m[t] = s[t];
-            }
-            const float e = exp2f(s[t] - m[t]);
-            l[t] += e;
-            #pragma unroll
-            for (int c = 0; c < RC; ++c) z[t][c] += e * cv[c];
-        }
+        online_softmax_step<RT, RC>(m, l, z, s, cv);
     }
 
     // Merge the warps. zs[t][d] with d = lane + 32 c is row t's z over the block's keys.
     __shared__ float ms[kWarps][RT], ls[kWarps][RT];
     __shared__ float zs[RT * RC * 32];
-    if (lane == 0)
-        #pragma unroll
-        for (int t = 0; t < RT; ++t) { ms[warp][t] = m[t]; ls[warp][t] = l[t]; }
-    for (int x = threadIdx.x; x < RT * RC * 32; x += kWarps * 32) zs[x] = 0.0f;
-    __syncthreads();
     float M[RT], L[RT];
-    #pragma unroll
-    for (int t = 0; t < RT; ++t) {
-        M[t] = -INFINITY;
-        #pragma unroll
-        for (int w = 0; w < kWarps; ++w) M[t] = fmaxf(M[t], ms[w][t]);
-        L[t] = 0.0f;
-        #pragma unroll
-        for (int w = 0; w < kWarps; ++w)
-            if (ms[w][t] != -INFINITY) L[t] += ls[w][t] * exp2f(ms[w][t] - M[t]);
-    }
-    #pragma unroll
-    for (int w = 0; w < kWarps; ++w) {
-        if (warp == w) {
-            #pragma unroll
-            for (int t = 0; t < RT; ++t) {
-                const float f = m[t] != -INFINITY ? exp2f(m[t] - M[t]) : 0.0f;
-                #pragma unroll
-                for (int c = 0; c < RC; ++c) zs[t * RC * 32 + c * 32 + lane] += z[t][c] * f;
-            }
-        }
-        __syncthreads();
-    }
+    merge_warps<kWarps, RT, RC>(warp, lane, m, l, z, ms, ls, zs, M, L);
 
     #pragma unroll
     for (int t = 0; t < RT; ++t) {

@@ -105,53 +105,14 @@ __global__ void __launch_bounds__(kWarps * 32) kv_cache_kernel(const RelposArgs 
         for (int off = 16; off > 0; off >>= 1)
             #pragma unroll
             for (int t = 0; t < RT; ++t) s[t] += __shfl_xor_sync(0xffffffffu, s[t], off);
-        #pragma unroll
-        for (int t = 0; t < RT; ++t) {
-            if (s[t] > m[t]) {  // warp-uniform: every lane holds the same s
-                const float corr = exp2f(m[t] - s[t]);
-                l[t] *= corr;
-                #pragma unroll
-                for (int c = 0; c < DC; ++c) o[t][c] *= corr;
-                m[t] = s[t];
-            }
-            const float e = exp2f(s[t] - m[t]);
-            l[t] += e;
-            #pragma unroll
-            for (int c = 0; c < DC; ++c) o[t][c] += e * vv[c];
-        }
+        online_softmax_step<RT, DC>(m, l, o, s, vv);
     }
 
     // Merge the warps: M = max_w m_w, o = sum_w o_w 2^(m_w - M), L likewise. os[t][d], d = lane + 32 c.
     __shared__ float ms[kWarps][RT], ls[kWarps][RT];
     __shared__ float os[RT * DC * 32];
-    if (lane == 0)
-        #pragma unroll
-        for (int t = 0; t < RT; ++t) { ms[warp][t] = m[t]; ls[warp][t] = l[t]; }
-    for (int x = threadIdx.x; x < RT * DC * 32; x += kWarps * 32) os[x] = 0.0f;
-    __syncthreads();
     float M[RT], L[RT];
-    #pragma unroll
-    for (int t = 0; t < RT; ++t) {
-        M[t] = -INFINITY;
-        #pragma unroll
-        for (int w = 0; w < kWarps; ++w) M[t] = fmaxf(M[t], ms[w][t]);
-        L[t] = 0.0f;
-        #pragma unroll
-        for (int w = 0; w < kWarps; ++w)
-            if (ms[w][t] != -INFINITY) L[t] += ls[w][t] * exp2f(ms[w][t] - M[t]);
-    }
-    #pragma unroll
-    for (int w = 0; w < kWarps; ++w) {
-        if (warp == w) {
-            #pragma unroll
-            for (int t = 0; t < RT; ++t) {
-                const float f = m[t] != -INFINITY ? exp2f(m[t] - M[t]) : 0.0f;
-                #pragma unroll
-                for (int c = 0; c < DC; ++c) os[t * DC * 32 + c * 32 + lane] += o[t][c] * f;
-            }
-        }
-        __syncthreads();
-    }
+    merge_warps<kWarps, RT, DC>(warp, lane, m, l, o, ms, ls, os, M, L);
 
     const int rows = a.H * a.Tq;
     #pragma unroll
