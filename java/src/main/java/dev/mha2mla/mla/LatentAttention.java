@@ -144,14 +144,25 @@ public final class LatentAttention implements SelfAttention {
   /** qa_h = (q_h + u_h) W_uk,h: queries [B, H, T, dh] to absorbed queries [B, H, T, r]. */
   private Tensor absorbQueries(Tensor q) {
     Tensor wuk = kUp.weight().view(heads, q.size(3), latentDim()); // W_uk,h: rows of head h
-    return torch.matmul(q.add(posBiasU.unsqueeze(1)), wuk);
+    return perHead(q.add(posBiasU.unsqueeze(1)), wuk);
   }
 
   /** o_h = z_h W_uv,h^T + bv_h: attended latents [B, H, T, r] to head outputs, merged to [B, T, D]. */
   private Tensor expandOutputs(Tensor z) {
     long dh = vUp.weight().size(0) / heads;
     Tensor wuv = vUp.weight().view(heads, dh, latentDim());
-    return RelativeAttention.mergeHeads(torch.matmul(z, wuv.transpose(-2, -1)).add(vUp.bias().view(heads, 1, dh)));
+    return RelativeAttention.mergeHeads(perHead(z, wuv.transpose(-2, -1)).add(vUp.bias().view(heads, 1, dh)));
+  }
+
+  /**
+   * x_h W_h for every head: x [B, H, T, m], w [H, m, n] to [B, H, T, n]. One batched product over the heads with
+   * batch and time folded into rows, so each head's weight is read as it is (a broadcasting matmul would copy
+   * it once per batch row).
+   */
+  private Tensor perHead(Tensor x, Tensor w) {
+    long b = x.size(0), t = x.size(2);
+    Tensor rows = x.transpose(0, 1).reshape(heads, b * t, x.size(3)); // [H, B*T, m]
+    return torch.bmm(rows, w).view(heads, b, t, w.size(2)).transpose(0, 1);
   }
 
   /**
