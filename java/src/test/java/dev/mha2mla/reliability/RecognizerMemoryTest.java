@@ -11,7 +11,6 @@ import dev.mha2mla.eval.bench.NativeMemory;
 import dev.mha2mla.io.Fixtures;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -129,30 +128,30 @@ class RecognizerMemoryTest {
 
   /**
    * Opens, uses and closes a recognizer {@value #OPEN_CLOSE_CYCLES} times, keeping every closed one reachable so
-   * that the collector cannot free what close() forgot. Anonymous resident memory (RssAnon: the heap and
-   * native allocations, not the memory-mapped weight files) is compared after a full collection at cycle 10
-   * and at the end: were the weights not freed it would grow by their size (650 KB) every cycle.
+   * that the collector cannot free what close() forgot. The malloc floor (as in {@link #measure}) over cycles 11-25
+   * and 36-50 is compared: were the weights not freed it would rise by their size (650 KB) every cycle.
    */
   @Test
   void closeFreesTheWeightsWithoutTheCollectorsHelp() throws IOException {
     float[] audio = Utterances.fixtureAudio();
     long weights = Files.size(Fixtures.conformerTiny().resolve("model.safetensors"));
     List<SpeechRecognizer> closed = new ArrayList<>();
-    long afterWarmUp = 0;
-    int warmUp = OPEN_CLOSE_CYCLES / 5;
+    long early = Long.MAX_VALUE;
+    long late = Long.MAX_VALUE;
     for (int cycle = 1; cycle <= OPEN_CLOSE_CYCLES; cycle++) {
       SpeechRecognizer asr = SpeechRecognizer.open(Fixtures.conformerTiny());
       assertThat(asr.transcribe(audio)).isNotEmpty();
       asr.close();
       closed.add(asr);
-      if (cycle == warmUp) afterWarmUp = anonymousResidentBytesAfterGc();
+      long bytes = NativeMemory.mallocInUseBytes();
+      if (cycle > OPEN_CLOSE_CYCLES / 5 && cycle <= OPEN_CLOSE_CYCLES / 2) early = Math.min(early, bytes);
+      if (cycle > 7 * OPEN_CLOSE_CYCLES / 10) late = Math.min(late, bytes);
     }
-    long atEnd = anonymousResidentBytesAfterGc();
-    long perCycle = (atEnd - afterWarmUp) / (OPEN_CLOSE_CYCLES - warmUp);
-    System.out.printf("open/transcribe/close x%d, all kept reachable: RssAnon from cycle %d to %d: %+.2f%% "
-            + "(%+d bytes per cycle; the weights are %d bytes)%n", OPEN_CLOSE_CYCLES, warmUp, OPEN_CLOSE_CYCLES,
-        100.0 * (atEnd - afterWarmUp) / afterWarmUp, perCycle, weights);
-    assertThat(perCycle).as("RssAnon growth per open/close cycle").isLessThan(weights / 4);
+    // the two windows' centres lie 25 cycles apart
+    long perCycle = (late - early) / (OPEN_CLOSE_CYCLES / 2);
+    System.out.printf("open/transcribe/close x%d, all kept reachable: malloc floor %+d bytes per cycle (the weights are "
+        + "%d bytes)%n", OPEN_CLOSE_CYCLES, perCycle, weights);
+    assertThat(perCycle).as("malloc'd bytes kept per open/close cycle").isLessThan(weights / 4);
     assertThat(closed.get(0).model().weights().values()).as("every weight tensor freed").allMatch(t -> t.isNull());
   }
 
@@ -164,14 +163,5 @@ class RecognizerMemoryTest {
 
     assertThatThrownBy(() -> asr.transcribe(Utterances.fixtureAudio()))
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
-  }
-
-  // RssAnon after System.gc(), so both measurements see a compacted heap of similar size.
-  private static long anonymousResidentBytesAfterGc() throws IOException {
-    System.gc();
-    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-      if (line.startsWith("RssAnon:")) return Long.parseLong(line.replaceAll("\\D+", "")) << 10;
-    }
-    throw new IllegalStateException("no RssAnon in /proc/self/status");
   }
 }
