@@ -148,7 +148,8 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
     if (frames.size(1) > state.chunkFrames()) {
       throw new IllegalArgumentException("a chunk of " + frames.size(1) + " frames exceeds the stream's " + state.chunkFrames());
     }
-    return lmHead.forward(encoder.forwardChunk(frames, state));
+    Tensor x = device == null ? frames : frames.to(device, ScalarType.Float);
+    return lmHead.forward(encoder.forwardChunk(x, state));
   }
 
   /**
