@@ -350,6 +350,8 @@ std::vector<Shape> latent_shapes() {
         {"s=3 Tk=90 r=100 strided", 2, 3, 3, 90, 100, 48, 87, {90, 45}, true, 2},
         {"full T=150 r=33", 2, 3, 150, 150, 33, 20, 0, {150, 77}},
         {"full T=65 r=128 strided", 1, 4, 65, 65, 128, 64, 0, {}, true},
+        {"s=24 Tk=200 r=72 dh=36 padded", 2, 4, 24, 200, 72, 36, 176, {200, 150}},
+        {"full T=70 r=8 dh=24", 1, 2, 70, 70, 8, 24, 0, {}},
     };
 }
 
@@ -1402,7 +1404,7 @@ int run_bench() {
     Rng rng(2024);
     std::vector<BenchCase> cases;
     for (int T : {250, 750, 1500}) {
-        for (int s : {T, 1, 8}) {
+        for (int s : {T, 1, 8, 32}) {
             const int off = T - s;
             Shape rs{"relpos", 1, H, s, T, dh, dh, off, {}};
             BenchCase c{s == T ? "relpos full" : "relpos stream", s, T, make_relpos(rs, rng), 0, 0};

@@ -14,6 +14,11 @@
 // split across tasks (flash decoding). Split k writes its running max m_k, sum l_k and unnormalised
 // z_k; the merge is  M = max_k m_k,  z = sum_k z_k e^(m_k - M) / sum_k l_k e^(m_k - M).
 //
+// With many query rows (full utterances, large chunks) each (batch, head) runs the rel-pos kernel's
+// transposed-tile path instead (key_tiles.h, keys = values = c, dk = dv = r, dp = dh): there the work is
+// bound by arithmetic, not by reading c, and keeping keys in vector lanes avoids the per-key horizontal
+// sums and the short vectors that make the path above slow for small r.
+//
 // The same kernel serves streaming caches (mla_latent_cache_attend_f32): there batch b's keys are the rows
 // of its cache window (a ring, see CacheWindow) and its queries sit at the window's last Tq positions.
 #include <algorithm>
@@ -23,6 +28,7 @@
 
 #include "common.h"
 #include "cpu_simd.h"
+#include "key_tiles.h"
 
 namespace mla {
 namespace {
@@ -31,6 +37,7 @@ constexpr int kQT = 8;              // query rows per task (for every head)
 constexpr int kKT = 8;              // keys per tile: 8 rows of c stay in L1 across all heads
 static_assert(kKT == 8, "online_softmax8 takes 8 keys");
 constexpr int kMinSplitKeys = 128;  // do not split the keys finer than this
+constexpr int kTiledRows = 16;      // from this many query rows on, the transposed-tile path
 
 // Row j of batch b's keys: dense c, or a cache window's ring row.
 MLA_INLINE const float* latent_key(const LatentArgs& a, int b, int j) {
@@ -112,6 +119,64 @@ MLA_INLINE void latent_task(const LatentArgs& a, int b, int i0, int j_begin, int
     }
 }
 
+// Batch b's latent rows, the keys and the values of every head, for tiles::attend.
+struct LatentKeys {
+    const LatentArgs& a;
+    int b;
+    MLA_INLINE const float* key(int j) const { return latent_key(a, b, j); }
+    MLA_INLINE const float* value(int j) const { return latent_key(a, b, j); }
+};
+
+MLA_INLINE tiles::Scratch tile_layout(const LatentArgs& a) { return tiles::Scratch(a.r, a.dh, a.r); }
+
+// Query rows i0 .. i0+tiles::kQT-1 (those below Tq) of batch b, head h, through transposed key tiles.
+template <class V>
+MLA_INLINE void latent_head_task(const LatentArgs& a, int b, int h, int i0, float* scratch) {
+    const tiles::Scratch L = tile_layout(a);
+    const int qt = std::min(tiles::kQT, a.Tq - i0);
+    float* qu = scratch + L.qu;
+    float* qw = scratch + L.qw;
+    for (int i = 0; i < qt; ++i) {  // the scale applies to AC + BD: fold it into both queries
+        const float* qa_i = a.qa + b * a.qas[0] + h * a.qas[1] + (i0 + i) * a.qas[2];
+        const float* qw_i = a.qw + b * a.qws[0] + h * a.qws[1] + (i0 + i) * a.qws[2];
+        for (int d = 0; d < a.r; ++d) qu[i * L.kpad + d] = qa_i[d] * a.scale;
+        for (int d = 0; d < a.dh; ++d) qw[i * L.ppad + d] = qw_i[d] * a.scale;
+    }
+    float l[tiles::kQT];
+    const tiles::PTable p{a.p + h * a.ps[1], a.ps[0], a.P};
+    tiles::attend<V>(LatentKeys{a, b}, L, qt, keys_of(a, b), int64_t(a.zero_row) - q_offset_of(a, b) - i0, p,
+                     scratch, l);
+    const float* o = scratch + L.o;
+    for (int i = 0; i < qt; ++i) {
+        float* out = a.z + b * a.zs[0] + h * a.zs[1] + (i0 + i) * a.zs[2];
+        const float inv = 1.0f / l[i];
+        for (int d = 0; d < a.r; ++d) out[d] = o[i * L.vpad + d] * inv;
+    }
+}
+
+typedef void (*LatentHeadTaskFn)(const LatentArgs&, int, int, int, float*);
+
+void latent_head_task_baseline(const LatentArgs& a, int b, int h, int i0, float* scratch) {
+    latent_head_task<vf4>(a, b, h, i0, scratch);
+}
+MLA_TARGET_AVX2 void latent_head_task_avx2(const LatentArgs& a, int b, int h, int i0, float* scratch) {
+    latent_head_task<vf8>(a, b, h, i0, scratch);
+}
+MLA_TARGET_AVX512 void latent_head_task_avx512(const LatentArgs& a, int b, int h, int i0, float* scratch) {
+    latent_head_task<vf16>(a, b, h, i0, scratch);
+}
+
+// Every (batch, head, query tile) through transposed key tiles.
+int latent_attention_cpu_tiled(const LatentArgs& a) {
+    LatentHeadTaskFn task = latent_head_task_baseline;
+    switch (cpu_isa()) {
+        case CpuIsa::Avx512: task = latent_head_task_avx512; break;
+        case CpuIsa::Avx2: task = latent_head_task_avx2; break;
+        case CpuIsa::Baseline: break;
+    }
+    return tiles::for_each_head_tile(a, task, tile_layout(a).total);
+}
+
 typedef void (*LatentTaskFn)(const LatentArgs&, int, int, int, int, float*);
 
 void latent_task_baseline(const LatentArgs& a, int b, int i0, int j0, int j1, float* state) {
@@ -163,6 +228,7 @@ int plan_splits(int tasks, int threads, int max_len) {
 }  // namespace
 
 int latent_attention_cpu(const LatentArgs& a) {
+    if (a.Tq >= kTiledRows) return latent_attention_cpu_tiled(a);
     LatentTaskFn task = latent_task_baseline;
     switch (cpu_isa()) {
         case CpuIsa::Avx512: task = latent_task_avx512; break;

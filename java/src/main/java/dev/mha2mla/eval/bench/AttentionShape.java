@@ -10,8 +10,8 @@ import dev.mha2mla.model.ConformerConfig;
 public record AttentionShape(String name, int hidden, int heads, int latent) {
   /** facebook/wav2vec2-conformer-rel-pos-large-960h-ft: d = 1024, 16 heads of 64, r = d / 2. */
   public static final AttentionShape FLAGSHIP = new AttentionShape("flagship", 1024, 16, 512);
-  /** The small shipped model (fixture conformer-tiny): d = 64, 4 heads of 16, r = d / 2. */
-  public static final AttentionShape SMALL = new AttentionShape("small", 64, 4, 32);
+  /** The shipped model (models/conformer-small-synthetic): d = 144, 4 heads of 36, r = d / 2. */
+  public static final AttentionShape SMALL = new AttentionShape("small", 144, 4, 72);
 
   public AttentionShape {
     if (hidden < 1 || heads < 1 || hidden % heads != 0) {

@@ -79,7 +79,7 @@ public final class EncoderWorkload implements AutoCloseable {
 
   /**
    * The models the suite compares, by name: {@code flagship_mha} and {@code flagship_mla} (r = 512), randomly
-   * initialised; {@code tiny_mha}, the shipped small model ({@code fixtures/conformer-tiny}), and {@code tiny_mla}, its
+   * initialised; {@code tiny_mha}, the fixture model {@code conformer-tiny} (d = 64, 2 layers), and {@code tiny_mla}, its
    * conversion (joint SVD, r = d / 2). A {@code _absorbed} suffix on an MLA name runs its attention in absorbed form
    * (otherwise expanded, the form for full utterances). Attention runs on the native kernels.
    *
@@ -106,12 +106,12 @@ public final class EncoderWorkload implements AutoCloseable {
   private static Path tinyModel(Path fixtures) throws IOException {
     Path dir = fixtures.resolve("conformer-tiny");
     if (!java.nio.file.Files.isRegularFile(dir.resolve("config.json"))) {
-      throw new java.nio.file.NoSuchFileException(dir + ": the shipped small model is not there (pass the shared fixtures folder)");
+      throw new java.nio.file.NoSuchFileException(dir + ": the fixture model conformer-tiny is not there (pass the shared fixtures folder)");
     }
     return dir;
   }
 
-  /** The shipped small model converted to MLA (r = d / 2) in a temporary folder, deleted when the JVM exits. */
+  /** The fixture model conformer-tiny converted to MLA (r = d / 2) in a temporary folder, deleted when the JVM exits. */
   private static Path convertedTinyModel(Path fixtures) throws IOException {
     Path source = tinyModel(fixtures);
     Path out = java.nio.file.Files.createTempDirectory("mha2mla-bench-tiny-mla");

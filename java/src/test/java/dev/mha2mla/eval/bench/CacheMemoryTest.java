@@ -33,7 +33,7 @@ class CacheMemoryTest {
   @Test
   void aStreamingWorkloadHoldsExactlyItsCache() {
     try (StreamingWorkload w = StreamingWorkload.create(AttentionShape.SMALL, CacheDesign.LATENT_CACHE, 3, 40, 2, 1)) {
-      assertThat(w.cacheBytes()).isEqualTo(3L * 42 * 32 * 4);
+      assertThat(w.cacheBytes()).isEqualTo(3L * 42 * AttentionShape.SMALL.latent() * 4);
     }
   }
 }

@@ -22,11 +22,11 @@ class WorkloadsTest {
       Tensor fused = w.run(AttentionWorkload.Variant.MHA_FUSED);
       Tensor expanded = w.run(AttentionWorkload.Variant.MLA_EXPANDED);
       Tensor absorbed = w.run(AttentionWorkload.Variant.MLA_ABSORBED);
-      assertThat(torchMath.shape()).containsExactly(2, 37, 64);
+      assertThat(torchMath.shape()).containsExactly(2, 37, AttentionShape.SMALL.hidden());
       assertThat(maxAbsDiff(torchMath, fused)).isLessThan(1e-4);
       assertThat(maxAbsDiff(expanded, absorbed)).isLessThan(1e-4);
-      assertThat(w.block(AttentionWorkload.Variant.MHA_FUSED).cacheFloatsPerFrame()).isEqualTo(128);
-      assertThat(w.block(AttentionWorkload.Variant.MLA_ABSORBED).cacheFloatsPerFrame()).isEqualTo(32);
+      assertThat(w.block(AttentionWorkload.Variant.MHA_FUSED).cacheFloatsPerFrame()).isEqualTo(2 * AttentionShape.SMALL.hidden());
+      assertThat(w.block(AttentionWorkload.Variant.MLA_ABSORBED).cacheFloatsPerFrame()).isEqualTo(AttentionShape.SMALL.latent());
     }
   }
 
@@ -40,7 +40,7 @@ class WorkloadsTest {
       Tensor reference = hf.run();
       Tensor kernel = dev.mha2mla.model.RelativeAttention.mergeHeads(fused.run());
       assertThat(maxAbsDiff(reference, kernel)).isLessThan(1e-4);
-      assertThat(latent.run().shape()).containsExactly(2, 4, 50, 32);
+      assertThat(latent.run().shape()).containsExactly(2, 4, 50, AttentionShape.SMALL.latent());
     }
   }
 
@@ -49,7 +49,7 @@ class WorkloadsTest {
     for (CacheDesign d : CacheDesign.values()) {
       try (StreamingWorkload w = StreamingWorkload.create(AttentionShape.SMALL, d, 2, 30, 4, 5);
           PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
-        assertThat(w.step().shape()).as(d.id()).containsExactly(2, 4, 64);
+        assertThat(w.step().shape()).as(d.id()).containsExactly(2, 4, AttentionShape.SMALL.hidden());
         if (d != CacheDesign.INPUT_CACHE) assertThat(w.attend().size(2)).isEqualTo(4);
       }
     }
