@@ -73,19 +73,19 @@ record SuitePlan(String profile, List<JmhRun> runs, List<MemoryProbe> probes, bo
     List<JmhRun> runs = new ArrayList<>();
     ceilings(runs);
     kernels(runs, AttentionShape.FLAGSHIP, new int[] {100, 250, 500, 1000, 1500, 3000}, new int[] {1});
-    kernels(runs, AttentionShape.SMALL, new int[] {100, 1500}, new int[] {1});
+    kernels(runs, AttentionShape.FLAGSHIP, new int[] {250, 750, 1500}, new int[] {4});
+    kernels(runs, AttentionShape.SMALL, new int[] {100, 500, 1500}, new int[] {1});
     modules(runs, AttentionShape.FLAGSHIP, new int[] {100, 250, 500, 1000, 1500}, new int[] {1});
     modules(runs, AttentionShape.FLAGSHIP, new int[] {250}, new int[] {8});
     modules(runs, AttentionShape.SMALL, new int[] {100, 1500}, new int[] {1});
     streaming(runs, AttentionShape.FLAGSHIP, new int[] {8}, new int[] {2000}, new int[] {1, 4, 8, 16, 32}, true);
-    streaming(runs, AttentionShape.FLAGSHIP, new int[] {8}, new int[] {4000}, new int[] {1, 32}, false);
+    streaming(runs, AttentionShape.FLAGSHIP, new int[] {8}, new int[] {250, 500, 1000, 4000}, new int[] {1, 4, 32}, false);
     streaming(runs, AttentionShape.FLAGSHIP, new int[] {1}, new int[] {2000}, new int[] {1, 32}, false);
     encoder(runs, new String[] {"tiny_mha", "tiny_mla"}, new int[] {250, 1500}, 1);
     encoder(runs, new String[] {"flagship_mha", "flagship_mla"}, new int[] {250}, 1);
-    // flagship: one layer (float64 and float32); the whole 24-layer conversion takes minutes here (full profile);
-    // the shipped small model's whole conversion is measured
-    svd(runs, AttentionShape.FLAGSHIP, 24, false);
-    svd(runs, AttentionShape.SMALL, 2, true);
+    // one layer (float64 and float32) and the whole model (24 flagship layers: one timed conversion)
+    svd(runs, AttentionShape.FLAGSHIP, 24, true);
+    svd(runs, AttentionShape.SMALL, 4, true);
     return new SuitePlan("publish", runs, publishProbes(new int[] {100, 250, 500, 1000, 1500, 3000}), true);
   }
 
@@ -102,7 +102,7 @@ record SuitePlan(String profile, List<JmhRun> runs, List<MemoryProbe> probes, bo
     encoder(runs, new String[] {"tiny_mha", "tiny_mla"}, new int[] {250, 500, 1500}, 1);
     encoder(runs, new String[] {"flagship_mha", "flagship_mla", "flagship_mla_absorbed"}, new int[] {250, 500, 1000}, 1);
     svd(runs, AttentionShape.FLAGSHIP, 24, true);
-    svd(runs, AttentionShape.SMALL, 2, false);
+    svd(runs, AttentionShape.SMALL, 4, false);
     return new SuitePlan("full", runs, publishProbes(frames), true);
   }
 
