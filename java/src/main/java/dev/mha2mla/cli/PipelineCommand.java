@@ -1,12 +1,10 @@
 package dev.mha2mla.cli;
 
-import dev.mha2mla.eval.bench.TimingHarness;
 import dev.mha2mla.mla.ConversionMethod;
 import dev.mha2mla.model.CpuThreads;
 import dev.mha2mla.pipeline.Pipeline;
 import dev.mha2mla.pipeline.PipelineOptions;
 import dev.mha2mla.pipeline.PipelinePreset;
-import dev.mha2mla.pipeline.RecognizerBenchmark;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -92,7 +90,7 @@ final class PipelineCommand implements Callable<Integer> {
         or(benchmarkUtterances, p.benchmarkUtterances()), or(epochs, p.epochs()), maxSteps != null ? maxSteps : p.maxSteps(),
         or(batchSize, p.batchSize()), lr != null ? lr : p.learningRate(), or(patience, p.patience()),
         evalEvery != null ? evalEvery : p.evalEvery());
-    Pipeline pipeline = new Pipeline(options, new RecognizerBenchmark(new TimingHarness(1, 3)), System.err::println);
+    Pipeline pipeline = new Pipeline(options, Pipeline.ModelBenchmark.onUtterances(1, 3), System.err::println);
     System.err.print(pipeline.plan());
     Pipeline.PipelineResult result = pipeline.run();
     System.out.println(result.report());

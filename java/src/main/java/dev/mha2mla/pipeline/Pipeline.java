@@ -11,12 +11,15 @@ import dev.mha2mla.data.synth.Splits;
 import dev.mha2mla.data.synth.SyntheticCorpus;
 import dev.mha2mla.eval.EvaluationReport;
 import dev.mha2mla.eval.Evaluator;
+import dev.mha2mla.eval.bench.BenchmarkReport;
 import dev.mha2mla.io.AtomicFiles;
 import dev.mha2mla.io.Json;
 import dev.mha2mla.io.RunInfo;
 import dev.mha2mla.mla.ConversionMethod;
 import dev.mha2mla.mla.ConversionOptions;
+import dev.mha2mla.mla.LatentAttention;
 import dev.mha2mla.mla.MlaConverter;
+import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.train.FinetuneOptions;
 import dev.mha2mla.train.TrainScope;
@@ -61,6 +64,23 @@ public final class Pipeline {
   @FunctionalInterface
   public interface ModelBenchmark {
     BenchmarkSummary run(Path modelDir, Dataset utterances, String device, Path outJson) throws IOException;
+
+    /**
+     * The harness of {@code mha2mla benchmark} ({@link dev.mha2mla.eval.bench.ModelBenchmark#runOn}) on the
+     * utterances, one per pass: {@code warmup} untimed and {@code repeats} timed passes each, native kernels where
+     * they loaded, MLA in expanded form; writes its {@link BenchmarkReport}.
+     */
+    static ModelBenchmark onUtterances(int warmup, int repeats) {
+      return (modelDir, utterances, device, outJson) -> {
+        dev.mha2mla.eval.bench.ModelBenchmark.Options o = new dev.mha2mla.eval.bench.ModelBenchmark.Options(device,
+            List.of(), 1, warmup, repeats, 0, AttentionBackend.defaultBackend(), LatentAttention.Form.EXPANDED, false);
+        BenchmarkReport report = new dev.mha2mla.eval.bench.ModelBenchmark(o, null).runOn(modelDir, utterances);
+        Json.write(outJson, report);
+        BenchmarkReport.Summary s = report.summary();
+        return new BenchmarkSummary(s.realTimeFactor(), s.realTimeFactorIqr(), s.peakNativeBytes(),
+            s.cacheBytesPerFramePerLayer(), s.utteranceSeconds(), s.latencySeconds());
+      };
+    }
   }
 
   public Pipeline(PipelineOptions options, ModelBenchmark benchmark, Consumer<String> console) {

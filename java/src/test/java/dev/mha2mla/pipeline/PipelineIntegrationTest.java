@@ -3,7 +3,6 @@ package dev.mha2mla.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.mha2mla.eval.bench.TimingHarness;
 import dev.mha2mla.io.Fixtures;
 import dev.mha2mla.io.Json;
 import dev.mha2mla.mla.ConversionMethod;
@@ -35,7 +34,7 @@ class PipelineIntegrationTest {
   }
 
   private static Pipeline pipeline(Path results) {
-    return new Pipeline(options(results), new RecognizerBenchmark(new TimingHarness(0, 1)), line -> {});
+    return new Pipeline(options(results), Pipeline.ModelBenchmark.onUtterances(0, 1), line -> {});
   }
 
   private static boolean speechToolsPresent() {

@@ -4,10 +4,12 @@ import dev.mha2mla.io.RunInfo;
 import java.util.List;
 
 /**
- * What {@code mha2mla benchmark} writes ({@code <model>_benchmark.json}): speed and memory of one model folder on
- * one device, timed with {@link TimingHarness} on synthetic audio of several lengths.
+ * What {@code mha2mla benchmark} and the pipeline write ({@code <model>_benchmark.json}): speed and memory of one
+ * model folder on one device, timed with {@link TimingHarness} on random audio of several lengths or on the
+ * utterances of a dataset (see {@link ModelBenchmark}).
  *
  * @param model the model folder
+ * @param dataset the dataset whose utterances were timed, null for random audio
  * @param attentionType "mha" or "mla"
  * @param latentDim r for an MLA model, null for MHA
  * @param attentionBackend "native" (fused kernels) or "torch" (LibTorch operations)
@@ -18,10 +20,11 @@ import java.util.List;
  * @param summary the headline numbers, in the shape the pipeline's comparison report reads
  * @param cache what a streaming decoder of this model must keep
  * @param machine this machine's measured ceilings (CPU runs), for reading the numbers against
- * @param lengths one entry per audio length
+ * @param lengths one entry per audio length or utterance
  */
 public record BenchmarkReport(
     String model,
+    String dataset,
     String attentionType,
     Integer latentDim,
     int hiddenSize,
@@ -77,8 +80,9 @@ public record BenchmarkReport(
   public record Machine(double copyGbytesPerSecond, double gemmGflopsPerSecond) {}
 
   /**
-   * One audio length.
+   * One timed input: an audio length, or one utterance.
    *
+   * @param utterance the utterance's id, null for random audio
    * @param audioSeconds seconds of audio per utterance
    * @param frames encoder frames per utterance
    * @param medianSeconds median wall time of one forward pass of the batch (audio to logits)
@@ -88,7 +92,7 @@ public record BenchmarkReport(
    * @param peakMemoryIncreaseBytes that peak above the resident memory just before the pass
    * @param memoryMethod how the peak was read (see {@link NativeMemory})
    */
-  public record Length(double audioSeconds, long samples, long frames, double medianSeconds, double q1Seconds,
+  public record Length(String utterance, double audioSeconds, long samples, long frames, double medianSeconds, double q1Seconds,
       double q3Seconds, double iqrSeconds, int timedPasses, double realTimeFactor, double latencyMsPerAudioSecond,
       Long peakMemoryBytes, Long peakMemoryIncreaseBytes, String memoryMethod) {}
 }

@@ -1,14 +1,18 @@
 package dev.mha2mla.eval.bench;
 
+import dev.mha2mla.data.Dataset;
+import dev.mha2mla.data.Utterance;
 import dev.mha2mla.io.RunInfo;
 import dev.mha2mla.mla.LatentAttention;
 import dev.mha2mla.model.AttentionBackend;
+import dev.mha2mla.model.AudioNormalizer;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.ConformerLayer;
 import dev.mha2mla.model.CpuThreads;
 import dev.mha2mla.model.Devices;
 import dev.mha2mla.model.MultiHeadAttention;
+import dev.mha2mla.model.TorchTensors;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,9 +23,11 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * Speed and memory of a model folder, audio in, logits out, with the plain {@link TimingHarness}: for each audio
- * length, warm-up passes, timed passes (median and quartiles), then one pass under {@link NativeMemory}. The
- * audio is random (speed does not depend on what is said). Behind {@code mha2mla benchmark}.
+ * Speed and memory of a model folder, audio in, logits out, with the plain {@link TimingHarness}: for each input,
+ * warm-up passes, timed passes (median and quartiles), then one pass under {@link NativeMemory}. The inputs are
+ * random audio of set lengths ({@link #run}, behind {@code mha2mla benchmark}; speed does not depend on what is
+ * said) or the utterances of a dataset, one at a time ({@link #runOn}, the pipeline's benchmark step). Both write
+ * the same {@link BenchmarkReport}.
  */
 public final class ModelBenchmark {
   /** One GiB of cache at a 30 s (1500-frame) window: the budget the reports count streams against. */
@@ -30,7 +36,7 @@ public final class ModelBenchmark {
 
   /**
    * @param device "cpu", "cuda" or "cuda:N"
-   * @param seconds audio lengths to time, seconds per utterance
+   * @param seconds audio lengths to time, seconds per utterance ({@link #run}; unused by {@link #runOn})
    * @param threads CPU threads (0 = all cores)
    * @param latentForm for MLA models: EXPANDED (full utterances' best) or ABSORBED
    * @param ceilings also measure the machine's copy bandwidth and matmul rate (CPU only)
@@ -38,7 +44,6 @@ public final class ModelBenchmark {
   public record Options(String device, List<Double> seconds, int batchSize, int warmup, int repeats, int threads,
       AttentionBackend backend, LatentAttention.Form latentForm, boolean ceilings) {
     public Options {
-      if (seconds.isEmpty()) throw new IllegalArgumentException("give at least one audio length");
       for (double s : seconds) if (!(s > 0)) throw new IllegalArgumentException("audio lengths must be positive seconds, got " + s);
       if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
       new TimingHarness(warmup, repeats);
@@ -53,7 +58,53 @@ public final class ModelBenchmark {
     this.progress = progress == null ? s -> {} : progress;
   }
 
+  /** Random audio of each of {@code options.seconds()} lengths, {@code options.batchSize()} rows per pass. */
   public BenchmarkReport run(Path modelDir) throws IOException {
+    if (options.seconds().isEmpty()) throw new IllegalArgumentException("give at least one audio length");
+    return measure(modelDir, null, model -> {
+      List<Input> inputs = new ArrayList<>();
+      for (double s : options.seconds()) {
+        long samples = Math.round(s * SAMPLING_RATE);
+        torch.manual_seed(7);
+        // normalised audio has zero mean and unit variance: draw it so
+        inputs.add(new Input(null, samples, TorchTensors.keep(torch.randn(options.batchSize(), samples))));
+      }
+      return inputs;
+    });
+  }
+
+  /**
+   * Each utterance of {@code utterances} (read at the model's sampling rate and normalised as its
+   * preprocessor_config.json says), one per pass: the timings of real inputs, e.g. the pipeline's test split.
+   */
+  public BenchmarkReport runOn(Path modelDir, Dataset utterances) throws IOException {
+    if (utterances.size() == 0) throw new IllegalArgumentException(utterances.name() + ": nothing to benchmark");
+    AudioNormalizer normalizer = AudioNormalizer.read(modelDir.resolve("preprocessor_config.json"));
+    if (normalizer.samplingRate() != SAMPLING_RATE) {
+      throw new IllegalArgumentException(modelDir + ": the benchmark reads audio at " + SAMPLING_RATE + " Hz, the model wants "
+          + normalizer.samplingRate());
+    }
+    return measure(modelDir, utterances.name(), model -> {
+      List<Input> inputs = new ArrayList<>();
+      for (Utterance u : utterances.utterances()) {
+        float[] x = normalizer.normalize(u.readSamples(SAMPLING_RATE));
+        inputs.add(new Input(u.id(), x.length, TorchTensors.keep(TorchTensors.floats(x, 1, x.length))));
+      }
+      return inputs;
+    });
+  }
+
+  private static final int SAMPLING_RATE = 16000;
+
+  /** One timed input: {@code audio} [rows, samples], normalised. */
+  private record Input(String utterance, long samples, Tensor audio) {}
+
+  @FunctionalInterface
+  private interface InputSource {
+    List<Input> inputs(ConformerCtcModel model) throws IOException;
+  }
+
+  private BenchmarkReport measure(Path modelDir, String dataset, InputSource source) throws IOException {
     Device device = Devices.parse(options.device());
     boolean cuda = device != null;
     int threads = CpuThreads.configure(options.threads());
@@ -72,44 +123,44 @@ public final class ModelBenchmark {
       }
       TimingHarness harness = new TimingHarness(options.warmup(), options.repeats());
       List<BenchmarkReport.Length> lengths = new ArrayList<>();
-      int rate = 16000;
-      for (double s : options.seconds()) {
-        long samples = Math.round(s * rate);
-        long frames = model.featureEncoder().frames(samples);
-        if (frames < 1) {
-          throw new IllegalArgumentException(s + " s of audio is shorter than one frame of this model ("
-              + model.featureEncoder().minimumSamples() + " samples)");
+      for (Input in : source.inputs(model)) {
+        try (Tensor audio = in.audio()) {
+          long rows = audio.size(0);
+          long frames = model.featureEncoder().frames(in.samples());
+          String what = in.utterance() == null ? "" : in.utterance() + ": ";
+          if (frames < 1) {
+            throw new IllegalArgumentException(what + in.samples() / (double) SAMPLING_RATE + " s of audio is shorter than one frame of this model ("
+                + model.featureEncoder().minimumSamples() + " samples)");
+          }
+          progress.accept(String.format("%s%.1f s of audio (%d frames), batch %d", what, in.samples() / (double) SAMPLING_RATE,
+              frames, rows));
+          Runnable pass = () -> {
+            ConformerCtcModel.Output out = model.forward(audio, null, null);
+            if (cuda) out.logits().sum().item_double(); // waits for the GPU
+          };
+          Timing t = harness.time(pass);
+          Long peak = null;
+          Long increase = null;
+          String method = null;
+          if (!cuda && NativeMemory.supported()) {
+            NativeMemory.Peak p = NativeMemory.measure(() -> TimingHarness.once(pass));
+            peak = p.peakBytes();
+            increase = p.increaseBytes();
+            method = p.method();
+          }
+          double audioSeconds = (double) in.samples() / SAMPLING_RATE;
+          double rtf = t.medianSeconds() / (rows * audioSeconds);
+          lengths.add(new BenchmarkReport.Length(in.utterance(), audioSeconds, in.samples(), frames, t.medianSeconds(),
+              t.q1Seconds(), t.q3Seconds(), t.iqrSeconds(), t.samples(), rtf, 1000 * rtf, peak, increase, method));
         }
-        progress.accept(String.format("%.1f s of audio (%d frames), batch %d", s, frames, options.batchSize()));
-        torch.manual_seed(7);
-        // normalised audio has zero mean and unit variance: draw it so
-        Tensor audio = torch.randn(options.batchSize(), samples);
-        Runnable pass = () -> {
-          ConformerCtcModel.Output out = model.forward(audio, null, null);
-          if (cuda) out.logits().sum().item_double(); // waits for the GPU
-        };
-        Timing t = harness.time(pass);
-        Long peak = null;
-        Long increase = null;
-        String method = null;
-        if (!cuda && NativeMemory.supported()) {
-          NativeMemory.Peak p = NativeMemory.measure(() -> TimingHarness.once(pass));
-          peak = p.peakBytes();
-          increase = p.increaseBytes();
-          method = p.method();
-        }
-        audio.close();
-        double audioSeconds = (double) samples / rate;
-        double rtf = t.medianSeconds() / (options.batchSize() * audioSeconds);
-        lengths.add(new BenchmarkReport.Length(audioSeconds, samples, frames, t.medianSeconds(), t.q1Seconds(),
-            t.q3Seconds(), t.iqrSeconds(), t.samples(), rtf, 1000 * rtf, peak, increase, method));
       }
       BenchmarkReport.Cache cache = cache(model);
       BenchmarkReport.Summary summary = summarise(lengths, cache.bytesPerFramePerLayer());
-      return new BenchmarkReport(modelDir.toAbsolutePath().normalize().toString(), config.isMla() ? "mla" : "mha",
+      int batch = dataset == null ? options.batchSize() : 1;
+      return new BenchmarkReport(modelDir.toAbsolutePath().normalize().toString(), dataset, config.isMla() ? "mla" : "mha",
           config.isMla() ? config.mla().latentDim() : null, config.hiddenSize(), config.numHiddenLayers(),
           config.numAttentionHeads(), options.device(), threads, options.backend().name().toLowerCase(),
-          config.isMla() ? options.latentForm().name().toLowerCase() : null, options.batchSize(), options.warmup(),
+          config.isMla() ? options.latentForm().name().toLowerCase() : null, batch, options.warmup(),
           options.repeats(), summary, cache,
           machine == null ? null : new BenchmarkReport.Machine(machine.copyBytesPerSecond() / 1e9, machine.gemmFlopsPerSecond() / 1e9),
           lengths, RunInfo.capture(options.device()));

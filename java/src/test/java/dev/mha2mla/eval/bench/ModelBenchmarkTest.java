@@ -43,6 +43,30 @@ class ModelBenchmarkTest {
   }
 
   @Test
+  void timesEachUtteranceOfADatasetAsThePipelineDoes() throws Exception {
+    Path manifest = tmp.resolve("two.tsv");
+    Path audio = Fixtures.conformerTiny().resolve("audio.wav");
+    Path audio1 = Fixtures.conformerTiny().resolve("audio1.wav");
+    Files.writeString(manifest, audio + "\tHELLO\n" + audio1 + "\tWORLD\n");
+    ModelBenchmark.Options o = new ModelBenchmark.Options("cpu", java.util.List.of(), 1, 0, 2, 0,
+        dev.mha2mla.model.AttentionBackend.defaultBackend(), dev.mha2mla.mla.LatentAttention.Form.EXPANDED, false);
+    BenchmarkReport r = new ModelBenchmark(o, null).runOn(Fixtures.conformerTiny(), dev.mha2mla.data.Datasets.open(manifest));
+    assertThat(r.dataset()).isEqualTo(dev.mha2mla.data.Datasets.open(manifest).name());
+    assertThat(r.lengths()).hasSize(2);
+    assertThat(r.lengths()).extracting(BenchmarkReport.Length::utterance).doesNotContainNull().doesNotHaveDuplicates();
+    // 1.3 s of audio: 20800 samples, 64 encoder frames (the fixture's expected logits have 64)
+    BenchmarkReport.Length first = r.lengths().get(0);
+    assertThat(first.samples()).isEqualTo(20800);
+    assertThat(first.frames()).isEqualTo(64);
+    assertThat(first.timedPasses()).isEqualTo(2);
+    assertThat(r.summary().utteranceSeconds()).containsExactly(first.audioSeconds(), r.lengths().get(1).audioSeconds());
+    assertThat(r.batchSize()).isEqualTo(1);
+    // random audio needs lengths; an empty dataset is refused
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ModelBenchmark(o, null).run(Fixtures.conformerTiny()))
+        .hasMessageContaining("audio length");
+  }
+
+  @Test
   void anMlaModelCachesAQuarterOfMha() throws Exception {
     Path mla = tmp.resolve("tiny-mla");
     assertThat(Main.run("convert", "--model", Fixtures.conformerTiny().toString(), "--out", mla.toString())).isZero();
