@@ -155,6 +155,13 @@ MLA_INLINE void scale_add_rows(float* o, float corr, const float* e, const float
     }
 }
 
+// Keeps v in a register: without it the compiler may fold a load shared by several FMAs into each of them as
+// a memory operand, loading the same vector once per row.
+template <class V> MLA_INLINE V in_register(V v) {
+    asm("" : "+v"(v));
+    return v;
+}
+
 // acc[r][j] += x[r] . y[j] for rows r < NR and keys j < N over the first n values, whole vectors only;
 // tail[r][j] gets the rest. Each loaded y vector serves NR rows, each x vector N keys.
 template <class V, int NR, int N>
@@ -166,7 +173,7 @@ MLA_INLINE void dot_rows_shared(const float* const* x, const float* const* y, in
         V xv[NR];
         for (int r = 0; r < NR; ++r) xv[r] = vload<V>(x[r] + d);
         for (int j = 0; j < N; ++j) {
-            const V yv = vload<V>(y[j] + d);
+            const V yv = in_register(vload<V>(y[j] + d));
             for (int r = 0; r < NR; ++r) acc[r][j] += xv[r] * yv;
         }
     }
@@ -188,7 +195,7 @@ MLA_INLINE void scale_add_rows_shared(float* const* o, const float* corr, const 
             x[r][1] = V{};
         }
         for (int j = 0; j < N; ++j) {
-            const V yv = vload<V>(y[j] + d);
+            const V yv = in_register(vload<V>(y[j] + d));
             for (int r = 0; r < NR; ++r) x[r][j & 1] += e[r][j] * yv;
         }
         for (int r = 0; r < NR; ++r) vstore<V>(o[r] + d, x[r][0] + x[r][1]);
