@@ -116,6 +116,16 @@ constexpr int kCudaMaxLatentDim = 1024;
 // The CPU code variant the kernels dispatch to.
 enum class CpuIsa { Baseline = 0, Avx2 = 1, Avx512 = 2 };
 CpuIsa cpu_isa();
+// Of a kernel compiled three times (cpu_simd.h), the variant this CPU runs.
+template <class F>
+F for_this_cpu(F baseline, F avx2, F avx512) {
+    switch (cpu_isa()) {
+        case CpuIsa::Avx512: return avx512;
+        case CpuIsa::Avx2: return avx2;
+        case CpuIsa::Baseline: break;
+    }
+    return baseline;
+}
 int cpu_threads();  // threads for one parallel region (mla_set_num_threads, else OpenMP's default)
 
 // Per-thread, 64-byte aligned, grow-only scratch. Two independent slots per thread; nullptr when out

@@ -190,12 +190,7 @@ MLA_TARGET_AVX512 void latent_head_task_avx512(const LatentArgs& a, int b, int h
 
 // Every (batch, head, query tile) through transposed key tiles.
 int latent_attention_cpu_tiled(const LatentArgs& a) {
-    LatentHeadTaskFn task = latent_head_task_baseline;
-    switch (cpu_isa()) {
-        case CpuIsa::Avx512: task = latent_head_task_avx512; break;
-        case CpuIsa::Avx2: task = latent_head_task_avx2; break;
-        case CpuIsa::Baseline: break;
-    }
+    const LatentHeadTaskFn task = for_this_cpu<LatentHeadTaskFn>(latent_head_task_baseline, latent_head_task_avx2, latent_head_task_avx512);
     return tiles::for_each_head_tile(a, task, tile_layout(a).total);
 }
 
@@ -251,12 +246,7 @@ int plan_splits(int tasks, int threads, int max_len) {
 
 int latent_attention_cpu(const LatentArgs& a) {
     if (a.Tq >= kTiledRows && a.r <= kTiledMaxLatent) return latent_attention_cpu_tiled(a);
-    LatentTaskFn task = latent_task_baseline;
-    switch (cpu_isa()) {
-        case CpuIsa::Avx512: task = latent_task_avx512; break;
-        case CpuIsa::Avx2: task = latent_task_avx2; break;
-        case CpuIsa::Baseline: break;
-    }
+    const LatentTaskFn task = for_this_cpu<LatentTaskFn>(latent_task_baseline, latent_task_avx2, latent_task_avx512);
     const LatentState S(a.H, a.r);
     const int tiles = (a.Tq + kQT - 1) / kQT;
     const int64_t tiles_total = int64_t(a.B) * tiles;

@@ -180,12 +180,7 @@ MLA_TARGET_AVX512 void relpos_task_avx512(const RelposArgs& a, int b, int h, int
 }  // namespace
 
 int relpos_attention_cpu(const RelposArgs& a) {
-    RelposTaskFn task = relpos_task_baseline;
-    switch (cpu_isa()) {
-        case CpuIsa::Avx512: task = relpos_task_avx512; break;
-        case CpuIsa::Avx2: task = relpos_task_avx2; break;
-        case CpuIsa::Baseline: break;
-    }
+    const RelposTaskFn task = for_this_cpu<RelposTaskFn>(relpos_task_baseline, relpos_task_avx2, relpos_task_avx512);
     return tiles::for_each_head_tile(a, task, scratch_layout(a.dh).total);
 }
 

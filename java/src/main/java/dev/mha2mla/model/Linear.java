@@ -31,14 +31,13 @@ public final class Linear implements HasWeights {
     long in = weight.size(1);
     long rows = x.dim() == 0 ? 0 : x.numel() / Math.max(1, x.size(-1));
     if (rows >= 1 && rows <= FEW_ROWS && weight.numel() >= LARGE_WEIGHT && !x.is_cuda() && x.size(-1) == in) {
-      return forwardFewRows(x, rows);
+      return forwardFewRows(x, rows, in);
     }
     return bias == null ? torch.linear(x, weight) : torch.linear(x, weight, new TensorOptional(bias));
   }
 
   /** y = (W x^T)^T + b, the weight as the left operand; one row is a matrix-vector product W x. */
-  private Tensor forwardFewRows(Tensor x, long rows) {
-    long in = weight.size(1);
+  private Tensor forwardFewRows(Tensor x, long rows, long in) {
     Tensor flat = x.reshape(rows, in);
     Tensor y = rows == 1 ? torch.mv(weight, flat.view(in)).unsqueeze(0) : torch.mm(weight, flat.t()).t();
     if (bias != null) y = y.add(bias);

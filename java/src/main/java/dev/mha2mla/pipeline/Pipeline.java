@@ -63,7 +63,7 @@ public final class Pipeline {
   /** Measures one model's speed and memory and writes its benchmark JSON. */
   @FunctionalInterface
   public interface ModelBenchmark {
-    BenchmarkSummary run(Path modelDir, Dataset utterances, String device, Path outJson) throws IOException;
+    BenchmarkReport.Summary run(Path modelDir, Dataset utterances, String device, Path outJson) throws IOException;
 
     /**
      * The harness of {@code mha2mla benchmark} ({@link dev.mha2mla.eval.bench.ModelBenchmark#runOn}) on the
@@ -76,9 +76,7 @@ public final class Pipeline {
             List.of(), 1, warmup, repeats, 0, AttentionBackend.defaultBackend(), LatentAttention.Form.EXPANDED, false);
         BenchmarkReport report = new dev.mha2mla.eval.bench.ModelBenchmark(o, null).runOn(modelDir, utterances);
         Json.write(outJson, report);
-        BenchmarkReport.Summary s = report.summary();
-        return new BenchmarkSummary(s.realTimeFactor(), s.realTimeFactorIqr(), s.peakNativeBytes(),
-            s.cacheBytesPerFramePerLayer(), s.utteranceSeconds(), s.latencySeconds());
+        return report.summary();
       };
     }
   }
@@ -221,7 +219,7 @@ public final class Pipeline {
     Path bench = results.resolve(prefix + "_benchmark.json");
     step(title + ": speed and memory", bench, () -> {
       Dataset timed = Datasets.open(data.test).limit(options.benchmarkLimit());
-      BenchmarkSummary s = benchmark.run(model, timed, options.device(), bench);
+      BenchmarkReport.Summary s = benchmark.run(model, timed, options.device(), bench);
       log(String.format("  %s: real-time factor %.4f (IQR %.4f), peak native memory %.1f MiB", prefix,
           s.realTimeFactor(), s.realTimeFactorIqr(), s.peakNativeBytes() / 1048576.0));
     });

@@ -44,7 +44,7 @@ public record BenchmarkReport(
     RunInfo run) {
 
   /**
-   * The headline numbers (field names shared with {@code pipeline.BenchmarkSummary}, which reads this node).
+   * The headline numbers (the pipeline's comparison report reads this node).
    *
    * @param realTimeFactor median over the lengths of (median forward time / seconds of audio in the batch); below 1
    *     is faster than real time

@@ -1,7 +1,6 @@
 package dev.mha2mla.eval.bench;
 
 import dev.mha2mla.data.Dataset;
-import dev.mha2mla.data.Utterance;
 import dev.mha2mla.io.RunInfo;
 import dev.mha2mla.mla.LatentAttention;
 import dev.mha2mla.model.AttentionBackend;
@@ -61,21 +60,18 @@ public final class ModelBenchmark {
   /** Random audio of each of {@code options.seconds()} lengths, {@code options.batchSize()} rows per pass. */
   public BenchmarkReport run(Path modelDir) throws IOException {
     if (options.seconds().isEmpty()) throw new IllegalArgumentException("give at least one audio length");
-    return measure(modelDir, null, model -> {
-      List<Input> inputs = new ArrayList<>();
-      for (double s : options.seconds()) {
-        long samples = Math.round(s * SAMPLING_RATE);
-        torch.manual_seed(7);
-        // normalised audio has zero mean and unit variance: draw it so
-        inputs.add(new Input(null, samples, TorchTensors.keep(torch.randn(options.batchSize(), samples))));
-      }
-      return inputs;
+    return measure(modelDir, null, options.seconds(), s -> {
+      long samples = Math.round(s * SAMPLING_RATE);
+      torch.manual_seed(7);
+      // normalised audio has zero mean and unit variance: draw it so
+      return new Input(null, samples, TorchTensors.keep(torch.randn(options.batchSize(), samples)));
     });
   }
 
   /**
    * Each utterance of {@code utterances} (read at the model's sampling rate and normalised as its
-   * preprocessor_config.json says), one per pass: the timings of real inputs, e.g. the pipeline's test split.
+   * preprocessor_config.json says), one per pass, read when its turn comes: the timings of real inputs, e.g. the
+   * pipeline's test split.
    */
   public BenchmarkReport runOn(Path modelDir, Dataset utterances) throws IOException {
     if (utterances.size() == 0) throw new IllegalArgumentException(utterances.name() + ": nothing to benchmark");
@@ -84,27 +80,24 @@ public final class ModelBenchmark {
       throw new IllegalArgumentException(modelDir + ": the benchmark reads audio at " + SAMPLING_RATE + " Hz, the model wants "
           + normalizer.samplingRate());
     }
-    return measure(modelDir, utterances.name(), model -> {
-      List<Input> inputs = new ArrayList<>();
-      for (Utterance u : utterances.utterances()) {
-        float[] x = normalizer.normalize(u.readSamples(SAMPLING_RATE));
-        inputs.add(new Input(u.id(), x.length, TorchTensors.keep(TorchTensors.floats(x, 1, x.length))));
-      }
-      return inputs;
+    return measure(modelDir, utterances.name(), utterances.utterances(), u -> {
+      float[] x = normalizer.normalize(u.readSamples(SAMPLING_RATE));
+      return new Input(u.id(), x.length, TorchTensors.keep(TorchTensors.floats(x, 1, x.length)));
     });
   }
 
   private static final int SAMPLING_RATE = 16000;
 
-  /** One timed input: {@code audio} [rows, samples], normalised. */
+  /** One timed input: {@code audio} [rows, samples], normalised; the caller closes it. */
   private record Input(String utterance, long samples, Tensor audio) {}
 
   @FunctionalInterface
-  private interface InputSource {
-    List<Input> inputs(ConformerCtcModel model) throws IOException;
+  private interface InputMaker<T> {
+    Input make(T item) throws IOException;
   }
 
-  private BenchmarkReport measure(Path modelDir, String dataset, InputSource source) throws IOException {
+  private <T> BenchmarkReport measure(Path modelDir, String dataset, Iterable<T> items, InputMaker<T> inputs)
+      throws IOException {
     Device device = Devices.parse(options.device());
     boolean cuda = device != null;
     int threads = CpuThreads.configure(options.threads());
@@ -123,7 +116,8 @@ public final class ModelBenchmark {
       }
       TimingHarness harness = new TimingHarness(options.warmup(), options.repeats());
       List<BenchmarkReport.Length> lengths = new ArrayList<>();
-      for (Input in : source.inputs(model)) {
+      for (T item : items) {
+        Input in = inputs.make(item);
         try (Tensor audio = in.audio()) {
           long rows = audio.size(0);
           long frames = model.featureEncoder().frames(in.samples());
