@@ -3,14 +3,17 @@
 // For batch b, head h, query i, with the latent c shared by all heads:
 //   s[h,i,j] = (qa[h,i] . c_j + qw[h,i] . p[zero_row - (q_offset + i - j), h]) * scale
 //   z[h,i]   = sum_{j < len_b} softmax_j(s[h,i,:]) c_j
-// Online softmax as in relpos_attention.cpp. A task owns kQT query rows of one batch for ALL heads
-// and walks its keys in tiles of kKT: each tile of c is read from memory once and used by all
-// H * kQT (head, query) rows while it sits in L1. That is where the absorbed form's speed comes from
-// (DESIGN.md section 3): with few queries the kernel is bound by memory, and per cached frame it reads
-// r values of c where MHA reads 2d of K and V. Both also read the frame's p row for BD (d values over
-// all heads), which the roofline's 2d-versus-r ratio leaves out.
+// Online softmax over blocks of kKB = 64 keys. A task owns kQT query rows for ALL heads, of up to kGroup = 8
+// batches, and walks the keys block by block; per block and batch: the scores of every (head, query) row, 8 keys
+// at a time (each 8-row tile of c is read from memory once and used by all H * kQT rows while it sits in L1), one
+// softmax step per row (vectorised over the block's keys), then z = z corr + E C with a few rows and columns of
+// z in registers (the block's rows of c now in L2). That is where the absorbed form's speed comes from (DESIGN.md
+// section 3): with few queries the kernel is bound by memory, and per cached frame it reads r values of c where
+// MHA reads 2d of K and V. Both also read the frame's p row for BD (d values over all heads), which the
+// roofline's 2d-versus-r ratio leaves out; the batches of a task take each block in turn, so where their
+// windows are equally long the block's p rows are read from memory once for all of them.
 //
-// With fewer (batch, query tile) tasks than threads, as when streaming one sequence, the keys are
+// With fewer (batch group, query tile) tasks than threads, as when streaming a few sequences, the keys are
 // split across tasks (flash decoding). Split k writes its running max m_k, sum l_k and unnormalised
 // z_k; the merge is  M = max_k m_k,  z = sum_k z_k e^(m_k - M) / sum_k l_k e^(m_k - M).
 //
@@ -34,9 +37,11 @@ namespace mla {
 namespace {
 
 constexpr int kQT = 8;              // query rows per task (for every head)
-constexpr int kKT = 8;              // keys per tile: 8 rows of c stay in L1 across all heads
-static_assert(kKT == 8, "online_softmax8 takes 8 keys");
+constexpr int kKT = 8;              // keys per score tile: 8 rows of c stay in L1 across all heads
+constexpr int kKB = 64;             // keys per softmax step and output update (their rows of c stay in L2)
+static_assert(kKB % kKT == 0, "a block is whole score tiles");
 constexpr int kMinSplitKeys = 128;  // do not split the keys finer than this
+constexpr int kGroup = 8;           // batches per task that walk their keys together (see latent_group_task)
 // The transposed-tile path from a full tile of query rows on, for latents up to kTiledMaxLatent wide. Measured
 // (one thread, T = 500, absorbed MLA): r = 72 2.6x faster than the path above, r = 128 1.28x, r = 256 1.04x,
 // r = 384 0.94x, r = 512 0.92x (long rows of c keep the per-key dot products efficient).
@@ -52,8 +57,9 @@ MLA_INLINE const float* latent_key(const LatentArgs& a, int b, int j) {
     return a.c + b * a.cs[0] + j * a.cs[1];
 }
 
-// A task's running state, floats: m [H*kQT], l [H*kQT], z [H*kQT][rpad]; state row h*kQT + i. Per key tile
-// also e [H*kQT][kKT] and corr [H*kQT], the softmax weights and output factors, by flat row rho = h*qt + i.
+// A task's running state, floats: m [H*kQT], l [H*kQT], z [H*kQT][rpad]; state row h*kQT + i. Per key block
+// also e [H*kQT][kKB] (the scores, then the softmax weights) and corr [H*kQT], the factors for the old output,
+// by flat row rho = h*qt + i.
 struct LatentState {
     int64_t rows, rpad, m, l, z, e, corr, total;
     LatentState(int H, int r) {
@@ -63,24 +69,22 @@ struct LatentState {
         l = round_up(rows, 16);
         z = l + round_up(rows, 16);
         e = z + rows * rpad;
-        corr = e + rows * kKT;
+        corr = e + rows * kKB;
         total = corr + round_up(rows, 16);
     }
 };
 
 MLA_INLINE int64_t state_row(int rho, int qt) { return int64_t(rho / qt) * kQT + rho % qt; }
 
-// Scores of one key tile for NR (head, query) rows of the task, flat rows rho0 .. rho0+NR-1 (rho = h * qt + i):
-// the rows share every load of c in AC; BD reads each row's own p rows. Leaves the softmax weights in e and the
-// factors for the old output in corr.
+// Raw scores (AC + BD) * scale of keys j0 .. j0+kKT-1 of the block (kt of them valid) for NR flat rows
+// rho0 .. rho0+NR-1 (rho = h * qt + i), into s[rho][jb .. jb+kKT): the rows share every load of c in AC; BD reads
+// each row's own p rows.
 template <class V, int NR>
 MLA_INLINE void latent_scores(const LatentArgs& a, int b, int q_offset, int i0, int qt, int rho0, int j0, int kt,
-                              const float* const* crow, float* m, float* l, float (*e)[kKT], float* corr) {
+                              const float* const* crow, float (*s)[kKB], int jb) {
     const float *qa[NR], *qw[NR], *prow[NR][kKT];
-    int64_t row[NR];
     for (int t = 0; t < NR; ++t) {
         const int h = (rho0 + t) / qt, i = (rho0 + t) % qt;
-        row[t] = state_row(rho0 + t, qt);
         qa[t] = a.qa + b * a.qas[0] + h * a.qas[1] + (i0 + i) * a.qas[2];
         qw[t] = a.qw + b * a.qws[0] + h * a.qws[1] + (i0 + i) * a.qws[2];
         // Key j0 + j uses p row zero_row - (q_offset + i0 + i - j0 - j).
@@ -88,57 +92,150 @@ MLA_INLINE void latent_scores(const LatentArgs& a, int b, int q_offset, int i0, 
         for (int j = 0; j < kKT; ++j) prow[t][j] = a.p + h * a.ps[1] + (p0 + std::min(j, kt - 1)) * a.ps[0];
     }
     V acc[NR][kKT];
-    float s[NR][kKT];
+    float sum[NR][kKT];
     for (int t = 0; t < NR; ++t)
-        for (int j = 0; j < kKT; ++j) { acc[t][j] = V{}; s[t][j] = 0.0f; }
-    dot_rows_shared<V, NR, kKT>(qa, crow, a.r, acc, s);  // AC
+        for (int j = 0; j < kKT; ++j) { acc[t][j] = V{}; sum[t][j] = 0.0f; }
+    dot_rows_shared<V, NR, kKT>(qa, crow, a.r, acc, sum);  // AC
     for (int t = 0; t < NR; ++t) {
-        dot_rows<V, kKT>(qw[t], prow[t], a.dh, acc[t], s[t]);  // BD, into the same sums
-        add_lane_sums8(acc[t], s[t]);
-        for (int j = 0; j < kKT; ++j) s[t][j] = j < kt ? s[t][j] * a.scale : -INFINITY;
-        corr[rho0 + t] = online_softmax8(s[t], e[rho0 + t], m[row[t]], l[row[t]]);
+        dot_rows<V, kKT>(qw[t], prow[t], a.dh, acc[t], sum[t]);  // BD, into the same sums
+        add_lane_sums8(acc[t], sum[t]);
+        for (int j = 0; j < kKT; ++j) s[rho0 + t][jb + j] = sum[t][j] * a.scale;
     }
 }
 
-// z = z corr + sum_j e_j c_j for NR flat rows rho0 .. rho0+NR-1, sharing every load of the tile of c.
-template <class V, int NR>
-MLA_INLINE void latent_update(const LatentState& S, int qt, int rho0, const float* const* crow, int r,
-                              const float (*e)[kKT], const float* corr, float* z) {
-    float* zr[NR];
-    for (int t = 0; t < NR; ++t) zr[t] = z + state_row(rho0 + t, qt) * S.rpad;
-    scale_add_rows_shared<V, NR, kKT>(zr, corr + rho0, e + rho0, crow, r);
+// One online-softmax step over a block of kKB scores s (-inf past the block's valid keys): updates the running
+// max m and sum l, turns s into e_j = e^(s_j - m') (exactly 0 where masked), returns e^(m - m'), the factor for
+// the old output (0 on the first block, where m = -inf).
+template <class V>
+MLA_INLINE float online_softmax_block(float* s, float& m, float& l) {
+    constexpr int W = lanes<V>();
+    static_assert(kKB % W == 0, "a block is whole vectors");
+    V mx = vload<V>(s);
+    for (int j = W; j < kKB; j += W) {
+        const V x = vload<V>(s + j);
+        mx = x > mx ? x : mx;
+    }
+    const float tmax = vmax(mx);
+    const float m_new = m > tmax ? m : tmax;
+    const float corr = m_new > m ? __builtin_expf(m - m_new) : 1.0f;
+    const V ninf = vsplat<V>(-__builtin_inff());
+    V total = V{};
+    for (int j = 0; j < kKB; j += W) {
+        const V x = vload<V>(s + j);
+        V ev = vexp(x - m_new);
+        ev = x > ninf ? ev : V{};
+        vstore<V>(s + j, ev);
+        total += ev;
+    }
+    l = l * corr + vsum(total);
+    m = m_new;
+    return corr;
 }
 
-// Query rows i0 .. i0+kQT-1 (those below Tq) of batch b, every head, keys [j_begin, j_end).
+// z[rho] = z[rho] corr[rho] + sum_{j < kb} e[rho][j] c_j for NU flat rows and the DV vectors of z from d:
+// NU x DV accumulators stay in registers over the whole block; per key, DV loads of c serve NU rows.
+template <class V, int NU, int DV>
+MLA_INLINE void latent_update_cols(float* const* zr, const float* corr, const float (*e)[kKB],
+                                   const float* const* crow, int kb, int d) {
+    constexpr int W = lanes<V>();
+    V x[NU][DV];
+    for (int u = 0; u < NU; ++u)
+        for (int v = 0; v < DV; ++v) x[u][v] = vload<V>(zr[u] + d + v * W) * corr[u];
+    for (int j = 0; j < kb; ++j) {
+        V cv[DV];
+        for (int v = 0; v < DV; ++v) cv[v] = in_register(vload<V>(crow[j] + d + v * W));
+        for (int u = 0; u < NU; ++u) {
+            const V ev = vsplat<V>(e[u][j]);
+            for (int v = 0; v < DV; ++v) x[u][v] += ev * cv[v];
+        }
+    }
+    for (int u = 0; u < NU; ++u)
+        for (int v = 0; v < DV; ++v) vstore<V>(zr[u] + d + v * W, x[u][v]);
+}
+
+// The output update of one block for NU flat rows rho0 ..: whole groups of DV vectors, single vectors, then the
+// scalar tail of r.
+template <class V, int NU, int DV>
+MLA_INLINE void latent_update(const LatentState& S, int qt, int rho0, const float* const* crow, int kb, int r,
+                              const float (*e)[kKB], const float* corr, float* z) {
+    constexpr int W = lanes<V>();
+    float* zr[NU];
+    for (int u = 0; u < NU; ++u) zr[u] = z + state_row(rho0 + u, qt) * S.rpad;
+    int d = 0;
+    for (; d + DV * W <= r; d += DV * W) latent_update_cols<V, NU, DV>(zr, corr + rho0, e + rho0, crow, kb, d);
+    for (; d + W <= r; d += W) latent_update_cols<V, NU, 1>(zr, corr + rho0, e + rho0, crow, kb, d);
+    for (; d < r; ++d)
+        for (int u = 0; u < NU; ++u) {
+            float x = zr[u][d] * corr[rho0 + u];
+            for (int j = 0; j < kb; ++j) x += e[rho0 + u][j] * crow[j][d];
+            zr[u][d] = x;
+        }
+}
+
+// Empty running state for the task's qt query rows of every head (state rows h * kQT + i, i < qt).
+MLA_INLINE void init_state(const LatentState& S, int H, int qt, float* state) {
+    for (int64_t row = 0; row < S.rows; ++row) { state[S.m + row] = -INFINITY; state[S.l + row] = 0.0f; }
+    for (int h = 0; h < H; ++h)
+        std::memset(state + S.z + int64_t(h) * kQT * S.rpad, 0, sizeof(float) * qt * S.rpad);
+}
+
+// Query rows i0 .. i0+kQT-1 (those below Tq) of batch b, every head, over one block of keys [j0, j0 + kb), kb <= kKB:
+// the scores of every (head, query) row for the block (the rows share each 8-key tile of c while it is in L1), one
+// softmax step per row, then the output update with the block's c rows in L2.
 template <class V>
-MLA_INLINE void latent_task(const LatentArgs& a, int b, int i0, int j_begin, int j_end, float* state) {
-    // Scores two rows at a time where 32 vector registers hold 2 x 8 accumulators (AVX-512), else one; the
-    // output update four rows at a time (2 x 4 accumulators).
+MLA_INLINE void latent_block(const LatentArgs& a, const LatentState& S, int b, int i0, int j0, int kb, float* state) {
+    // Scores two rows at a time where 32 vector registers hold 2 x 8 accumulators (AVX-512), else one. The output
+    // update keeps 4 rows x DV vectors of z in registers (16 of 32 with AVX-512, 8 of 16 below).
     constexpr int NR = lanes<V>() == 16 ? 2 : 1;
     constexpr int NU = 4;
-    const LatentState S(a.H, a.r);
+    constexpr int DV = lanes<V>() == 16 ? 4 : 2;
     const int qt = std::min(kQT, a.Tq - i0);
     const int rows = a.H * qt;
     float* m = state + S.m;
     float* l = state + S.l;
     float* z = state + S.z;
-    float (*e)[kKT] = reinterpret_cast<float (*)[kKT]>(state + S.e);
+    float (*e)[kKB] = reinterpret_cast<float (*)[kKB]>(state + S.e);
     float* corr = state + S.corr;
-    for (int64_t row = 0; row < S.rows; ++row) { m[row] = -INFINITY; l[row] = 0.0f; }
-    std::memset(z, 0, sizeof(float) * S.rows * S.rpad);
-
     const int q_offset = q_offset_of(a, b);
-    for (int j0 = j_begin; j0 < j_end; j0 += kKT) {
-        const int kt = std::min(kKT, j_end - j0);
-        const float* crow[kKT];  // padding keys repeat the last valid row; their weight is 0
-        for (int j = 0; j < kKT; ++j) crow[j] = latent_key(a, b, j0 + std::min(j, kt - 1));
-        // Every head and query of the task uses this tile of c while it is in L1.
+
+    const float* crow[kKB];  // padding keys repeat the last valid row; their weight is 0
+    for (int j = 0; j < kKB; ++j) crow[j] = latent_key(a, b, j0 + std::min(j, kb - 1));
+    for (int jb = 0; jb < kb; jb += kKT) {
+        const int kt = std::min(kKT, kb - jb);
         int rho = 0;
-        for (; rho + NR <= rows; rho += NR) latent_scores<V, NR>(a, b, q_offset, i0, qt, rho, j0, kt, crow, m, l, e, corr);
-        for (; rho < rows; ++rho) latent_scores<V, 1>(a, b, q_offset, i0, qt, rho, j0, kt, crow, m, l, e, corr);
-        for (rho = 0; rho + NU <= rows; rho += NU) latent_update<V, NU>(S, qt, rho, crow, a.r, e, corr, z);
-        for (; rho < rows; ++rho) latent_update<V, 1>(S, qt, rho, crow, a.r, e, corr, z);
+        for (; rho + NR <= rows; rho += NR) latent_scores<V, NR>(a, b, q_offset, i0, qt, rho, j0 + jb, kt, crow + jb, e, jb);
+        for (; rho < rows; ++rho) latent_scores<V, 1>(a, b, q_offset, i0, qt, rho, j0 + jb, kt, crow + jb, e, jb);
     }
+    for (int rho = 0; rho < rows; ++rho) {
+        for (int j = kb; j < kKB; ++j) e[rho][j] = -INFINITY;
+        const int64_t row = state_row(rho, qt);
+        corr[rho] = online_softmax_block<V>(e[rho], m[row], l[row]);
+    }
+    int rho = 0;
+    for (; rho + NU <= rows; rho += NU) latent_update<V, NU, DV>(S, qt, rho, crow, kb, a.r, e, corr, z);
+    for (; rho < rows; ++rho) latent_update<V, 1, DV>(S, qt, rho, crow, kb, a.r, e, corr, z);
+}
+
+// Query tile i0 of batches b0 .. b0+nb-1, split `split` of `splits` of each batch's keys; batch b0 + g's state at
+// states + g * S.total. The batches walk their keys in step, block by block: where their windows have the same
+// length they read the same p rows (d values per key, twice a latent row at r = d/2), which then come from L2
+// for all but the first batch instead of from memory once per batch.
+template <class V>
+MLA_INLINE void latent_group_task(const LatentArgs& a, int b0, int nb, int i0, int split, int splits, float* states) {
+    const LatentState S(a.H, a.r);
+    int begin[kGroup], end[kGroup], most = 0;
+    for (int g = 0; g < nb; ++g) {
+        const int len = keys_of(a, b0 + g), chunk = (len + splits - 1) / splits;
+        begin[g] = std::min(len, split * chunk);
+        end[g] = std::min(len, begin[g] + chunk);
+        most = std::max(most, end[g] - begin[g]);
+        init_state(S, a.H, std::min(kQT, a.Tq - i0), states + g * S.total);
+    }
+    for (int jj = 0; jj < most; jj += kKB)
+        for (int g = 0; g < nb; ++g) {
+            const int j0 = begin[g] + jj;
+            if (j0 < end[g]) latent_block<V>(a, S, b0 + g, i0, j0, std::min(kKB, end[g] - j0), states + g * S.total);
+        }
 }
 
 // Batch b's latent rows, the keys and the values of every head, for tiles::attend.
@@ -194,32 +291,32 @@ int latent_attention_cpu_tiled(const LatentArgs& a) {
     return tiles::for_each_head_tile(a, task, tile_layout(a).total);
 }
 
-typedef void (*LatentTaskFn)(const LatentArgs&, int, int, int, int, float*);
+typedef void (*LatentGroupTaskFn)(const LatentArgs&, int, int, int, int, int, float*);
 
-void latent_task_baseline(const LatentArgs& a, int b, int i0, int j0, int j1, float* state) {
-    latent_task<vf4>(a, b, i0, j0, j1, state);
+void latent_group_task_baseline(const LatentArgs& a, int b0, int nb, int i0, int k, int splits, float* states) {
+    latent_group_task<vf4>(a, b0, nb, i0, k, splits, states);
 }
-MLA_TARGET_AVX2 void latent_task_avx2(const LatentArgs& a, int b, int i0, int j0, int j1, float* state) {
-    latent_task<vf8>(a, b, i0, j0, j1, state);
+MLA_TARGET_AVX2 void latent_group_task_avx2(const LatentArgs& a, int b0, int nb, int i0, int k, int splits, float* states) {
+    latent_group_task<vf8>(a, b0, nb, i0, k, splits, states);
 }
-MLA_TARGET_AVX512 void latent_task_avx512(const LatentArgs& a, int b, int i0, int j0, int j1, float* state) {
-    latent_task<vf16>(a, b, i0, j0, j1, state);
+MLA_TARGET_AVX512 void latent_group_task_avx512(const LatentArgs& a, int b0, int nb, int i0, int k, int splits, float* states) {
+    latent_group_task<vf16>(a, b0, nb, i0, k, splits, states);
 }
 
-// z[b, h, i0 + i] = sum_k z_k e^(m_k - M) / sum_k l_k e^(m_k - M) over the given task states
+// z[b, h, i0 + i] = sum_k z_k e^(m_k - M) / sum_k l_k e^(m_k - M) over `count` task states, `stride` floats apart
 // (one state: plain normalisation).
-void write_output(const LatentArgs& a, const LatentState& S, int b, int i0, const float* states,
-                  int count) {
+void write_output(const LatentArgs& a, const LatentState& S, int b, int i0, const float* states, int count,
+                  int64_t stride) {
     const int qt = std::min(kQT, a.Tq - i0);
     for (int h = 0; h < a.H; ++h) {
         for (int i = 0; i < qt; ++i) {
             const int64_t row = int64_t(h) * kQT + i;
             float mx = -INFINITY;
-            for (int k = 0; k < count; ++k) mx = std::max(mx, states[k * S.total + S.m + row]);
+            for (int k = 0; k < count; ++k) mx = std::max(mx, states[k * stride + S.m + row]);
             float weight[64];  // count <= 64, see plan_splits
             float denom = 0.0f;
             for (int k = 0; k < count; ++k) {
-                const float* st = states + k * S.total;
+                const float* st = states + k * stride;
                 weight[k] = std::exp(st[S.m + row] - mx);  // an empty split has m = -inf: weight 0
                 denom += st[S.l + row] * weight[k];
             }
@@ -227,14 +324,14 @@ void write_output(const LatentArgs& a, const LatentState& S, int b, int i0, cons
             float* out = a.z + b * a.zs[0] + h * a.zs[1] + (i0 + i) * a.zs[2];
             for (int d = 0; d < a.r; ++d) {
                 float x = 0.0f;
-                for (int k = 0; k < count; ++k) x += states[k * S.total + S.z + row * S.rpad + d] * weight[k];
+                for (int k = 0; k < count; ++k) x += states[k * stride + S.z + row * S.rpad + d] * weight[k];
                 out[d] = x;
             }
         }
     }
 }
 
-// Key splits per (batch, query tile): enough tasks for the threads, each split >= kMinSplitKeys.
+// Key splits per (batch group, query tile): enough tasks for the threads, each split >= kMinSplitKeys.
 int plan_splits(int tasks, int threads, int max_len) {
     if (tasks >= threads) return 1;
     const int want = (threads + tasks - 1) / tasks;
@@ -244,51 +341,63 @@ int plan_splits(int tasks, int threads, int max_len) {
 
 }  // namespace
 
+// A unit of work is (batch group, query tile): up to kGroup batches that walk their keys together (see
+// latent_group_task); with fewer units than threads each unit's keys are split too.
 int latent_attention_cpu(const LatentArgs& a) {
     if (a.Tq >= kTiledRows && a.r <= kTiledMaxLatent) return latent_attention_cpu_tiled(a);
-    const LatentTaskFn task = for_this_cpu<LatentTaskFn>(latent_task_baseline, latent_task_avx2, latent_task_avx512);
+    const LatentGroupTaskFn task =
+        for_this_cpu<LatentGroupTaskFn>(latent_group_task_baseline, latent_group_task_avx2, latent_group_task_avx512);
     const LatentState S(a.H, a.r);
     const int tiles = (a.Tq + kQT - 1) / kQT;
-    const int64_t tiles_total = int64_t(a.B) * tiles;
+    const int group = std::min(kGroup, a.B);
+    const int groups = (a.B + group - 1) / group;
+    const int64_t units = int64_t(groups) * tiles;
+    const int64_t unit_floats = int64_t(group) * S.total;  // the states of one unit's batches
     const int threads = cpu_threads();
     int max_len = 0;
     for (int b = 0; b < a.B; ++b) max_len = std::max(max_len, keys_of(a, b));
-    const int splits = plan_splits(int(std::min<int64_t>(tiles_total, threads)), threads, max_len);
+    const int splits = plan_splits(int(std::min<int64_t>(units, threads)), threads, max_len);
+    auto batches_of = [&](int64_t unit, int& b0, int& nb, int& i0) {
+        b0 = int(unit / tiles) * group;
+        nb = std::min(group, a.B - b0);
+        i0 = int(unit % tiles) * kQT;
+    };
     std::atomic<bool> out_of_memory{false};
 
     if (splits == 1) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (tiles_total > 1)
-        for (int64_t t = 0; t < tiles_total; ++t) {
-            float* state = thread_scratch(0, S.total);
-            if (state == nullptr) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (units > 1)
+        for (int64_t u = 0; u < units; ++u) {
+            float* states = thread_scratch(0, size_t(unit_floats));
+            if (states == nullptr) {
                 out_of_memory = true;
                 continue;
             }
-            const int b = int(t / tiles), i0 = int(t % tiles) * kQT;
-            task(a, b, i0, 0, keys_of(a, b), state);
-            write_output(a, S, b, i0, state, 1);
+            int b0, nb, i0;
+            batches_of(u, b0, nb, i0);
+            task(a, b0, nb, i0, 0, 1, states);
+            for (int g = 0; g < nb; ++g) write_output(a, S, b0 + g, i0, states + g * S.total, 1, 0);
         }
         return out_of_memory ? MLA_ERR_OUT_OF_MEMORY : MLA_OK;
     }
 
-    // Split k of batch b covers keys [k * chunk, (k + 1) * chunk) of its len_b valid keys.
-    float* states = thread_scratch(1, size_t(tiles_total) * splits * S.total);
+    // Task t = unit * splits + k; split k of batch b covers keys [k * chunk_b, (k + 1) * chunk_b) of its len_b.
+    float* states = thread_scratch(1, size_t(units * splits * unit_floats));
     if (states == nullptr) return MLA_ERR_OUT_OF_MEMORY;
-    const int64_t tasks = tiles_total * splits;
+    const int64_t tasks = units * splits;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int64_t t = 0; t < tasks; ++t) {
-        const int k = int(t % splits);
-        const int64_t tile = t / splits;
-        const int b = int(tile / tiles), i0 = int(tile % tiles) * kQT;
-        const int len = keys_of(a, b);
-        const int chunk = (len + splits - 1) / splits;
-        const int j0 = std::min(len, k * chunk), j1 = std::min(len, j0 + chunk);
-        task(a, b, i0, j0, j1, states + t * S.total);
+        int b0, nb, i0;
+        batches_of(t / splits, b0, nb, i0);
+        task(a, b0, nb, i0, int(t % splits), splits, states + t * unit_floats);
     }
-#pragma omp parallel for schedule(static) num_threads(threads) if (tiles_total > 1)
-    for (int64_t tile = 0; tile < tiles_total; ++tile)
-        write_output(a, S, int(tile / tiles), int(tile % tiles) * kQT, states + tile * splits * S.total,
-                     splits);
+    const int64_t outputs = int64_t(a.B) * tiles;  // (batch, query tile)
+#pragma omp parallel for schedule(static) num_threads(threads) if (outputs > 1)
+    for (int64_t o = 0; o < outputs; ++o) {
+        const int b = int(o / tiles), tile = int(o % tiles);
+        const int64_t unit = int64_t(b / group) * tiles + tile;
+        write_output(a, S, b, tile * kQT, states + unit * splits * unit_floats + (b % group) * S.total, splits,
+                     unit_floats);
+    }
     return MLA_OK;
 }
 
