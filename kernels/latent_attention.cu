@@ -204,7 +204,8 @@ int launch_latent_combine(const LatentArgs& a, const SplitBuffers& ws, int split
     return launch_status();
 }
 
-int latent_attention_cuda(const LatentArgs& a, void* stream, int splits, void* workspace) {
+template <>
+int latent_attention_cuda<float>(const LatentArgs& a, void* stream, int splits, void* workspace) {
     if (a.r > kCudaMaxLatentDim || a.dh > kCudaMaxHeadDim || a.B > 65535 || splits > kCudaMaxSplits ||
         int64_t(a.H) * a.Tq > (int64_t(1) << 30) || (a.windows != nullptr && a.B > kWindowsPerLaunch))
         return MLA_ERR_UNSUPPORTED;

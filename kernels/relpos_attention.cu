@@ -196,7 +196,8 @@ int launch_relpos(const RelposArgs& a, cudaStream_t stream) {
 
 }  // namespace
 
-int relpos_attention_cuda(const RelposArgs& a, void* stream) {
+template <>
+int relpos_attention_cuda<float>(const RelposArgs& a, void* stream) {
     if (a.dh > kCudaMaxHeadDim || a.H > 65535 || a.B > 65535) return MLA_ERR_UNSUPPORTED;
     const cudaStream_t s = static_cast<cudaStream_t>(stream);
     if (a.dh <= 64) return launch_relpos<64, 1>(a, s);

@@ -38,38 +38,43 @@ MLA_HOST_DEVICE inline int window_row(const CacheWindow& w, int j) {
 // Caches one attend call passes to a kernel at most; the CUDA kernels take them by value (kernel parameter).
 constexpr int kWindowsPerLaunch = 32;
 
-// Arguments of mla_relpos_attention_f32, validated. Strides are in elements.
-struct RelposArgs {
+// Arguments of mla_relpos_attention_f32, validated (entry_points.cpp); E is the element type of the tensors.
+// Strides are in elements.
+template <class E>
+struct RelposArgsOf {
     int B, H, Tq, Tk, dh, P, zero_row, q_offset;
     float scale;
-    const float* q; int64_t qs[3];   // batch, head, time
-    const float* k; int64_t ks[3];
-    const float* v; int64_t vs[3];
-    const float* p; int64_t ps[2];   // row, head
-    const float* u;                  // [H, dh]
-    const float* w;                  // [H, dh]
-    const int32_t* lengths;          // [B] or nullptr
-    float* out; int64_t os[3];
+    const E* q; int64_t qs[3];   // batch, head, time
+    const E* k; int64_t ks[3];
+    const E* v; int64_t vs[3];
+    const E* p; int64_t ps[2];   // row, head
+    const E* u;                  // [H, dh]
+    const E* w;                  // [H, dh]
+    const int32_t* lengths;      // [B] or nullptr
+    E* out; int64_t os[3];
     // Keys from streaming caches (mla_kv_cache_attend_f32): [B] host windows, nullptr for entry point 1.
     // Then k, v, ks, vs and lengths are unused, batch b has windows[b].frames keys and its queries sit at
     // the window's last Tq positions (q_offset = frames - Tq).
     const CacheWindow* windows = nullptr;
 };
+using RelposArgs = RelposArgsOf<float>;
 
-// Arguments of mla_latent_attention_f32, validated.
-struct LatentArgs {
+// Arguments of mla_latent_attention_f32 and mla_latent_attention_split_f32, validated (entry_points.cpp).
+template <class E>
+struct LatentArgsOf {
     int B, H, Tq, Tk, r, dh, P, zero_row, q_offset;
     float scale;
-    const float* qa; int64_t qas[3]; // batch, head, time
-    const float* c; int64_t cs[2];   // batch, time
-    const float* qw; int64_t qws[3];
-    const float* p; int64_t ps[2];   // row, head
+    const E* qa; int64_t qas[3]; // batch, head, time
+    const E* c; int64_t cs[2];   // batch, time
+    const E* qw; int64_t qws[3];
+    const E* p; int64_t ps[2];   // row, head
     const int32_t* lengths;
-    float* z; int64_t zs[3];
-    // Keys from streaming caches (mla_latent_cache_attend_f32): [B] host windows, nullptr for entry point 2.
-    // Then c, cs and lengths are unused; batch b has windows[b].frames keys, q_offset = frames - Tq.
+    E* z; int64_t zs[3];
+    // Keys from streaming caches (mla_latent_cache_attend_f32): [B] host windows, nullptr for entry
+    // point 2. Then c, cs and lengths are unused; batch b has windows[b].frames keys, q_offset = frames - Tq.
     const CacheWindow* windows = nullptr;
 };
+using LatentArgs = LatentArgsOf<float>;
 
 // Valid keys and query offset of batch b, host side, for either source of keys.
 template <class Args>
@@ -135,7 +140,7 @@ float* thread_scratch(int slot, size_t floats);
 int relpos_attention_cpu(const RelposArgs& a);
 int latent_attention_cpu(const LatentArgs& a);
 
-// Workspace of the split-keys latent kernel (mla_latent_attention_split_f32), byte offsets. Split
+// Workspace of the split-keys latent kernel (mla_latent_attention_split_*), byte offsets. Split
 // partials are indexed (b * splits + split) * H * Tq + row: m and l one float each, z r floats.
 struct LatentWorkspace {
     int64_t m, l, z, bytes;
@@ -163,9 +168,12 @@ struct CacheCopy {
 };
 
 #ifdef MHA2MLA_WITH_CUDA
-int relpos_attention_cuda(const RelposArgs& a, void* stream);
+// E: the element type of the tensors (instantiated in the .cu files).
+template <class E>
+int relpos_attention_cuda(const RelposArgsOf<E>& a, void* stream);
 // splits == 1: workspace unused; else a LatentWorkspace of that many splits. With a.windows, a.B <= kWindowsPerLaunch.
-int latent_attention_cuda(const LatentArgs& a, void* stream, int splits, void* workspace);
+template <class E>
+int latent_attention_cuda(const LatentArgsOf<E>& a, void* stream, int splits, void* workspace);
 int latent_cuda_splits(int B, int H, int Tq, int r, int Tk);
 // Attention over K/V cache windows (a.windows, a.B <= kWindowsPerLaunch); workspace: LatentWorkspace(B, H, Tq, dh, splits).
 int kv_cache_attention_cuda(const RelposArgs& a, void* stream, int splits, void* workspace);
