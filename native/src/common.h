@@ -38,8 +38,14 @@ MLA_HOST_DEVICE inline int window_row(const CacheWindow& w, int j) {
 // Caches one attend call passes to a kernel at most; the CUDA kernels take them by value (kernel parameter).
 constexpr int kWindowsPerLaunch = 32;
 
-// Arguments of mla_relpos_attention_f32, validated (entry_points.cpp); E is the element type of the tensors.
-// Strides are in elements.
+// Element types of the 16-bit entry points, as raw bits: bfloat16 (the high half of a float32's bits) and IEEE
+// binary16. The CUDA kernels read them as __nv_bfloat16 and __half (common.cuh); half_precision.h converts them
+// on the CPU.
+struct Bf16 { uint16_t bits; };
+struct F16 { uint16_t bits; };
+
+// Arguments of mla_relpos_attention_f32, validated (entry_points.cpp); E is the element type of the tensors:
+// float, Bf16 or F16. Strides are in elements.
 template <class E>
 struct RelposArgsOf {
     int B, H, Tq, Tk, dh, P, zero_row, q_offset;
@@ -52,7 +58,7 @@ struct RelposArgsOf {
     const E* w;                  // [H, dh]
     const int32_t* lengths;      // [B] or nullptr
     E* out; int64_t os[3];
-    // Keys from streaming caches (mla_kv_cache_attend_f32): [B] host windows, nullptr for entry point 1.
+    // Keys from streaming caches (mla_kv_cache_attend_f32, E = float): [B] host windows, nullptr for entry point 1.
     // Then k, v, ks, vs and lengths are unused, batch b has windows[b].frames keys and its queries sit at
     // the window's last Tq positions (q_offset = frames - Tq).
     const CacheWindow* windows = nullptr;
@@ -70,7 +76,7 @@ struct LatentArgsOf {
     const E* p; int64_t ps[2];   // row, head
     const int32_t* lengths;
     E* z; int64_t zs[3];
-    // Keys from streaming caches (mla_latent_cache_attend_f32): [B] host windows, nullptr for entry
+    // Keys from streaming caches (mla_latent_cache_attend_f32, E = float): [B] host windows, nullptr for entry
     // point 2. Then c, cs and lengths are unused; batch b has windows[b].frames keys, q_offset = frames - Tq.
     const CacheWindow* windows = nullptr;
 };
