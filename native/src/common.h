@@ -44,7 +44,7 @@ constexpr int kWindowsPerLaunch = 32;
 struct Bf16 { uint16_t bits; };
 struct F16 { uint16_t bits; };
 
-// Arguments of mla_relpos_attention_f32, validated (entry_points.cpp); E is the element type of the tensors:
+// Arguments of mla_relpos_attention (_f32), validated (entry_points.cpp); E is the element type of the tensors:
 // float, Bf16 or F16. Strides are in elements.
 template <class E>
 struct RelposArgsOf {
@@ -65,7 +65,7 @@ struct RelposArgsOf {
 };
 using RelposArgs = RelposArgsOf<float>;
 
-// Arguments of mla_latent_attention_f32 and mla_latent_attention_split_f32, validated (entry_points.cpp).
+// Arguments of mla_latent_attention and mla_latent_attention_split (_f32), validated (entry_points.cpp).
 template <class E>
 struct LatentArgsOf {
     int B, H, Tq, Tk, r, dh, P, zero_row, q_offset;
@@ -139,12 +139,21 @@ F for_this_cpu(F baseline, F avx2, F avx512) {
 }
 int cpu_threads();  // threads for one parallel region (mla_set_num_threads, else OpenMP's default)
 
-// Per-thread, 64-byte aligned, grow-only scratch. Two independent slots per thread; nullptr when out
-// of memory. The pointer stays valid until the same thread asks the same slot for more.
+// Per-thread, 64-byte aligned, grow-only scratch; nullptr when out of memory. The pointer stays valid until the
+// same thread asks the same slot for more. Independent slots: 0 and 1 for the float32 kernels (0 in every thread of
+// a parallel region, 1 in the calling thread), kWidenedSlot for the float32 copies of the 16-bit entry points'
+// tensors (half_precision.cpp), which must outlive a float32 kernel call on the same thread.
+constexpr int kScratchSlots = 3;
+constexpr int kWidenedSlot = 2;
 float* thread_scratch(int slot, size_t floats);
 
 int relpos_attention_cpu(const RelposArgs& a);
 int latent_attention_cpu(const LatentArgs& a);
+// The 16-bit forms (half_precision.cpp): the float32 kernel on float32 copies of the inputs, its output rounded.
+int relpos_attention_cpu(const RelposArgsOf<Bf16>& a);
+int relpos_attention_cpu(const RelposArgsOf<F16>& a);
+int latent_attention_cpu(const LatentArgsOf<Bf16>& a);
+int latent_attention_cpu(const LatentArgsOf<F16>& a);
 
 // Workspace of the split-keys latent kernel (mla_latent_attention_split_*), byte offsets. Split
 // partials are indexed (b * splits + split) * H * Tq + row: m and l one float each, z r floats.
