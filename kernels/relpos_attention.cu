@@ -3,9 +3,10 @@
 // For batch b and head h:
 //   s[i,j] = ((q_i + u).k_j + (q_i + w).p[zero_row - (q_offset + i - j)]) * scale,   j < len_b
 //   out_i  = sum_j softmax_j(s[i,:]) v_j
-// Flash style. Tensors are float32, bfloat16 or float16 (E); the block widens each element to float32 as it
-// stages it, keeps every sum in float32 and rounds the output once as it stores it. One block owns BQ query rows of one (b, h) and walks the valid keys in tiles
-// of kBK = 32, keeping per row a running max m, sum l and unnormalised output o (online softmax).
+// Flash style. Tensors are float32, bfloat16 or float16 (E): elements are widened to float32 as they are staged,
+// every sum is float32, and the output is rounded once as it is stored. One block owns BQ query rows of one (b, h)
+// and walks the valid keys in tiles of kBK = 32, keeping per row a running max m, sum l and unnormalised output o
+// (online softmax).
 // Scores are kept in log2 units (scale * log2 e folded into the staged queries) so exp is exp2.
 //
 // Threads form a 16 x BQ/4 grid: thread (tx, ty) owns query rows ty*4 .. ty*4+3, scores for keys
