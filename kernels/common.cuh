@@ -1,6 +1,8 @@
 // Helpers shared by the CUDA kernels.
 #pragma once
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include "common.h"
@@ -15,6 +17,47 @@
 namespace mla {
 
 constexpr float kLog2e = 1.4426950408889634f;
+
+// The kernels' element types E: float, Bf16 and F16 (common.h), whose bits are those of float, __nv_bfloat16 and
+// __half. Inputs are widened to float32 as they are loaded (exact), all arithmetic is float32, and an output is
+// rounded once as it is stored, to nearest even.
+template <class E>
+struct CudaElement;
+template <>
+struct CudaElement<float> {
+    typedef float T;
+    static __device__ __forceinline__ float widen(float x) { return x; }
+    static __device__ __forceinline__ float narrow(float x) { return x; }
+};
+template <>
+struct CudaElement<Bf16> {
+    typedef __nv_bfloat16 T;
+    static __device__ __forceinline__ float widen(T x) { return __bfloat162float(x); }
+    static __device__ __forceinline__ T narrow(float x) { return __float2bfloat16_rn(x); }
+};
+template <>
+struct CudaElement<F16> {
+    typedef __half T;
+    static __device__ __forceinline__ float widen(T x) { return __half2float(x); }
+    static __device__ __forceinline__ T narrow(float x) { return __float2half_rn(x); }
+};
+
+template <class E>
+__device__ __forceinline__ float load(const E* p) {
+    typedef CudaElement<E> C;
+    return C::widen(*reinterpret_cast<const typename C::T*>(p));
+}
+// load through the read-only data cache (for data no thread of the kernel writes).
+template <class E>
+__device__ __forceinline__ float ldg(const E* p) {
+    typedef CudaElement<E> C;
+    return C::widen(__ldg(reinterpret_cast<const typename C::T*>(p)));
+}
+template <class E>
+__device__ __forceinline__ void store(E* p, float x) {
+    typedef CudaElement<E> C;
+    *reinterpret_cast<typename C::T*>(p) = C::narrow(x);
+}
 
 // Maps a CUDA error to a status code; cudaGetLastError() also clears a non-sticky error.
 inline int status_of(cudaError_t e) {
@@ -134,8 +177,9 @@ inline CacheWindows copy_windows(const CacheWindow* windows, int count) {
     return cw;
 }
 
-// Merges the split partials into z (latent_attention.cu); also serves the K/V cache kernel with a.r = dh.
-int launch_latent_combine(const LatentArgs& a, const SplitBuffers& ws, int splits, cudaStream_t stream);
+// Merges the split partials into z (latent_attention.cu); also serves the K/V cache kernel with a.r = dh (E = float).
+template <class E>
+int launch_latent_combine(const LatentArgsOf<E>& a, const SplitBuffers& ws, int splits, cudaStream_t stream);
 
 // A split count for `blocks` blocks per split over Tk keys: about two blocks per multiprocessor, at least
 // 128 keys per split, at most kCudaMaxSplits (runtime.cu).

@@ -3,8 +3,10 @@
 // For batch b and head h:
 //   s[i,j] = ((q_i + u).k_j + (q_i + w).p[zero_row - (q_offset + i - j)]) * scale,   j < len_b
 //   out_i  = sum_j softmax_j(s[i,:]) v_j
-// Flash style, float32. One block owns BQ query rows of one (b, h) and walks the valid keys in tiles
-// of kBK = 32, keeping per row a running max m, sum l and unnormalised output o (online softmax).
+// Flash style. Tensors are float32, bfloat16 or float16 (E): elements are widened to float32 as they are staged,
+// every sum is float32, and the output is rounded once as it is stored. One block owns BQ query rows of one (b, h)
+// and walks the valid keys in tiles of kBK = 32, keeping per row a running max m, sum l and unnormalised output o
+// (online softmax).
 // Scores are kept in log2 units (scale * log2 e folded into the staged queries) so exp is exp2.
 //
 // Threads form a 16 x BQ/4 grid: thread (tx, ty) owns query rows ty*4 .. ty*4+3, scores for keys
@@ -42,8 +44,8 @@ struct RelposSmem {
     }
 };
 
-template <int BQ, int DCH>
-__global__ void __launch_bounds__(BQ * 4) relpos_kernel(const RelposArgs a, const float qscale) {
+template <int BQ, int DCH, class E>
+__global__ void __launch_bounds__(BQ * 4) relpos_kernel(const RelposArgsOf<E> a, const float qscale) {
     typedef RelposSmem<BQ, DCH> L;
     constexpr int NT = BQ * 4;
     MLA_DYNAMIC_SHARED(float4, smem4);
@@ -62,14 +64,14 @@ __global__ void __launch_bounds__(BQ * 4) relpos_kernel(const RelposArgs a, cons
     const int len = valid_keys(a.lengths, b, a.Tk);
 
     // Rows past Tq are staged as zeros: they compute finite junk that is never stored.
-    const float* qb = a.q + b * a.qs[0] + h * a.qs[1];
+    const E* qb = a.q + b * a.qs[0] + h * a.qs[1];
     for (int x = tid; x < BQ * dh; x += NT) {
         const int i = x / dh, d = x - i * dh;
         float qu = 0.0f, qw = 0.0f;
         if (i0 + i < a.Tq) {
-            const float q = qb[(i0 + i) * a.qs[2] + d];
-            qu = (q + a.u[h * dh + d]) * qscale;
-            qw = (q + a.w[h * dh + d]) * qscale;
+            const float q = load(qb + (i0 + i) * a.qs[2] + d);
+            qu = (q + load(a.u + h * dh + d)) * qscale;
+            qw = (q + load(a.w + h * dh + d)) * qscale;
         }
         qut[d * L::kQS + i] = qu;
         qwt[d * L::kQS + i] = qw;
@@ -87,22 +89,22 @@ __global__ void __launch_bounds__(BQ * 4) relpos_kernel(const RelposArgs a, cons
         for (int n = 0; n < 4 * DCH; ++n) o[r][n] = 0.0f;
     }
 
-    const float* kb = a.k + b * a.ks[0] + h * a.ks[1];
-    const float* vb = a.v + b * a.vs[0] + h * a.vs[1];
-    const float* pb = a.p + h * a.ps[1];
+    const E* kb = a.k + b * a.ks[0] + h * a.ks[1];
+    const E* vb = a.v + b * a.vs[0] + h * a.vs[1];
+    const E* pb = a.p + h * a.ps[1];
     for (int j0 = 0; j0 < len; j0 += kBK) {
         __syncthreads();  // the previous tile (or the staging above) is done with shared memory
         for (int x = tid; x < kBK * dh; x += NT) {
             const int j = x / dh, d = x - j * dh;
             const bool ok = j0 + j < len;
-            kt[d * L::kKS + j] = ok ? kb[(j0 + j) * a.ks[2] + d] : 0.0f;
-            vs[j * L::kVS + d] = ok ? vb[(j0 + j) * a.vs[2] + d] : 0.0f;
+            kt[d * L::kKS + j] = ok ? load(kb + (j0 + j) * a.ks[2] + d) : 0.0f;
+            vs[j * L::kVS + d] = ok ? load(vb + (j0 + j) * a.vs[2] + d) : 0.0f;
         }
         const int64_t base = int64_t(a.zero_row) - a.q_offset - i0 - (BQ - 1) + j0;
         for (int x = tid; x < L::kPW * dh; x += NT) {
             const int y = x / dh, d = x - y * dh;
             const int64_t row = base + y;  // outside [0,P) only for pairs never used
-            pt[d * L::kPS + y] = (row >= 0 && row < a.P) ? pb[row * a.ps[0] + d] : 0.0f;
+            pt[d * L::kPS + y] = (row >= 0 && row < a.P) ? load(pb + row * a.ps[0] + d) : 0.0f;
         }
         __syncthreads();
 
@@ -172,20 +174,20 @@ __global__ void __launch_bounds__(BQ * 4) relpos_kernel(const RelposArgs a, cons
         const int i = i0 + ty * 4 + r;
         if (i >= a.Tq) continue;
         const float inv = 1.0f / sum;
-        float* out = a.out + b * a.os[0] + h * a.os[1] + i * a.os[2];
+        E* out = a.out + b * a.os[0] + h * a.os[1] + i * a.os[2];
         #pragma unroll
         for (int n = 0; n < DCH; ++n)
             #pragma unroll
             for (int c = 0; c < 4; ++c) {
                 const int d = n * 64 + tx * 4 + c;
-                if (d < dh) out[d] = o[r][n * 4 + c] * inv;
+                if (d < dh) store(out + d, o[r][n * 4 + c] * inv);
             }
     }
 }
 
-template <int BQ, int DCH>
-int launch_relpos(const RelposArgs& a, cudaStream_t stream) {
-    const auto kernel = relpos_kernel<BQ, DCH>;
+template <int BQ, int DCH, class E>
+int launch_relpos(const RelposArgsOf<E>& a, cudaStream_t stream) {
+    const auto kernel = relpos_kernel<BQ, DCH, E>;
     const int bytes = RelposSmem<BQ, DCH>(a.dh).total * int(sizeof(float));
     const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
     if (e != cudaSuccess) return status_of(e);
@@ -196,11 +198,16 @@ int launch_relpos(const RelposArgs& a, cudaStream_t stream) {
 
 }  // namespace
 
-int relpos_attention_cuda(const RelposArgs& a, void* stream) {
+template <class E>
+int relpos_attention_cuda(const RelposArgsOf<E>& a, void* stream) {
     if (a.dh > kCudaMaxHeadDim || a.H > 65535 || a.B > 65535) return MLA_ERR_UNSUPPORTED;
     const cudaStream_t s = static_cast<cudaStream_t>(stream);
     if (a.dh <= 64) return launch_relpos<64, 1>(a, s);
     return launch_relpos<32, 2>(a, s);
 }
+
+template int relpos_attention_cuda(const RelposArgsOf<float>& a, void* stream);
+template int relpos_attention_cuda(const RelposArgsOf<Bf16>& a, void* stream);
+template int relpos_attention_cuda(const RelposArgsOf<F16>& a, void* stream);
 
 }  // namespace mla

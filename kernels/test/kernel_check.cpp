@@ -4,13 +4,17 @@
 //   kernel_check --cpu      every fused CPU kernel, in every CPU variant this machine runs (baseline,
 //                           avx2, avx512f), against a naive reference that materialises the scores the
 //                           HF way: AC + BD through the relative shift, times 1/sqrt(dh), additive mask
-//                           of float32 min on padded keys, softmax, probs . V
-//   kernel_check --cuda     every CUDA entry point against its CPU twin on the same inputs
+//                           of float32 min on padded keys, softmax, probs . V; the bfloat16 / float16 entry
+//                           points against the float32 kernel on the same 16-bit values, its output rounded;
+//                           the 16-bit conversions against a search of all 16-bit values
+//   kernel_check --cuda     every CUDA entry point, float32 and 16-bit, against its CPU twin on the same inputs
 //                           (one "skipped" line and exit 0 when there is no GPU)
 //   kernel_check --bench    timings at the flagship sizes (d = 1024, H = 16, dh = 64, r = 512;
-//                           T = 250, 750, 1500), CPU and, when present, CUDA; then the streaming caches
+//                           T = 250, 750, 1500), CPU and, when present, CUDA (float32 and bfloat16); then the
+//                           streaming caches
 //   kernel_check --bench-cache   only the streaming caches: latent vs K/V, B = 1 and 8 sessions per call
-// Exit status 0 when every check passes: max abs error <= 1e-4 and the expected status codes.
+// Exit status 0 when every check passes: max abs error <= 1e-4 (16-bit outputs: the ulp bounds of check_half_cpu
+// and check_half_cuda) and the expected status codes.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -22,10 +26,15 @@
 
 #include <omp.h>
 
+#include "half_precision.h"
 #include "mha2mla.h"
 
 #ifdef MHA2MLA_WITH_CUDA
 #include <cuda_runtime_api.h>
+#endif
+#if defined(MHA2MLA_WITH_CUDA) && !defined(MHA2MLA_CUDA_EMULATION)
+#include <cuda_bf16.h>  // host versions of the GPU's conversions, to check half_precision.h against
+#include <cuda_fp16.h>
 #endif
 
 namespace {
@@ -50,13 +59,13 @@ double now_ms() {
 struct Rng {
     uint64_t state;
     explicit Rng(uint64_t seed) : state(seed) {}
-    float uniform(float lo, float hi) {  // splitmix64
+    uint64_t next() {  // splitmix64
         uint64_t z = (state += 0x9e3779b97f4a7c15ull);
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        z ^= z >> 31;
-        return lo + (hi - lo) * float(double(z >> 40) / double(1ull << 24));
+        return z ^ (z >> 31);
     }
+    float uniform(float lo, float hi) { return lo + (hi - lo) * float(double(next() >> 40) / double(1ull << 24)); }
     std::vector<float> fill(size_t n, float amplitude) {
         std::vector<float> x(n);
         for (float& v : x) v = uniform(-amplitude, amplitude);
@@ -273,39 +282,141 @@ std::vector<float> reference_latent(const Problem& pb) {
 // ---------------------------------------------------------------------------------------------
 // Calls through the C API. Pointers are host or device ones; the output buffer starts as NaN.
 
-struct Buffers {  // the pointers one call uses
-    const float *q, *k, *v, *p, *u, *w;
+// The pointers one call uses: float32 (Buffers) or 16-bit (Buffers16, bits) elements.
+template <class T>
+struct BuffersOf {
+    const T *q, *k, *v, *p, *u, *w;
     const int32_t* lengths;
-    float* out;
+    T* out;
 };
+using Buffers = BuffersOf<float>;
+using Buffers16 = BuffersOf<uint16_t>;
 
-Buffers host_buffers(const Problem& pb, std::vector<float>& out) {
-    out.assign(pb.out_size, NAN);
+template <class T>
+T poison();  // an output element no kernel writes: NaN
+template <>
+float poison<float>() { return NAN; }
+template <>
+uint16_t poison<uint16_t>() { return 0xffff; }  // NaN in bfloat16 and float16
+
+// Problem or Problem16: vectors q .. w of the elements the calls read.
+template <class Inputs, class T>
+BuffersOf<T> host_buffers(const Inputs& pb, std::vector<T>& out) {
+    out.assign(pb.out_size, poison<T>());
     return {pb.q.data(), pb.k.data(), pb.v.data(), pb.p.data(), pb.u.data(), pb.w.data(), pb.lengths(),
             out.data()};
 }
 
-int call_relpos(int device, void* stream, const Problem& pb, const Buffers& x) {
+// Entry point 1 through fn: mla_relpos_attention_f32, or mla_relpos_attention with its dtype bound.
+template <class Fn, class T>
+int relpos_with(Fn fn, int device, void* stream, const Problem& pb, const BuffersOf<T>& x) {
     const Shape& s = pb.shape;
     const int64_t ps[2] = {int64_t(s.H) * s.dh, s.dh};
-    return mla_relpos_attention_f32(device, stream, s.B, s.H, s.Tq, s.Tk, s.dh, pb.P, pb.zero_row, s.q_offset,
-                                    pb.scale, x.q, pb.lq.s, x.k, pb.lk.s, x.v, pb.lk.s, x.p, ps, x.u, x.w,
-                                    x.lengths, x.out, pb.lo.s);
+    return fn(device, stream, s.B, s.H, s.Tq, s.Tk, s.dh, pb.P, pb.zero_row, s.q_offset, pb.scale, x.q, pb.lq.s,
+              x.k, pb.lk.s, x.v, pb.lk.s, x.p, ps, x.u, x.w, x.lengths, x.out, pb.lo.s);
 }
 
-// splits == 0: mla_latent_attention_f32; else the split entry point with that many splits.
-int call_latent(int device, void* stream, const Problem& pb, const Buffers& x, int splits = 0,
-                void* workspace = nullptr, int64_t workspace_bytes = 0) {
+// Entry point 2 through fn (mla_latent_attention_f32 or mla_latent_attention) when splits == 0; else 2b with that
+// many splits through split_fn (mla_latent_attention_split_f32 or mla_latent_attention_split).
+template <class Fn, class SplitFn, class T>
+int latent_with(Fn fn, SplitFn split_fn, int device, void* stream, const Problem& pb, const BuffersOf<T>& x,
+                int splits, void* workspace, int64_t workspace_bytes) {
     const Shape& s = pb.shape;
     const int64_t ps[2] = {int64_t(s.H) * s.dh, s.dh};
     const int64_t qws[3] = {int64_t(s.H) * s.Tq * s.dh, int64_t(s.Tq) * s.dh, s.dh};
     if (splits == 0)
-        return mla_latent_attention_f32(device, stream, s.B, s.H, s.Tq, s.Tk, s.dim, s.dh, pb.P, pb.zero_row,
-                                        s.q_offset, pb.scale, x.q, pb.lq.s, x.k, pb.lk.s, x.v, qws, x.p, ps,
-                                        x.lengths, x.out, pb.lo.s);
-    return mla_latent_attention_split_f32(device, stream, splits, workspace, workspace_bytes, s.B, s.H, s.Tq,
-                                          s.Tk, s.dim, s.dh, pb.P, pb.zero_row, s.q_offset, pb.scale, x.q,
-                                          pb.lq.s, x.k, pb.lk.s, x.v, qws, x.p, ps, x.lengths, x.out, pb.lo.s);
+        return fn(device, stream, s.B, s.H, s.Tq, s.Tk, s.dim, s.dh, pb.P, pb.zero_row, s.q_offset, pb.scale, x.q,
+                  pb.lq.s, x.k, pb.lk.s, x.v, qws, x.p, ps, x.lengths, x.out, pb.lo.s);
+    return split_fn(device, stream, splits, workspace, workspace_bytes, s.B, s.H, s.Tq, s.Tk, s.dim, s.dh, pb.P,
+                    pb.zero_row, s.q_offset, pb.scale, x.q, pb.lq.s, x.k, pb.lk.s, x.v, qws, x.p, ps, x.lengths,
+                    x.out, pb.lo.s);
+}
+
+int call_relpos(int device, void* stream, const Problem& pb, const Buffers& x) {
+    return relpos_with(mla_relpos_attention_f32, device, stream, pb, x);
+}
+
+int call_latent(int device, void* stream, const Problem& pb, const Buffers& x, int splits = 0,
+                void* workspace = nullptr, int64_t workspace_bytes = 0) {
+    return latent_with(mla_latent_attention_f32, mla_latent_attention_split_f32, device, stream, pb, x, splits,
+                       workspace, workspace_bytes);
+}
+
+// The 16-bit element types, and the same calls in them through the dtype entry points.
+struct HalfType {
+    const char* name;
+    int dtype;
+    int mantissa_bits;
+    float (*widen)(uint16_t);
+    uint16_t (*narrow)(float);
+};
+const HalfType kHalfTypes[] = {
+    {"bf16", MLA_BF16, 7, mla::bf16_to_float, mla::float_to_bf16},
+    {"f16", MLA_F16, 10, mla::f16_to_float, mla::float_to_f16},
+};
+
+int call_relpos(const HalfType& t, int device, void* stream, const Problem& pb, const Buffers16& x) {
+    auto fn = [&](int dev, void* st, auto... rest) { return mla_relpos_attention(dev, st, t.dtype, rest...); };
+    return relpos_with(fn, device, stream, pb, x);
+}
+
+int call_latent(const HalfType& t, int device, void* stream, const Problem& pb, const Buffers16& x, int splits = 0,
+                void* workspace = nullptr, int64_t workspace_bytes = 0) {
+    auto fn = [&](int dev, void* st, auto... rest) { return mla_latent_attention(dev, st, t.dtype, rest...); };
+    auto split_fn = [&](int dev, void* st, auto... rest) { return mla_latent_attention_split(dev, st, t.dtype, rest...); };
+    return latent_with(fn, split_fn, device, stream, pb, x, splits, workspace, workspace_bytes);
+}
+
+// A problem in a 16-bit type: q .. w hold the bits of pb's inputs rounded to it, and `wide` is the same problem
+// with exactly those values in float32.
+struct Problem16 {
+    Shape shape;
+    size_t out_size;
+    Problem wide;
+    std::vector<uint16_t> q, k, v, p, u, w;
+    const int32_t* lengths() const { return wide.lengths(); }
+};
+
+Problem16 to_half(const HalfType& t, const Problem& pb) {
+    Problem16 h{pb.shape, pb.out_size, pb, {}, {}, {}, {}, {}, {}};
+    auto round = [&](std::vector<float>& wide, std::vector<uint16_t>& bits) {
+        bits.resize(wide.size());
+        for (size_t i = 0; i < wide.size(); ++i) wide[i] = t.widen(bits[i] = t.narrow(wide[i]));
+    };
+    round(h.wide.q, h.q);
+    round(h.wide.k, h.k);
+    round(h.wide.v, h.v);
+    round(h.wide.p, h.p);
+    round(h.wide.u, h.u);
+    round(h.wide.w, h.w);
+    return h;
+}
+
+std::vector<uint16_t> narrow_all(const HalfType& t, const std::vector<float>& x) {
+    std::vector<uint16_t> y(x.size());
+    for (size_t i = 0; i < x.size(); ++i) y[i] = t.narrow(x[i]);
+    return y;
+}
+
+// Spacing of the 16-bit type's values at magnitude |x| (its subnormal spacing below the normal range).
+double ulp(const HalfType& t, double x) {
+    const int min_exponent = t.dtype == MLA_BF16 ? -126 : -14;  // of the smallest normal, 2^min_exponent
+    int e = 0;
+    std::frexp(std::fabs(x), &e);  // |x| in [2^(e-1), 2^e)
+    return std::ldexp(1.0, std::max(e - 1, min_exponent) - t.mantissa_bits);
+}
+
+// Largest |a_i - b_i| in ulps of the 16-bit type at max(|a_i|, |b_i|, floor); infinite for a NaN (an unwritten
+// output) or different lengths.
+double ulps_apart(const HalfType& t, const std::vector<uint16_t>& a, const std::vector<uint16_t>& b, double floor) {
+    if (a.size() != b.size()) return INFINITY;
+    double m = 0.0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        const double x = t.widen(a[i]), y = t.widen(b[i]);
+        const double d = std::fabs(x - y) / ulp(t, std::max({std::fabs(x), std::fabs(y), floor}));
+        if (!(d <= m)) m = std::isnan(d) ? INFINITY : d;
+    }
+    return m;
 }
 
 std::string describe(const Shape& s, bool latent) {
@@ -316,10 +427,13 @@ std::string describe(const Shape& s, bool latent) {
     return buf;
 }
 
+// err: max abs error, or with ulps = true the max error in ulps of a 16-bit type; fails above tolerance.
 void report(const char* device, const char* kernel, const char* variant, const std::string& what,
-            int status, double err, double ms) {
-    const bool ok = status == MLA_OK && err <= kTolerance;
-    std::printf("%-4s %-7s %-9s %-44s max err %.2e  %9.3f ms  %s\n", device, kernel, variant, what.c_str(), err,
+            int status, double err, double ms, double tolerance = kTolerance, bool ulps = false) {
+    const bool ok = status == MLA_OK && err <= tolerance;
+    char e[32];
+    std::snprintf(e, sizeof e, ulps ? "%.2f ulp" : "%.2e", err);
+    std::printf("%-4s %-7s %-9s %-44s max err %-9s %9.3f ms  %s\n", device, kernel, variant, what.c_str(), e,
                 ms, ok ? "ok" : (status != MLA_OK ? mla_status_string(status) : "FAIL"));
     if (!ok) ++g_failures;
 }
@@ -382,11 +496,11 @@ std::vector<Shape> random_shapes(Rng& rng, int count, bool latent) {
 }
 
 // Runs `call` once as a warm-up (threads wake up), then again timed; the second result is checked.
-template <class F>
-int warm_then_time(F call, std::vector<float>& out, double& ms) {
+template <class F, class T>
+int warm_then_time(F call, std::vector<T>& out, double& ms) {
     int status = call();
     if (status != MLA_OK) return status;
-    std::fill(out.begin(), out.end(), NAN);
+    std::fill(out.begin(), out.end(), poison<T>());
     const double t0 = now_ms();
     status = call();
     ms = now_ms() - t0;
@@ -507,6 +621,34 @@ void check_arguments() {
     expect(mla_latent_attention_workspace_bytes(1, 2, 2, 16, 4) > 4 * 2 * 2 * 16 * 4, "workspace holds the splits");
     expect(mla_latent_attention_workspace_bytes(0, 2, 2, 16, 4) == -1, "workspace of B = 0 is -1");
     expect(mla_latent_attention_num_splits(MLA_DEVICE_CPU, 1, 16, 1, 512, 1000) == 1, "no splits planned on CPU");
+
+    // The dtype entry points: the same checks, and the element type's.
+    const HalfType& bf16 = kHalfTypes[0];
+    const Problem16 h = to_half(bf16, pb);
+    std::vector<uint16_t> out16;
+    const Buffers16 x16 = host_buffers(h, out16);
+    expect(call_relpos(bf16, MLA_DEVICE_CPU, nullptr, h.wide, x16) == MLA_OK, "valid bf16 relpos call returns MLA_OK");
+    HalfType unknown = bf16;
+    unknown.dtype = 3;
+    expect(call_relpos(unknown, MLA_DEVICE_CPU, nullptr, h.wide, x16) == MLA_ERR_INVALID_ARGUMENT, "unknown dtype is rejected");
+    Buffers16 bad16 = x16;
+    bad16.u = nullptr;
+    expect(call_relpos(kHalfTypes[1], MLA_DEVICE_CPU, nullptr, h.wide, bad16) == MLA_ERR_INVALID_ARGUMENT,
+           "null u in an f16 call is rejected");
+    q = pb;
+    q.shape.lengths = {5, 0};
+    const Problem16 hz = to_half(bf16, q);
+    expect(call_relpos(bf16, MLA_DEVICE_CPU, nullptr, hz.wide, host_buffers(hz, out16)) == MLA_ERR_INVALID_ARGUMENT,
+           "length 0 in a bf16 call is rejected");
+    const Problem16 lh = to_half(bf16, la);
+    const Buffers16 y16 = host_buffers(lh, out16);
+    expect(call_latent(bf16, MLA_DEVICE_CPU, nullptr, lh.wide, y16, 2) == MLA_OK, "bf16 split call on the CPU returns MLA_OK");
+    expect(call_latent(bf16, MLA_DEVICE_CPU, nullptr, lh.wide, y16, -1) == MLA_ERR_INVALID_ARGUMENT,
+           "bf16 num_splits < 1 is rejected");
+    lb = lh.wide;
+    lb.zero_row = -1;
+    expect(call_latent(kHalfTypes[1], MLA_DEVICE_CPU, nullptr, lb, y16) == MLA_ERR_INVALID_ARGUMENT,
+           "f16 p rows out of range are rejected");
 
     expect(mla_set_num_threads(-1) == MLA_ERR_INVALID_ARGUMENT, "negative thread count is rejected");
     expect(mla_set_cpu_isa("sse9") == MLA_ERR_INVALID_ARGUMENT, "unknown CPU variant is rejected");
@@ -894,6 +1036,111 @@ void check_cache_arguments() {
     std::printf("cpu  cache   checked status codes of bad cache arguments: %s\n", g_failures == 0 ? "ok" : "FAIL");
 }
 
+// ---------------------------------------------------------------------------------------------
+// 16-bit element types (MLA_BF16, MLA_F16).
+
+// The nearest value of the 16-bit type to x, found by search among all of them (not by the bit tricks of
+// half_precision.h): ties go to the even bit pattern, and past the largest finite value m the next value is taken to
+// be m + ulp(m), whose pattern is infinity's (IEEE overflow: at or beyond m + ulp(m)/2, infinity). NaN: 0x7fff.
+uint16_t nearest_by_search(const HalfType& t, float x) {
+    if (std::isnan(x)) return mla::kHalfNaN;
+    const uint16_t inf = t.dtype == MLA_BF16 ? 0x7f80 : 0x7c00, sign = std::signbit(x) ? 0x8000 : 0;
+    auto value = [&](uint32_t h) {  // non-negative patterns 0 .. inf are increasing
+        if (h < inf) return double(t.widen(uint16_t(h)));
+        const double m = t.widen(inf - 1);
+        return m + (m - double(t.widen(inf - 2)));
+    };
+    const double a = std::fabs(double(x));
+    if (a >= value(inf)) return sign | inf;
+    uint32_t lo = 0, hi = inf;  // value(lo) <= a < value(hi)
+    while (hi - lo > 1) {
+        const uint32_t mid = (lo + hi) / 2;
+        (value(mid) <= a ? lo : hi) = mid;
+    }
+    const double below = a - value(lo), above = value(hi) - a;
+    const uint32_t h = below < above || (below == above && lo % 2 == 0) ? lo : hi;
+    return uint16_t(sign | h);
+}
+
+// half_precision.h (the CPU's conversions, and the emulated GPU's): every 16-bit value widens to a float that narrows
+// back to it (NaNs to NaN, 0x7fff); floats narrow to nearest_by_search at the midpoints between neighbouring 16-bit
+// values and the floats either side of them (where rounding decides), at the overflow threshold, and at 2^20 random
+// bit patterns. Where the CUDA toolkit is at hand, its own host conversions (the GPU's rounding) must agree too.
+void check_conversions() {
+    Rng rng(2);
+    for (const HalfType& t : kHalfTypes) {
+        int wrong = 0;
+        for (uint32_t h = 0; h < 0x10000; ++h) {
+            const float x = t.widen(uint16_t(h));
+            const bool nan = (h & 0x7fff) > (t.dtype == MLA_BF16 ? 0x7f80u : 0x7c00u);
+            if (nan ? !std::isnan(x) || t.narrow(x) != mla::kHalfNaN : t.narrow(x) != h) ++wrong;
+        }
+        std::vector<float> xs;
+        for (uint32_t h = 0; h + 1 < 0x7fff; ++h) {
+            const float a = t.widen(uint16_t(h)), b = t.widen(uint16_t(h + 1));
+            if (!std::isfinite(a) || std::isnan(b)) continue;
+            const float mid = float((double(a) + double(std::isinf(b) ? a + (a - t.widen(uint16_t(h - 1))) : b)) / 2);
+            for (float y : {mid, std::nextafter(mid, 0.0f), std::nextafter(mid, INFINITY)}) {
+                xs.push_back(y);
+                xs.push_back(-y);
+            }
+        }
+        for (int i = 0; i < (1 << 20); ++i) xs.push_back(mla::bits_float(uint32_t(rng.next())));
+        for (float x : xs)
+            if (t.narrow(x) != nearest_by_search(t, x)) ++wrong;
+#if defined(MHA2MLA_WITH_CUDA) && !defined(MHA2MLA_CUDA_EMULATION)
+        auto cuda_narrow = [&](float x) {
+            uint16_t h;
+            if (t.dtype == MLA_BF16) {
+                const __nv_bfloat16 y = __float2bfloat16_rn(x);
+                std::memcpy(&h, &y, 2);
+            } else {
+                const __half y = __float2half_rn(x);
+                std::memcpy(&h, &y, 2);
+            }
+            return h;
+        };
+        for (float x : xs)
+            if (t.narrow(x) != cuda_narrow(x)) ++wrong;
+        const char* against = "search and CUDA's conversions";
+#else
+        const char* against = "search";
+#endif
+        std::printf("cpu  convert %-9s %zu floats and every 16-bit value against %s: %d wrong  %s\n", t.name,
+                    xs.size(), against, wrong, wrong == 0 ? "ok" : "FAIL");
+        if (wrong != 0) ++g_failures;
+    }
+}
+
+// The CPU's 16-bit entry points are, by definition (mha2mla.h), the float32 kernel on the 16-bit values widened,
+// its output rounded once: checked against exactly that, through the float32 entry points on the widened inputs
+// and the test's own rounding. The twin runs the same float32 kernel on dense copies, so 0 ulp is expected; 1 ulp
+// (of the 16-bit type at the element's magnitude) is allowed. Entry point 2b on the CPU ignores its splits.
+void check_half_cpu(const std::vector<Problem>& rel, const std::vector<Problem>& lat) {
+    auto check = [](const HalfType& t, const Problem& pb, bool latent, int splits) {
+        const Problem16 h = to_half(t, pb);
+        std::vector<float> wide;
+        std::vector<uint16_t> out;
+        const Buffers wx = host_buffers(h.wide, wide);
+        const Buffers16 x = host_buffers(h, out);
+        int status = latent ? call_latent(MLA_DEVICE_CPU, nullptr, h.wide, wx) : call_relpos(MLA_DEVICE_CPU, nullptr, h.wide, wx);
+        double ms = 0.0;
+        if (status == MLA_OK)
+            status = warm_then_time([&] {
+                return latent ? call_latent(t, MLA_DEVICE_CPU, nullptr, h.wide, x, splits)
+                              : call_relpos(t, MLA_DEVICE_CPU, nullptr, h.wide, x);
+            }, out, ms);
+        const std::string tag = std::string(t.name) + (splits == 0 ? "" : " split");
+        report("cpu", latent ? "latent" : "relpos", tag.c_str(), std::string(pb.shape.name) + ": " + describe(pb.shape, latent),
+               status, ulps_apart(t, out, narrow_all(t, wide), 0.0), ms, 1.0, true);
+    };
+    for (const HalfType& t : kHalfTypes) {
+        for (const Problem& pb : rel) check(t, pb, false, 0);
+        for (const Problem& pb : lat)
+            for (int splits : {0, 3}) check(t, pb, true, splits);
+    }
+}
+
 int run_cpu_checks() {
     std::printf("CPU kernels: best variant %s, each variant this CPU runs in turn; tolerance %.0e\n",
                 mla_cpu_isa(), kTolerance);
@@ -942,6 +1189,8 @@ int run_cpu_checks() {
         for (size_t n = 0; n < lat.size(); ++n) check_latent(n, isa);
     }
     mla_set_cpu_isa(nullptr);
+    check_conversions();
+    check_half_cpu(rel, lat);
     // Thread counts change the work split (the latent kernel splits keys when tasks < threads).
     for (int threads : {1, 3}) {
         mla_set_num_threads(threads);
@@ -1006,10 +1255,13 @@ T* to_device(const std::vector<T>& x) {
     return static_cast<T*>(d);
 }
 
-struct DeviceProblem {
-    Buffers x{};
+// Device copies of a Problem's (T = float) or a Problem16's (T = uint16_t) inputs, and an output poisoned with NaN.
+template <class T>
+struct DeviceProblemOf {
+    BuffersOf<T> x{};
     std::vector<void*> owned;
-    DeviceProblem(const Problem& pb) {
+    template <class Inputs>
+    explicit DeviceProblemOf(const Inputs& pb) {
         x.q = keep(to_device(pb.q));
         x.k = keep(to_device(pb.k));
         x.v = keep(to_device(pb.v));
@@ -1017,21 +1269,22 @@ struct DeviceProblem {
         x.u = keep(to_device(pb.u));
         x.w = keep(to_device(pb.w));
         x.lengths = keep(to_device(pb.shape.lengths));
-        x.out = keep(to_device(std::vector<float>(pb.out_size, NAN)));
+        x.out = keep(to_device(std::vector<T>(pb.out_size, poison<T>())));
     }
-    template <class T> T* keep(T* p) {
+    template <class U> U* keep(U* p) {
         owned.push_back(const_cast<void*>(static_cast<const void*>(p)));
         return p;
     }
-    std::vector<float> output(size_t n) const {
-        std::vector<float> y(n);
-        cudaMemcpy(y.data(), x.out, n * sizeof(float), cudaMemcpyDeviceToHost);
+    std::vector<T> output(size_t n) const {
+        std::vector<T> y(n);
+        cudaMemcpy(y.data(), x.out, n * sizeof(T), cudaMemcpyDeviceToHost);
         return y;
     }
-    ~DeviceProblem() {
+    ~DeviceProblemOf() {
         for (void* p : owned) cudaFree(p);
     }
 };
+using DeviceProblem = DeviceProblemOf<float>;
 
 // Device memory for stream_through_caches.
 struct DeviceMemory {
@@ -1168,6 +1421,51 @@ int time_cuda(cudaStream_t stream, F call, double& ms, int reps = 1) {
     return status;
 }
 
+// Each CUDA 16-bit entry point against its CPU twin on the same 16-bit inputs. Both widen the same values exactly,
+// compute in float32 and round once; they differ only in the order of the float32 sums (and the GPU's exp2f against
+// the CPU's exp), which moves a result by about 1e-6 of the values averaged (|v|, |c| <= 1 here), so the two
+// roundings can land either side of a rounding point: 1 ulp, plus that float32 difference. Allowed: kHalfCudaUlps
+// ulps of the 16-bit type at the element's magnitude, magnitudes below kHalfFloor counted as kHalfFloor (near zero
+// an ulp shrinks below the float32 difference; at 2^-8 an fp16 ulp, 2^-18, is still several times it).
+constexpr double kHalfCudaUlps = 2.0;
+constexpr double kHalfFloor = 1.0 / 256;
+
+void check_half_cuda(cudaStream_t stream, Rng& rng) {
+    for (const HalfType& t : kHalfTypes) {
+        for (const Shape& s : cuda_relpos_shapes()) {
+            const Problem16 h = to_half(t, make_relpos(s, rng));
+            std::vector<uint16_t> cpu;
+            int status = call_relpos(t, MLA_DEVICE_CPU, nullptr, h.wide, host_buffers(h, cpu));
+            const DeviceProblemOf<uint16_t> dev(h);
+            double ms = 0.0;
+            if (status == MLA_OK)
+                status = time_cuda(stream, [&] { return call_relpos(t, MLA_DEVICE_CUDA, stream, h.wide, dev.x); }, ms);
+            report("cuda", "relpos", t.name, std::string(s.name) + ": " + describe(s, false), status,
+                   ulps_apart(t, dev.output(h.out_size), cpu, kHalfFloor), ms, kHalfCudaUlps, true);
+        }
+        for (const Shape& s : cuda_latent_shapes()) {
+            const Problem16 h = to_half(t, make_latent(s, rng));
+            std::vector<uint16_t> cpu;
+            const int status = call_latent(t, MLA_DEVICE_CPU, nullptr, h.wide, host_buffers(h, cpu));
+            const DeviceProblemOf<uint16_t> dev(h);
+            for (int splits : {0, 3}) {  // entry point 2, and 2b whose split merge writes the 16-bit z
+                const int64_t bytes = mla_latent_attention_workspace_bytes(s.B, s.H, s.Tq, s.dim, std::max(splits, 1));
+                void* ws = nullptr;
+                if (bytes > 0 && cudaMalloc(&ws, size_t(bytes)) != cudaSuccess) ws = nullptr;
+                cudaMemset(dev.x.out, 0xff, h.out_size * sizeof(uint16_t));  // NaN until written
+                double ms = 0.0;
+                int st = status;
+                if (st == MLA_OK)
+                    st = time_cuda(stream, [&] { return call_latent(t, MLA_DEVICE_CUDA, stream, h.wide, dev.x, splits, ws, bytes); }, ms);
+                const std::string tag = std::string(t.name) + (splits == 0 ? "" : " splits=3");
+                report("cuda", "latent", tag.c_str(), std::string(s.name) + ": " + describe(s, true), st,
+                       ulps_apart(t, dev.output(h.out_size), cpu, kHalfFloor), ms, kHalfCudaUlps, true);
+                cudaFree(ws);
+            }
+        }
+    }
+}
+
 int run_cuda_checks() {
     const int devices = mla_cuda_device_count();
     if (devices == 0) {
@@ -1218,6 +1516,7 @@ int run_cuda_checks() {
             cudaFree(ws);
         }
     }
+    check_half_cuda(stream, rng);
     check_streaming_cuda(stream);
     // Limits and bad arguments on the device path.
     {
@@ -1225,11 +1524,21 @@ int run_cuda_checks() {
         const Problem pb = make_relpos(s, rng);
         const DeviceProblem dev(pb);
         expect(call_relpos(MLA_DEVICE_CUDA, stream, pb, dev.x) == MLA_ERR_UNSUPPORTED, "CUDA relpos dh > 128 is unsupported");
+        const Problem16 h = to_half(kHalfTypes[0], pb);
+        const DeviceProblemOf<uint16_t> dh(h);
+        expect(call_relpos(kHalfTypes[0], MLA_DEVICE_CUDA, stream, h.wide, dh.x) == MLA_ERR_UNSUPPORTED,
+               "CUDA bf16 relpos dh > 128 is unsupported");
         Shape l{"split ws", 1, 4, 1, 300, 64, 64, 299, {}};
         const Problem lb = make_latent(l, rng);
         const DeviceProblem dl(lb);
         expect(call_latent(MLA_DEVICE_CUDA, stream, lb, dl.x, 4, nullptr, 0) == MLA_ERR_INVALID_ARGUMENT,
                "CUDA split without workspace is rejected");
+        const Problem16 lh = to_half(kHalfTypes[1], lb);
+        const DeviceProblemOf<uint16_t> dlh(lh);
+        expect(call_latent(kHalfTypes[1], MLA_DEVICE_CUDA, stream, lh.wide, dlh.x, 4, nullptr, 0) == MLA_ERR_INVALID_ARGUMENT,
+               "CUDA f16 split without workspace is rejected");
+        expect(call_latent(kHalfTypes[1], MLA_DEVICE_CUDA, stream, lh.wide, dlh.x, 300, nullptr, 0) == MLA_ERR_UNSUPPORTED,
+               "CUDA f16 split count > 256 is unsupported");
     }
     cudaStreamSynchronize(stream);
     cudaStreamDestroy(stream);
@@ -1273,10 +1582,10 @@ double median_ms(std::vector<double> t) {
 // cold_ms > 0: also the time with caches flushed before each call.
 void print_bench(const char* device, const BenchCase& c, double ms, double cold_ms, int status) {
     if (status != MLA_OK) {
-        std::printf("%-4s %-13s Tq=%-5d Tk=%-5d  %s\n", device, c.kernel, c.Tq, c.Tk, mla_status_string(status));
+        std::printf("%-4s %-18s Tq=%-5d Tk=%-5d  %s\n", device, c.kernel, c.Tq, c.Tk, mla_status_string(status));
         return;
     }
-    std::printf("%-4s %-13s Tq=%-5d Tk=%-5d %10.3f ms  %8.1f GFLOP/s  %8.1f GB/s", device, c.kernel, c.Tq, c.Tk,
+    std::printf("%-4s %-18s Tq=%-5d Tk=%-5d %10.3f ms  %8.1f GFLOP/s  %8.1f GB/s", device, c.kernel, c.Tq, c.Tk,
                 ms, c.flops / ms * 1e-6, c.bytes / ms * 1e-6);
     if (cold_ms > 0.0)
         std::printf("   cold %9.3f ms  %8.1f GB/s", cold_ms, c.bytes / cold_ms * 1e-6);
@@ -1491,6 +1800,17 @@ int run_bench() {
         int status = time_cuda(stream, call, ms, 20);
         if (status == MLA_OK && c.Tq < c.Tk) status = time_cold(call, cold);
         print_bench("cuda", c, ms, cold, status);
+        // The same call in bfloat16: the same arithmetic, half the bytes (float16 is alike).
+        const Problem16 h = to_half(kHalfTypes[0], c.pb);
+        const DeviceProblemOf<uint16_t> dev16(h);
+        auto call16 = [&] {
+            return latent ? call_latent(kHalfTypes[0], MLA_DEVICE_CUDA, stream, h.wide, dev16.x)
+                          : call_relpos(kHalfTypes[0], MLA_DEVICE_CUDA, stream, h.wide, dev16.x);
+        };
+        status = time_cuda(stream, call16, ms, 20);
+        if (status == MLA_OK && c.Tq < c.Tk) status = time_cold(call16, cold);
+        const std::string name16 = std::string(c.kernel) + " bf16";
+        print_bench("cuda", BenchCase{name16.c_str(), c.Tq, c.Tk, Problem(), c.flops, c.bytes / 2}, ms, cold, status);
         if (latent && c.Tq < c.Tk) {
             const Shape& s = c.pb.shape;
             const int splits = mla_latent_attention_num_splits(MLA_DEVICE_CUDA, 1, s.H, s.Tq, s.dim, s.Tk);

@@ -5,8 +5,9 @@
  * a status code (MLA_OK or an MLA_ERR_*), never aborts. Shapes and strides are explicit; nothing
  * is global except the CPU thread count and CPU variant set below.
  *
- * 1-2: fused attention over K/V or over the latent (whole utterances, or a chunk over dense keys);
- * 3: streaming caches (per-session K/V or latent cache, append a chunk, attend its queries).
+ * 1-2: fused attention over K/V or over the latent (whole utterances, or a chunk over dense keys), in float32,
+ *      bfloat16 or float16 (see "Element types" after 2b);
+ * 3: streaming caches (per-session K/V or latent cache, append a chunk, attend its queries), float32.
  */
 #ifndef MHA2MLA_H
 #define MHA2MLA_H
@@ -95,12 +96,62 @@ int mla_latent_attention_split_f32(int device, void* stream, int num_splits,
     const int32_t* lengths,
     float* z, const int64_t* z_strides);
 
-/* Workspace bytes for mla_latent_attention_split_f32: 0 when num_splits == 1, -1 for bad arguments. */
+/* Workspace bytes for mla_latent_attention_split_f32 (and mla_latent_attention_split, any dtype): 0 when
+   num_splits == 1, -1 for bad arguments. */
 int64_t mla_latent_attention_workspace_bytes(int B, int H, int Tq, int r, int num_splits);
 
-/* A split count for mla_latent_attention_split_f32 that fills the current GPU (about two blocks per
+/* A split count for mla_latent_attention_split(_f32) that fills the current GPU (about two blocks per
    multiprocessor, at least 128 keys per split); 1 for MLA_DEVICE_CPU, without CUDA, or on bad arguments. */
 int mla_latent_attention_num_splits(int device, int B, int H, int Tq, int r, int Tk);
+
+/* Element types of entry points 1, 2 and 2b. The _f32 functions above are the float32 forms; the three below take
+   the element type as an argument (one function per entry point rather than one per type: bfloat16 and float16
+   share the C pointer type, so separate names would add no checking), dtype:
+     MLA_F32   float32: the same call as the _f32 function;
+     MLA_BF16  bfloat16: 1 sign, 8 exponent, 7 mantissa bits, the high half of a float32's bits;
+     MLA_F16   float16, IEEE 754 binary16: 1 sign, 5 exponent, 10 mantissa bits.
+   Every tensor of a call (q, k, v, p, u, w, out; or qa, c, qw, p, z) has that type, passed as a pointer to its
+   elements: for the 16-bit types, uint16_t values holding the bits (e.g. a torch.bfloat16 / float16 buffer).
+   Everything else is as in the _f32 function: shapes, strides (in elements), lengths (int32), scale (float), the
+   p row check, status codes, CUDA limits, and the split workspace (float32 partials, the same size for every
+   dtype: mla_latent_attention_workspace_bytes).
+   Precision: the inputs are widened exactly to float32; dot products, the online softmax and all sums are
+   float32; each output element is rounded once from float32 to the 16-bit type, to nearest with ties to even
+   (magnitudes from the largest finite value plus half an ulp up become infinities, a NaN becomes 0x7fff).
+   The CPU does exactly that: it widens the inputs into float32 copies (per-thread grow-only scratch; one more
+   pass over the inputs and the output), runs the float32 kernel and rounds its result. CUDA widens in registers
+   as it loads, so the two differ by the order of the float32 sums, then by at most that one rounding.
+   An unknown dtype is MLA_ERR_INVALID_ARGUMENT. */
+enum { MLA_F32 = 0, MLA_BF16 = 1, MLA_F16 = 2 };
+
+int mla_relpos_attention(int device, void* stream, int dtype,
+    int B, int H, int Tq, int Tk, int dh, int P, int zero_row, int q_offset, float scale,
+    const void* q, const int64_t* q_strides,
+    const void* k, const int64_t* k_strides,
+    const void* v, const int64_t* v_strides,
+    const void* p, const int64_t* p_strides,
+    const void* u, const void* w,
+    const int32_t* lengths,
+    void* out, const int64_t* out_strides);
+
+int mla_latent_attention(int device, void* stream, int dtype,
+    int B, int H, int Tq, int Tk, int r, int dh, int P, int zero_row, int q_offset, float scale,
+    const void* qa, const int64_t* qa_strides,
+    const void* c, const int64_t* c_strides,
+    const void* qw, const int64_t* qw_strides,
+    const void* p, const int64_t* p_strides,
+    const int32_t* lengths,
+    void* z, const int64_t* z_strides);
+
+int mla_latent_attention_split(int device, void* stream, int dtype, int num_splits,
+    void* workspace, int64_t workspace_bytes,
+    int B, int H, int Tq, int Tk, int r, int dh, int P, int zero_row, int q_offset, float scale,
+    const void* qa, const int64_t* qa_strides,
+    const void* c, const int64_t* c_strides,
+    const void* qw, const int64_t* qw_strides,
+    const void* p, const int64_t* p_strides,
+    const int32_t* lengths,
+    void* z, const int64_t* z_strides);
 
 /* 3. Streaming caches: one cache per session (a stream of audio chunks), holding for each of `layers` layers
    the most recent frames, for attention of each new chunk over its left context.

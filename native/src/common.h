@@ -38,38 +38,49 @@ MLA_HOST_DEVICE inline int window_row(const CacheWindow& w, int j) {
 // Caches one attend call passes to a kernel at most; the CUDA kernels take them by value (kernel parameter).
 constexpr int kWindowsPerLaunch = 32;
 
-// Arguments of mla_relpos_attention_f32, validated. Strides are in elements.
-struct RelposArgs {
+// Element types of the 16-bit entry points, as raw bits: bfloat16 (the high half of a float32's bits) and IEEE
+// binary16. The CUDA kernels read them as __nv_bfloat16 and __half (common.cuh); half_precision.h converts them
+// on the CPU.
+struct Bf16 { uint16_t bits; };
+struct F16 { uint16_t bits; };
+
+// Arguments of mla_relpos_attention (_f32), validated (entry_points.cpp); E is the element type of the tensors:
+// float, Bf16 or F16. Strides are in elements.
+template <class E>
+struct RelposArgsOf {
     int B, H, Tq, Tk, dh, P, zero_row, q_offset;
     float scale;
-    const float* q; int64_t qs[3];   // batch, head, time
-    const float* k; int64_t ks[3];
-    const float* v; int64_t vs[3];
-    const float* p; int64_t ps[2];   // row, head
-    const float* u;                  // [H, dh]
-    const float* w;                  // [H, dh]
-    const int32_t* lengths;          // [B] or nullptr
-    float* out; int64_t os[3];
-    // Keys from streaming caches (mla_kv_cache_attend_f32): [B] host windows, nullptr for entry point 1.
+    const E* q; int64_t qs[3];   // batch, head, time
+    const E* k; int64_t ks[3];
+    const E* v; int64_t vs[3];
+    const E* p; int64_t ps[2];   // row, head
+    const E* u;                  // [H, dh]
+    const E* w;                  // [H, dh]
+    const int32_t* lengths;      // [B] or nullptr
+    E* out; int64_t os[3];
+    // Keys from streaming caches (mla_kv_cache_attend_f32, E = float): [B] host windows, nullptr for entry point 1.
     // Then k, v, ks, vs and lengths are unused, batch b has windows[b].frames keys and its queries sit at
     // the window's last Tq positions (q_offset = frames - Tq).
     const CacheWindow* windows = nullptr;
 };
+using RelposArgs = RelposArgsOf<float>;
 
-// Arguments of mla_latent_attention_f32, validated.
-struct LatentArgs {
+// Arguments of mla_latent_attention and mla_latent_attention_split (_f32), validated (entry_points.cpp).
+template <class E>
+struct LatentArgsOf {
     int B, H, Tq, Tk, r, dh, P, zero_row, q_offset;
     float scale;
-    const float* qa; int64_t qas[3]; // batch, head, time
-    const float* c; int64_t cs[2];   // batch, time
-    const float* qw; int64_t qws[3];
-    const float* p; int64_t ps[2];   // row, head
+    const E* qa; int64_t qas[3]; // batch, head, time
+    const E* c; int64_t cs[2];   // batch, time
+    const E* qw; int64_t qws[3];
+    const E* p; int64_t ps[2];   // row, head
     const int32_t* lengths;
-    float* z; int64_t zs[3];
-    // Keys from streaming caches (mla_latent_cache_attend_f32): [B] host windows, nullptr for entry point 2.
-    // Then c, cs and lengths are unused; batch b has windows[b].frames keys, q_offset = frames - Tq.
+    E* z; int64_t zs[3];
+    // Keys from streaming caches (mla_latent_cache_attend_f32, E = float): [B] host windows, nullptr for entry
+    // point 2. Then c, cs and lengths are unused; batch b has windows[b].frames keys, q_offset = frames - Tq.
     const CacheWindow* windows = nullptr;
 };
+using LatentArgs = LatentArgsOf<float>;
 
 // Valid keys and query offset of batch b, host side, for either source of keys.
 template <class Args>
@@ -128,14 +139,23 @@ F for_this_cpu(F baseline, F avx2, F avx512) {
 }
 int cpu_threads();  // threads for one parallel region (mla_set_num_threads, else OpenMP's default)
 
-// Per-thread, 64-byte aligned, grow-only scratch. Two independent slots per thread; nullptr when out
-// of memory. The pointer stays valid until the same thread asks the same slot for more.
+// Per-thread, 64-byte aligned, grow-only scratch; nullptr when out of memory. The pointer stays valid until the
+// same thread asks the same slot for more. Independent slots: 0 and 1 for the float32 kernels (0 in every thread of
+// a parallel region, 1 in the calling thread), kWidenedSlot for the float32 copies of the 16-bit entry points'
+// tensors (half_precision.cpp), which must outlive a float32 kernel call on the same thread.
+constexpr int kScratchSlots = 3;
+constexpr int kWidenedSlot = 2;
 float* thread_scratch(int slot, size_t floats);
 
 int relpos_attention_cpu(const RelposArgs& a);
 int latent_attention_cpu(const LatentArgs& a);
+// The 16-bit forms (half_precision.cpp): the float32 kernel on float32 copies of the inputs, its output rounded.
+int relpos_attention_cpu(const RelposArgsOf<Bf16>& a);
+int relpos_attention_cpu(const RelposArgsOf<F16>& a);
+int latent_attention_cpu(const LatentArgsOf<Bf16>& a);
+int latent_attention_cpu(const LatentArgsOf<F16>& a);
 
-// Workspace of the split-keys latent kernel (mla_latent_attention_split_f32), byte offsets. Split
+// Workspace of the split-keys latent kernel (mla_latent_attention_split_*), byte offsets. Split
 // partials are indexed (b * splits + split) * H * Tq + row: m and l one float each, z r floats.
 struct LatentWorkspace {
     int64_t m, l, z, bytes;
@@ -163,9 +183,12 @@ struct CacheCopy {
 };
 
 #ifdef MHA2MLA_WITH_CUDA
-int relpos_attention_cuda(const RelposArgs& a, void* stream);
+// E: the element type of the tensors (instantiated in the .cu files).
+template <class E>
+int relpos_attention_cuda(const RelposArgsOf<E>& a, void* stream);
 // splits == 1: workspace unused; else a LatentWorkspace of that many splits. With a.windows, a.B <= kWindowsPerLaunch.
-int latent_attention_cuda(const LatentArgs& a, void* stream, int splits, void* workspace);
+template <class E>
+int latent_attention_cuda(const LatentArgsOf<E>& a, void* stream, int splits, void* workspace);
 int latent_cuda_splits(int B, int H, int Tq, int r, int Tk);
 // Attention over K/V cache windows (a.windows, a.B <= kWindowsPerLaunch); workspace: LatentWorkspace(B, H, Tq, dh, splits).
 int kv_cache_attention_cuda(const RelposArgs& a, void* stream, int splits, void* workspace);

@@ -59,7 +59,7 @@ int cpu_threads() {
 }
 
 float* thread_scratch(int slot, size_t floats) {
-    thread_local ScratchSlot slots[2];
+    thread_local ScratchSlot slots[kScratchSlots];
     ScratchSlot& s = slots[slot];
     if (floats > s.floats) {
         std::free(s.data);

@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "half_precision.h"
+
 struct uint3 { unsigned x, y, z; };
 struct dim3 {
     unsigned x, y, z;
@@ -120,6 +122,17 @@ inline float __shfl_xor_sync(unsigned mask, float v, int lane_mask) {
 }
 
 inline float __ldg(const float* p) { return *p; }
+
+// cuda_bf16.h and cuda_fp16.h: the 16-bit types as their bits, and the conversions the kernels use, with the GPU's
+// rounding (cvt.rn: to nearest even, NaN -> 0x7fff; half_precision.h, which kernel_check holds to CUDA's headers).
+struct __nv_bfloat16 { unsigned short bits; };
+struct __half { unsigned short bits; };
+inline float __bfloat162float(__nv_bfloat16 x) { return mla::bf16_to_float(x.bits); }
+inline __nv_bfloat16 __float2bfloat16_rn(float x) { return {mla::float_to_bf16(x)}; }
+inline float __half2float(__half x) { return mla::f16_to_float(x.bits); }
+inline __half __float2half_rn(float x) { return {mla::float_to_f16(x)}; }
+inline __nv_bfloat16 __ldg(const __nv_bfloat16* p) { return *p; }
+inline __half __ldg(const __half* p) { return *p; }
 inline int min(int a, int b) { return a < b ? a : b; }
 inline int max(int a, int b) { return a > b ? a : b; }
 

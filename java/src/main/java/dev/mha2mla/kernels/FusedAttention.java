@@ -10,6 +10,11 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 /**
  * The native fused attention kernels on LibTorch tensors: checks shapes, dtypes, devices and strides,
  * then passes data pointers. Outputs are new contiguous tensors on the inputs' device.
+ *
+ * <p>The attention calls take float32, bfloat16 or float16 tensors, all of one call the same dtype, and return
+ * that dtype. In 16 bits the kernels widen the inputs to float32, compute in float32 and round the output once
+ * to nearest even (see {@code mha2mla.h}): the result equals the float32 attention of the same 16-bit values,
+ * rounded.
  */
 public final class FusedAttention {
   private static final boolean AVAILABLE = probe();
@@ -45,60 +50,101 @@ public final class FusedAttention {
    * Entry point 1, full utterance or a chunk over a cache: softmax_j(((q_i + u).k_j + (q_i + w).p[zeroRow - delta]) * scale) v_j
    * with delta = qOffset + i - j.
    *
-   * @param q [B, H, Tq, dh]; k, v [B, H, Tk, dh]; p [P, H*dh] or [P, H, dh]; u, w [H, dh]
+   * @param q [B, H, Tq, dh]; k, v [B, H, Tk, dh]; p [P, H*dh] or [P, H, dh]; u, w [H, dh]; all float32, all
+   *     bfloat16 or all float16
    * @param lengths valid keys per sequence, or null
+   * @return [B, H, Tq, dh] in the inputs' dtype
    */
   public static Tensor relposAttention(Tensor q, Tensor k, Tensor v, Tensor p, Tensor u, Tensor w, long[] lengths,
       int zeroRow, int qOffset, double scale) {
+    int dtype = dtype(new String[] {"q", "k", "v", "p", "u", "w"}, q, k, v, p, u, w);
     int b = dim(q, 0), h = dim(q, 1), tq = dim(q, 2), dh = dim(q, 3), tk = dim(k, 2);
     expect(k, "k", b, h, tk, dh);
     expect(v, "v", b, h, tk, dh);
-    Tensor p3 = positions(p, h, dh);
-    Tensor u2 = floats(u, "u").contiguous();
-    Tensor w2 = floats(w, "w").contiguous();
+    Tensor p3 = positionRows(p, h, dh);
+    Tensor u2 = u.contiguous();
+    Tensor w2 = w.contiguous();
     expect(u2, "u", h, dh);
     expect(w2, "w", h, dh);
-    Tensor qq = lastDimContiguous(floats(q, "q"));
-    Tensor kk = lastDimContiguous(floats(k, "k"));
-    Tensor vv = lastDimContiguous(floats(v, "v"));
+    Tensor qq = lastDimContiguous(q);
+    Tensor kk = lastDimContiguous(k);
+    Tensor vv = lastDimContiguous(v);
     Tensor out = torch.empty(new long[] {b, h, tq, dh}, qq.options(), new org.bytedeco.pytorch.MemoryFormatOptional());
-    int device = device(qq);
     Tensor len = lengthsTensor(lengths, b, tk, qq);
-    int status = NativeKernels.mla_relpos_attention_f32(device, null, b, h, tq, tk, dh, dim(p3, 0), zeroRow, qOffset,
-        (float) scale, ptr(qq), strides3(qq), ptr(kk), strides3(kk), ptr(vv), strides3(vv), ptr(p3), strides2(p3),
-        ptr(u2), ptr(w2), len == null ? null : new IntPointer(len.data_ptr()), ptr(out), strides3(out));
-    check("mla_relpos_attention_f32", status);
+    int status = NativeKernels.mla_relpos_attention(device(qq), null, dtype, b, h, tq, tk, dh, dim(p3, 0), zeroRow,
+        qOffset, (float) scale, qq.data_ptr(), strides3(qq), kk.data_ptr(), strides3(kk), vv.data_ptr(), strides3(vv),
+        p3.data_ptr(), strides2(p3), u2.data_ptr(), w2.data_ptr(), len == null ? null : new IntPointer(len.data_ptr()),
+        out.data_ptr(), strides3(out));
+    check("mla_relpos_attention", status);
     return out;
   }
 
   /**
    * Entry point 2 (absorbed MLA): z_i = sum_j softmax_j((qa_i . c_j + qw_i . p[zeroRow - delta]) * scale) c_j.
    *
-   * @param qa [B, H, Tq, r]; c [B, Tk, r]; qw [B, H, Tq, dh]; p [P, H*dh] or [P, H, dh]
+   * @param qa [B, H, Tq, r]; c [B, Tk, r]; qw [B, H, Tq, dh]; p [P, H*dh] or [P, H, dh]; all float32, all
+   *     bfloat16 or all float16
+   * @return z [B, H, Tq, r] in the inputs' dtype
    */
   public static Tensor latentAttention(Tensor qa, Tensor c, Tensor qw, Tensor p, long[] lengths, int zeroRow, int qOffset,
       double scale) {
+    int dtype = dtype(new String[] {"qa", "c", "qw", "p"}, qa, c, qw, p);
     int b = dim(qa, 0), h = dim(qa, 1), tq = dim(qa, 2), r = dim(qa, 3), tk = dim(c, 1), dh = dim(qw, 3);
     expect(c, "c", b, tk, r);
     expect(qw, "qw", b, h, tq, dh);
-    Tensor p3 = positions(p, h, dh);
-    Tensor qq = lastDimContiguous(floats(qa, "qa"));
-    Tensor cc = lastDimContiguous(floats(c, "c"));
-    Tensor ww = lastDimContiguous(floats(qw, "qw"));
+    Tensor p3 = positionRows(p, h, dh);
+    Tensor qq = lastDimContiguous(qa);
+    Tensor cc = lastDimContiguous(c);
+    Tensor ww = lastDimContiguous(qw);
     Tensor z = torch.empty(new long[] {b, h, tq, r}, qq.options(), new org.bytedeco.pytorch.MemoryFormatOptional());
     Tensor len = lengthsTensor(lengths, b, tk, qq);
-    int status = NativeKernels.mla_latent_attention_f32(device(qq), null, b, h, tq, tk, r, dh, dim(p3, 0), zeroRow, qOffset,
-        (float) scale, ptr(qq), strides3(qq), ptr(cc), new long[] {cc.stride(0), cc.stride(1)}, ptr(ww), strides3(ww),
-        ptr(p3), strides2(p3), len == null ? null : new IntPointer(len.data_ptr()), ptr(z), strides3(z));
-    check("mla_latent_attention_f32", status);
+    int status = NativeKernels.mla_latent_attention(device(qq), null, dtype, b, h, tq, tk, r, dh, dim(p3, 0), zeroRow,
+        qOffset, (float) scale, qq.data_ptr(), strides3(qq), cc.data_ptr(), strides2(cc), ww.data_ptr(), strides3(ww),
+        p3.data_ptr(), strides2(p3), len == null ? null : new IntPointer(len.data_ptr()), z.data_ptr(), strides3(z));
+    check("mla_latent_attention", status);
     return z;
   }
 
+  /** p as [P, H, dh] float32 with its last dimension contiguous (the streaming caches' form). */
   static Tensor positions(Tensor p, int h, int dh) {
-    Tensor f = floats(p, "p");
-    Tensor p3 = f.dim() == 2 ? f.view(f.size(0), h, dh) : f;
+    return positionRows(floats(p, "p"), h, dh);
+  }
+
+  private static Tensor positionRows(Tensor p, int h, int dh) {
+    Tensor p3 = p.dim() == 2 ? p.view(p.size(0), h, dh) : p;
     expect(p3, "p", dim(p3, 0), h, dh);
     return lastDimContiguous(p3);
+  }
+
+  /**
+   * The kernels' dtype (MLA_F32, MLA_BF16 or MLA_F16) of a call's tensors, which must all be float32, all bfloat16
+   * or all float16.
+   */
+  static int dtype(String[] names, Tensor... tensors) {
+    ScalarType type = TorchTensors.scalarType(tensors[0]);
+    int dtype = switch (type) {
+      case Float -> NativeKernels.MLA_F32;
+      case BFloat16 -> NativeKernels.MLA_BF16;
+      case Half -> NativeKernels.MLA_F16;
+      default -> throw new IllegalArgumentException(names[0] + " must be float32, bfloat16 or float16, got " + name(type));
+    };
+    for (int i = 1; i < tensors.length; i++) {
+      if (!TorchTensors.isType(tensors[i], type)) {
+        throw new IllegalArgumentException("the tensors of one call must share a dtype: " + names[0] + " is " + name(type)
+            + ", " + names[i] + " is " + name(TorchTensors.scalarType(tensors[i])));
+      }
+    }
+    return dtype;
+  }
+
+  private static String name(ScalarType type) {
+    return switch (type) {
+      case Float -> "float32";
+      case BFloat16 -> "bfloat16";
+      case Half -> "float16";
+      case Double -> "float64";
+      default -> type.toString();
+    };
   }
 
   private static Tensor lengthsTensor(long[] lengths, int batch, int keys, Tensor like) {

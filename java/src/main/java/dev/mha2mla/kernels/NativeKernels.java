@@ -27,6 +27,10 @@ public final class NativeKernels {
   public static final int MLA_ERR_OUT_OF_MEMORY = 4;
   public static final int MLA_DEVICE_CPU = 0;
   public static final int MLA_DEVICE_CUDA = 1;
+  /** Element types of the dtype forms of entry points 1, 2 and 2b (mla_relpos_attention and the latent ones). */
+  public static final int MLA_F32 = 0;
+  public static final int MLA_BF16 = 1;
+  public static final int MLA_F16 = 2;
 
   static {
     // LibTorch first: its bundled libgomp then serves the kernels' OpenMP as well (one runtime, one thread pool)
@@ -78,6 +82,35 @@ public final class NativeKernels {
       @Const FloatPointer p, @Cast("const int64_t*") long[] pStrides,
       @Cast("const int32_t*") IntPointer lengths,
       FloatPointer z, @Cast("const int64_t*") long[] zStrides);
+
+  public static native int mla_relpos_attention(int device, Pointer stream, int dtype,
+      int B, int H, int Tq, int Tk, int dh, int P, int zeroRow, int qOffset, float scale,
+      @Const Pointer q, @Cast("const int64_t*") long[] qStrides,
+      @Const Pointer k, @Cast("const int64_t*") long[] kStrides,
+      @Const Pointer v, @Cast("const int64_t*") long[] vStrides,
+      @Const Pointer p, @Cast("const int64_t*") long[] pStrides,
+      @Const Pointer u, @Const Pointer w,
+      @Cast("const int32_t*") IntPointer lengths,
+      Pointer out, @Cast("const int64_t*") long[] outStrides);
+
+  public static native int mla_latent_attention(int device, Pointer stream, int dtype,
+      int B, int H, int Tq, int Tk, int r, int dh, int P, int zeroRow, int qOffset, float scale,
+      @Const Pointer qa, @Cast("const int64_t*") long[] qaStrides,
+      @Const Pointer c, @Cast("const int64_t*") long[] cStrides,
+      @Const Pointer qw, @Cast("const int64_t*") long[] qwStrides,
+      @Const Pointer p, @Cast("const int64_t*") long[] pStrides,
+      @Cast("const int32_t*") IntPointer lengths,
+      Pointer z, @Cast("const int64_t*") long[] zStrides);
+
+  public static native int mla_latent_attention_split(int device, Pointer stream, int dtype, int numSplits,
+      Pointer workspace, long workspaceBytes,
+      int B, int H, int Tq, int Tk, int r, int dh, int P, int zeroRow, int qOffset, float scale,
+      @Const Pointer qa, @Cast("const int64_t*") long[] qaStrides,
+      @Const Pointer c, @Cast("const int64_t*") long[] cStrides,
+      @Const Pointer qw, @Cast("const int64_t*") long[] qwStrides,
+      @Const Pointer p, @Cast("const int64_t*") long[] pStrides,
+      @Cast("const int32_t*") IntPointer lengths,
+      Pointer z, @Cast("const int64_t*") long[] zStrides);
 
   public static native long mla_latent_attention_workspace_bytes(int B, int H, int Tq, int r, int numSplits);
 
