@@ -26,7 +26,7 @@
 namespace mla {
 namespace tiles {
 
-constexpr int kQT = 32;         // query rows per task
+constexpr int kQT = 64;         // query rows per task
 constexpr int kKT = 64;         // keys per tile
 constexpr int kPW = kKT + kQT;  // p window: kKT + kQT - 1 rows, padded by one
 
