@@ -129,22 +129,28 @@ record SuitePlan(String profile, List<JmhRun> runs, List<MemoryProbe> probes, bo
     runs.add(JmhRun.of("CeilingsBenchmark.gemm").param("gemmSize", 1024).iterations(1, 500, 5, 500).build());
   }
 
-  /** One run per (batch, frames), so HF math can be left out where it would not fit. */
+  /**
+   * Per (batch, frames) one run of HF math (left out where it would not fit) and one of the two fused kernels.
+   * HF math is several times slower than the kernels: apart, each gets iterations for its own call time (with
+   * HF math's single-call iterations the kernels' medians rested on three calls and read up to 40% slow).
+   */
   private static void kernels(List<JmhRun> runs, AttentionShape s, int[] frames, int[] batches) {
     for (int b : batches) {
       for (int t : frames) {
-        List<String> kernels = new ArrayList<>();
-        if (AttentionKernelWorkload.hfMathScoreBytes(s, b, t) <= HF_MATH_LIMIT_BYTES) kernels.add("hf_math");
-        kernels.add("relpos_kernel");
-        kernels.add("latent_kernel");
         Roofline.Cost c = Roofline.relposAttention(b, s.heads(), t, t, s.headDim());
-        // HF math is several times slower than the floor: estimate from the slowest variant
-        double seconds = 4 * (c.flops() / NOMINAL_FLOPS + c.bytes() / NOMINAL_BYTES)
-            + 6.0 * b * s.heads() * t * t * 4 / NOMINAL_BYTES;
-        runs.add(timed(JmhRun.of("AttentionKernelBenchmark.run").param("shape", s.name()).param("kernel", kernels.toArray())
-            .param("frames", t).param("batch", b), seconds));
+        double fused = 2 * (c.flops() / NOMINAL_FLOPS + c.bytes() / NOMINAL_BYTES);
+        if (AttentionKernelWorkload.hfMathScoreBytes(s, b, t) <= HF_MATH_LIMIT_BYTES) {
+          double hf = 2 * fused + 6.0 * b * s.heads() * t * t * 4 / NOMINAL_BYTES;
+          runs.add(timed(kernelRun(s, b, t, "hf_math"), hf));
+        }
+        runs.add(timed(kernelRun(s, b, t, "relpos_kernel", "latent_kernel"), fused));
       }
     }
+  }
+
+  private static JmhRun.Builder kernelRun(AttentionShape s, int batch, int frames, Object... kernels) {
+    return JmhRun.of("AttentionKernelBenchmark.run").param("shape", s.name()).param("kernel", kernels)
+        .param("frames", frames).param("batch", batch);
   }
 
   private static void modules(List<JmhRun> runs, AttentionShape s, int[] frames, int[] batches) {
@@ -190,13 +196,24 @@ record SuitePlan(String profile, List<JmhRun> runs, List<MemoryProbe> probes, bo
     }
   }
 
+  /**
+   * The MLA/MHA encoder ratio is a target, and on this VM the machine's speed drifts between one model's run and
+   * the next. So each length is measured twice, models in order and then reversed (A B, B A), and the summary pools
+   * both runs' samples per model: a drift that is linear in time weighs on both alike.
+   */
   private static void encoder(List<JmhRun> runs, String[] models, int[] frames, int batch) {
     boolean flagship = models[0].startsWith("flagship");
+    String[] reversed = new String[models.length];
+    for (int i = 0; i < models.length; i++) reversed[i] = models[models.length - 1 - i];
     for (int t : frames) {
       // flagship: about 1.2 GFLOP per frame over 24 layers
       double seconds = flagship ? 1.2e9 * t * batch / NOMINAL_FLOPS : 2e6 * t * batch / NOMINAL_FLOPS;
-      runs.add(timed(JmhRun.of("EncoderBenchmark.forward").param("model", (Object[]) models).param("frames", t).param("batch", batch),
-          seconds));
+      for (String[] order : new String[][] {models, reversed}) {
+        JmhRun.Builder b = JmhRun.of("EncoderBenchmark.forward").param("model", (Object[]) order).param("frames", t).param("batch", batch);
+        // short calls get whole seconds per iteration (400 ms ones spread 16% on the tiny model); calls of seconds
+        // (the flagship) five timed calls per run, ten per model in all
+        runs.add(seconds < 0.4 ? b.iterations(1, 1000, 4, 1000).build() : b.iterations(1, 1, 5, 1).build());
+      }
     }
   }
 

@@ -75,8 +75,13 @@ public record SuiteSummary(RunInfo run, String profile, List<String> notes, List
 
   public static SuiteSummary build(JsonNode jmh, MemoryReport memory, RunInfo run, String profile, List<String> notes,
       List<String> commands) {
+    // results of the same case from several runs (an A-B-B-A plan, see SuitePlan) pool their samples
+    Map<String, List<JsonNode>> byCase = new LinkedHashMap<>();
+    for (JsonNode result : jmh) {
+      byCase.computeIfAbsent(groupOf(result.path("benchmark").asText()) + " " + paramsOf(result), k -> new ArrayList<>()).add(result);
+    }
     List<Case> raw = new ArrayList<>();
-    for (JsonNode result : jmh) raw.add(caseOf(result));
+    for (List<JsonNode> results : byCase.values()) raw.add(caseOf(results));
     Ceilings ceilings = ceilings(raw);
     List<Case> cases = new ArrayList<>();
     for (Case c : raw) cases.add(ceilings == null ? c : withRoofline(c, ceilings));
@@ -122,18 +127,41 @@ public record SuiteSummary(RunInfo run, String profile, List<String> notes, List
     };
   }
 
-  /** One JMH result: per-call times from the sample histogram (sample mode), else the per-iteration scores. */
-  static Case caseOf(JsonNode result) {
-    String group = groupOf(result.path("benchmark").asText());
+  private static Map<String, String> paramsOf(JsonNode result) {
     Map<String, String> params = new TreeMap<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = result.path("params").fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       params.put(e.getKey(), e.getValue().asText());
     }
-    JsonNode metric = result.path("primaryMetric");
-    double toMs = secondsPer(metric.path("scoreUnit").asText("ms/op")) * 1e3;
+    return params;
+  }
+
+  /** One JMH result: per-call times from the sample histogram (sample mode), else the per-iteration scores. */
+  static Case caseOf(JsonNode result) {
+    return caseOf(List.of(result));
+  }
+
+  /** Results of one case (same benchmark and parameters) from one or more runs, their samples pooled. */
+  static Case caseOf(List<JsonNode> results) {
+    JsonNode first = results.get(0);
+    String group = groupOf(first.path("benchmark").asText());
+    Map<String, String> params = paramsOf(first);
     List<Double> values = new ArrayList<>();
     List<Long> counts = new ArrayList<>();
+    for (JsonNode result : results) addSamples(result.path("primaryMetric"), values, counts);
+    double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
+    long[] n = counts.stream().mapToLong(Long::longValue).toArray();
+    long samples = 0;
+    for (long c : n) samples += c;
+    double median = Timing.weightedQuantile(v, n, 0.5);
+    double q1 = Timing.weightedQuantile(v, n, 0.25);
+    double q3 = Timing.weightedQuantile(v, n, 0.75);
+    return new Case(group, params, median, q1, q3, q3 - q1, median > 0 ? (q3 - q1) / median : 0, samples, null);
+  }
+
+  /** Per-call times (ms) and their counts from one result's metric: histogram bins, else per-iteration scores. */
+  private static void addSamples(JsonNode metric, List<Double> values, List<Long> counts) {
+    double toMs = secondsPer(metric.path("scoreUnit").asText("ms/op")) * 1e3;
     JsonNode histogram = metric.path("rawDataHistogram");
     if (histogram.isArray() && histogram.size() > 0) {
       for (JsonNode fork : histogram) {
@@ -144,27 +172,19 @@ public record SuiteSummary(RunInfo run, String profile, List<String> notes, List
           }
         }
       }
-    } else {
-      for (JsonNode fork : metric.path("rawData")) {
-        for (JsonNode score : fork) {
-          values.add(score.asDouble() * toMs);
-          counts.add(1L);
-        }
+      return;
+    }
+    int before = values.size();
+    for (JsonNode fork : metric.path("rawData")) {
+      for (JsonNode score : fork) {
+        values.add(score.asDouble() * toMs);
+        counts.add(1L);
       }
     }
-    if (values.isEmpty()) {
-      double score = metric.path("score").asDouble() * toMs;
-      values.add(score);
+    if (values.size() == before) {
+      values.add(metric.path("score").asDouble() * toMs);
       counts.add(1L);
     }
-    double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
-    long[] n = counts.stream().mapToLong(Long::longValue).toArray();
-    long samples = 0;
-    for (long c : n) samples += c;
-    double median = Timing.weightedQuantile(v, n, 0.5);
-    double q1 = Timing.weightedQuantile(v, n, 0.25);
-    double q3 = Timing.weightedQuantile(v, n, 0.75);
-    return new Case(group, params, median, q1, q3, q3 - q1, median > 0 ? (q3 - q1) / median : 0, samples, null);
   }
 
   /** Copy bandwidth and matmul rate from the ceilings cases (their parameters give the bytes and flops). */

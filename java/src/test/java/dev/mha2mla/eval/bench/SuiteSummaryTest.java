@@ -92,6 +92,27 @@ class SuiteSummaryTest {
   }
 
   @Test
+  void resultsOfOneCaseFromTwoRunsPoolTheirSamples() {
+    // an A-B-B-A plan: the tiny encoder's two models measured in two runs each
+    ArrayNode a = Json.MAPPER.createArrayNode();
+    Map<String, String> mha = Map.of("model", "tiny_mha", "frames", "250", "batch", "1", "fixtures", "f", "threads", "1");
+    Map<String, String> mla = Map.of("model", "tiny_mla", "frames", "250", "batch", "1", "fixtures", "f", "threads", "1");
+    sample(a, "EncoderBenchmark.forward", mha, 4, 3);
+    sample(a, "EncoderBenchmark.forward", mla, 5, 3);
+    sample(a, "EncoderBenchmark.forward", mla, 3, 1);
+    sample(a, "EncoderBenchmark.forward", mha, 6, 2);
+    SuiteSummary s = SuiteSummary.build(a, null, RunInfo.capture("cpu"), "test");
+    SuiteSummary.Case pooledMha = s.select("encoder.forward", Map.of("model", "tiny_mha")).get(0);
+    SuiteSummary.Case pooledMla = s.select("encoder.forward", Map.of("model", "tiny_mla")).get(0);
+    assertThat(s.select("encoder.forward", Map.of())).hasSize(2);
+    assertThat(pooledMha.samples()).isEqualTo(5); // 4 4 4 6 6
+    assertThat(pooledMha.medianMs()).isEqualTo(4);
+    assertThat(pooledMla.samples()).isEqualTo(4); // 3 5 5 5
+    assertThat(pooledMla.medianMs()).isEqualTo(5);
+    assertThat(s.ratios()).singleElement().satisfies(r -> assertThat(r.ratio()).isEqualTo(1.25));
+  }
+
+  @Test
   void ceilingsAndRooflinePointsUseTheSameRun() {
     SuiteSummary s = summary();
     assertThat(s.ceilings().copyGbytesPerSecond()).isCloseTo(2.0 * 256 * 1048576 / 0.1 / 1e9, within(1e-9));
