@@ -1,5 +1,6 @@
 package dev.mha2mla.pipeline;
 
+import dev.mha2mla.data.synth.Splits;
 import dev.mha2mla.mla.ConversionMethod;
 import java.nio.file.Path;
 
@@ -34,6 +35,9 @@ public record PipelineOptions(
     return latentDim == null ? dflt : latentDim;
   }
 
+  /** Fractions of a synthesised corpus that go to train, validation and test. */
+  public static final Splits SYNTH_SPLITS = new Splits(0.8, 0.1, 0.1);
+
   public String trainSource() {
     return train == null ? "a synthetic corpus made now" : train.toString();
   }
@@ -42,9 +46,26 @@ public record PipelineOptions(
     return test == null ? "its test split" : test.toString();
   }
 
-  /** Training utterances the run will see in total, for the duration estimate. */
+  /** Training utterances per epoch: the limit, capped by a synthesised train split's size; 0 = all of a given set. */
+  public int trainUtterances() {
+    return used(train, 0, trainLimit);
+  }
+
+  /** Test utterances evaluated: the limit, capped by a synthesised test split's size; 0 = all of a given set. */
+  public int testUtterances() {
+    return used(test, 2, evalLimit);
+  }
+
+  private int used(Path given, int split, int limit) {
+    if (given != null) return limit;
+    int made = SYNTH_SPLITS.allocate(synthCount)[split];
+    return limit > 0 ? Math.min(limit, made) : made;
+  }
+
+  /** Training utterances the run will see in total, for the duration estimate (max steps, when set, override epochs). */
   double trainBudgetUtterances() {
-    double perEpoch = trainLimit > 0 ? trainLimit : synthCount * 0.8;
-    return maxSteps > 0 ? Math.min(maxSteps * (double) batchSize, perEpoch * epochs) : perEpoch * epochs;
+    if (maxSteps > 0) return maxSteps * (double) batchSize;
+    int n = trainUtterances();
+    return (n > 0 ? n : synthCount * SYNTH_SPLITS.train()) * epochs;
   }
 }

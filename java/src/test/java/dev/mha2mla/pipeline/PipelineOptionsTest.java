@@ -1,0 +1,36 @@
+package dev.mha2mla.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mha2mla.mla.ConversionMethod;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** What the plan says the run will use: limits capped by the size of a synthesised corpus's splits. */
+class PipelineOptionsTest {
+  private static PipelineOptions quick(Path test, int synthCount, long maxSteps) {
+    PipelinePreset p = PipelinePreset.QUICK;
+    return new PipelineOptions(p, Path.of("model"), null, null, test, Path.of("out"), null, ConversionMethod.JOINT, false, "cpu",
+        1, synthCount, p.trainUtterances(), p.evalUtterances(), p.benchmarkUtterances(), p.epochs(), maxSteps, p.batchSize(),
+        p.learningRate(), p.patience(), p.evalEvery());
+  }
+
+  @Test
+  void aSynthesisedCorpusCapsTheLimits() {
+    // 600 synthesised utterances split 0.8/0.1/0.1: 480 train, 60 test, below the quick preset's 1000 and 100
+    PipelineOptions o = quick(null, 600, 240);
+    assertThat(o.trainUtterances()).isEqualTo(480);
+    assertThat(o.testUtterances()).isEqualTo(60);
+  }
+
+  @Test
+  void givenDataKeepsTheLimit() {
+    assertThat(quick(Path.of("test.tsv"), 600, 240).testUtterances()).isEqualTo(PipelinePreset.QUICK.evalUtterances());
+  }
+
+  @Test
+  void maxStepsOverrideEpochsInTheBudget() {
+    assertThat(quick(null, 600, 240).trainBudgetUtterances()).isEqualTo(240.0 * PipelinePreset.QUICK.batchSize());
+    assertThat(quick(null, 600, 0).trainBudgetUtterances()).isEqualTo(480.0 * PipelinePreset.QUICK.epochs());
+  }
+}
