@@ -13,12 +13,19 @@
 // lanes and needs no horizontal sums; the transpose is paid once for kQT rows. BD for row i and key j0 + j
 // reads p row p_zero - i + j0 + j, so rows 0..kQT-1 and keys j0..j0+kKT-1 read the window
 // base .. base+kKT+kQT-2, base = p_zero - (kQT-1) + j0, row i from window column kQT-1-i.
+//
+// Where several tasks walk the same keys (the query tiles of one head; for the latent kernel also every head of a
+// batch), the caller may transpose the keys and the p table once per call instead (Transposed): a task then reads
+// its tiles in place and only copies the value rows. Switching the per-tile transposes off cut a small-shape call
+// by about a fifth.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "common.h"
 #include "cpu_simd.h"
@@ -53,8 +60,8 @@ struct Scratch {
 // a tile, where row t's p window starts one column before row t-1's (pT_t = pT - t). The NR rows share
 // every load of kT: NR * NV FMAs per NV loads in the AC sum.
 template <class V, int NR>
-MLA_INLINE void score_rows(const Scratch& L, const float* qu, const float* qw, const float* kT, const float* pT,
-                           float* s) {
+MLA_INLINE void score_rows(const Scratch& L, const float* qu, const float* qw, const float* kT, int64_t ldk,
+                           const float* pT, int64_t ldp, float* s) {
     constexpr int W = lanes<V>();
     constexpr int NV = 4;
     static_assert(kKT % (NV * W) == 0, "tile width must be a multiple of the pass width");
@@ -65,8 +72,8 @@ MLA_INLINE void score_rows(const Scratch& L, const float* qu, const float* qw, c
         // AC and BD run in one loop where their lengths agree (rel-pos: dk = dp = dh).
         const int both = std::min(L.dk, L.dp);
         for (int d = 0; d < both; ++d) {
-            const float* kr = kT + int64_t(d) * kKT + j0;
-            const float* pr = pT + int64_t(d) * kPW + j0;
+            const float* kr = kT + d * ldk + j0;
+            const float* pr = pT + d * ldp + j0;
             V kv[NV];
             for (int n = 0; n < NV; ++n) kv[n] = vload<V>(kr + n * W);
             for (int t = 0; t < NR; ++t) {
@@ -75,7 +82,7 @@ MLA_INLINE void score_rows(const Scratch& L, const float* qu, const float* qw, c
             }
         }
         for (int d = both; d < L.dk; ++d) {
-            const float* kr = kT + int64_t(d) * kKT + j0;
+            const float* kr = kT + d * ldk + j0;
             V kv[NV];
             for (int n = 0; n < NV; ++n) kv[n] = vload<V>(kr + n * W);
             for (int t = 0; t < NR; ++t) {
@@ -84,7 +91,7 @@ MLA_INLINE void score_rows(const Scratch& L, const float* qu, const float* qw, c
             }
         }
         for (int d = both; d < L.dp; ++d) {
-            const float* pr = pT + int64_t(d) * kPW + j0;
+            const float* pr = pT + d * ldp + j0;
             for (int t = 0; t < NR; ++t) {
                 const float b = qw[t * L.ppad + d];
                 for (int n = 0; n < NV; ++n) acc[t][n] += b * vload<V>(pr - t + n * W);
@@ -153,12 +160,92 @@ struct PTable {
     int64_t P;
 };
 
+// Keys and p rows transposed once per call (see the top): kT[d * ldk + j] = key j (columns from the last valid key
+// to ldk are 0), pT[d * ldp + kMargin + x] = p row x (0 outside [0, P): every window a task reads lies within kMargin
+// of the table).
+struct Transposed {
+    const float* kT;
+    int64_t ldk;
+    const float* pT;
+    int64_t ldp;
+};
+constexpr int64_t kMargin = kPW;
+
+struct FreeFloats {
+    void operator()(float* p) const { std::free(p); }
+};
+using FloatBuffer = std::unique_ptr<float[], FreeFloats>;
+
+// A 64-byte aligned buffer of n floats, all 0; null when out of memory.
+inline FloatBuffer zeroed_floats(int64_t n) {
+    const size_t bytes = (size_t(n) * sizeof(float) + 63) / 64 * 64;
+    float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
+    if (p != nullptr) std::memset(p, 0, bytes);
+    return FloatBuffer(p);
+}
+
+// Columns of a transposed key block: the valid keys, rounded up to whole tiles.
+inline int64_t transposed_keys_width(int Tk) { return round_up(Tk, kKT); }
+inline int64_t transposed_p_width(int P) { return round_up(P + 2 * kMargin, 16); }
+
+// kT[d * ldk + j] = key(j)[d] for j < len (dk floats per key); the rest of the block stays as it was (0).
+template <class KeyFn>
+void transpose_keys(KeyFn key, int len, int dk, int64_t ldk, float* kT) {
+    for (int j = 0; j < len; ++j) {
+        const float* kr = key(j);
+        for (int d = 0; d < dk; ++d) kT[d * ldk + j] = kr[d];
+    }
+}
+
+// pT[d * ldp + kMargin + x] = p row x of table p, for x < P (dp floats per row).
+inline void transpose_p(const PTable& p, int dp, int64_t ldp, float* pT) {
+    for (int64_t x = 0; x < p.P; ++x) {
+        const float* pr = p.pb + x * p.stride;
+        for (int d = 0; d < dp; ++d) pT[d * ldp + kMargin + x] = pr[d];
+    }
+}
+
+// One call's transposed keys and p tables: key block kb (a (batch, head) of rel-pos, a batch of the latent kernel)
+// of dk rows, and head h's p table of dp rows. Empty (no buffers) where the call transposes per tile.
+struct TransposedCall {
+    FloatBuffer k, p;
+    int64_t ldk = 0, ldp = 0;
+    int dk = 0, dp = 0;
+
+    bool empty() const { return k == nullptr; }
+    // Zeroed buffers for `blocks` key blocks over Tk keys and `heads` p tables of P rows; false when out of memory.
+    bool allocate(int64_t blocks, int dk_, int Tk, int heads, int dp_, int P) {
+        dk = dk_;
+        dp = dp_;
+        ldk = transposed_keys_width(Tk);
+        ldp = transposed_p_width(P);
+        k = zeroed_floats(blocks * dk * ldk);
+        p = zeroed_floats(int64_t(heads) * dp * ldp);
+        return k != nullptr && p != nullptr;
+    }
+    float* key_block(int64_t kb) const { return k.get() + kb * dk * ldk; }
+    float* p_table(int h) const { return p.get() + int64_t(h) * dp * ldp; }
+    Transposed of(int64_t kb, int h) const { return Transposed{key_block(kb), ldk, p_table(h), ldp}; }
+
+    // Transposes, in parallel, key block kb's keys key(kb, j) for j < length(kb), and head h's table ptable(h).
+    template <class KeyFn, class LengthFn, class PTableFn>
+    void fill(int64_t blocks, KeyFn key, LengthFn length, int heads, PTableFn ptable) const {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cpu_threads())
+        for (int64_t t = 0; t < blocks + heads; ++t) {
+            if (t < blocks)
+                transpose_keys([&](int j) { return key(t, j); }, length(t), dk, ldk, key_block(t));
+            else
+                transpose_p(ptable(int(t - blocks)), dp, ldp, p_table(int(t - blocks)));
+        }
+    }
+};
+
 // Rows 0..qt-1 (qt <= kQT), whose queries the caller staged in scratch qu and qw, over keys 0..len-1 of
 // `keys` (key(j): dk floats, value(j): dv floats). Leaves the unnormalised output in scratch o and the
 // softmax sums in l; out_i = o_i / l_i.
 template <class V, class Keys>
 MLA_INLINE void attend(const Keys& keys, const Scratch& L, int qt, int len, int64_t p_zero, const PTable& p,
-                       float* scratch, float* l) {
+                       float* scratch, float* l, const Transposed* pre = nullptr) {
     constexpr int W = lanes<V>();
     const float* qu = scratch + L.qu;
     const float* qw = scratch + L.qw;
@@ -173,27 +260,42 @@ MLA_INLINE void attend(const Keys& keys, const Scratch& L, int qt, int len, int6
 
     for (int j0 = 0; j0 < len; j0 += kKT) {
         const int kt = std::min(kKT, len - j0);
-        for (int j = 0; j < kKT; ++j) {
-            if (j < kt) {
-                const float* kr = keys.key(j0 + j);
-                for (int d = 0; d < L.dk; ++d) kT[int64_t(d) * kKT + j] = kr[d];
-                float* vr = vt + j * L.vpad;
-                std::memcpy(vr, keys.value(j0 + j), sizeof(float) * L.dv);
-                for (int64_t d = L.dv; d < L.vpad; ++d) vr[d] = 0.0f;
-            } else {
-                for (int d = 0; d < L.dk; ++d) kT[int64_t(d) * kKT + j] = 0.0f;
-            }
+        for (int j = 0; j < kt; ++j) {
+            float* vr = vt + j * L.vpad;
+            std::memcpy(vr, keys.value(j0 + j), sizeof(float) * L.dv);
+            for (int64_t d = L.dv; d < L.vpad; ++d) vr[d] = 0.0f;
         }
-        // Rows outside [0,P) belong only to pairs that are never used (padded rows or keys).
         const int64_t base = p_zero - (kQT - 1) + j0;
-        for (int x = 0; x < kPW; ++x) {
-            const int64_t row = base + x;
-            if (row >= 0 && row < p.P) {
-                const float* pr = p.pb + row * p.stride;
-                for (int d = 0; d < L.dp; ++d) pT[int64_t(d) * kPW + x] = pr[d];
-            } else {
-                for (int d = 0; d < L.dp; ++d) pT[int64_t(d) * kPW + x] = 0.0f;
+        const float *kTt, *pTt;
+        int64_t ldk, ldp;
+        if (pre != nullptr) {
+            kTt = pre->kT + j0;
+            ldk = pre->ldk;
+            pTt = pre->pT + kMargin + base;
+            ldp = pre->ldp;
+        } else {
+            for (int j = 0; j < kKT; ++j) {
+                if (j < kt) {
+                    const float* kr = keys.key(j0 + j);
+                    for (int d = 0; d < L.dk; ++d) kT[int64_t(d) * kKT + j] = kr[d];
+                } else {
+                    for (int d = 0; d < L.dk; ++d) kT[int64_t(d) * kKT + j] = 0.0f;
+                }
             }
+            // Rows outside [0,P) belong only to pairs that are never used (padded rows or keys).
+            for (int x = 0; x < kPW; ++x) {
+                const int64_t row = base + x;
+                if (row >= 0 && row < p.P) {
+                    const float* pr = p.pb + row * p.stride;
+                    for (int d = 0; d < L.dp; ++d) pT[int64_t(d) * kPW + x] = pr[d];
+                } else {
+                    for (int d = 0; d < L.dp; ++d) pT[int64_t(d) * kPW + x] = 0.0f;
+                }
+            }
+            kTt = kT;
+            ldk = kKT;
+            pTt = pT;
+            ldp = kPW;
         }
 
         // Rows blocked by NR share the key loads: 4 x 4 accumulators fit 32 vector registers (AVX-512),
@@ -201,8 +303,9 @@ MLA_INLINE void attend(const Keys& keys, const Scratch& L, int qt, int len, int6
         constexpr int NR = lanes<V>() == 16 ? 4 : 2;
         int i = 0;
         for (; i + NR <= qt; i += NR)
-            score_rows<V, NR>(L, qu + i * L.kpad, qw + i * L.ppad, kT, pT + (kQT - 1 - i), s + i * kKT);
-        for (; i < qt; ++i) score_rows<V, 1>(L, qu + i * L.kpad, qw + i * L.ppad, kT, pT + (kQT - 1 - i), s + i * kKT);
+            score_rows<V, NR>(L, qu + i * L.kpad, qw + i * L.ppad, kTt, ldk, pTt + (kQT - 1 - i), ldp, s + i * kKT);
+        for (; i < qt; ++i)
+            score_rows<V, 1>(L, qu + i * L.kpad, qw + i * L.ppad, kTt, ldk, pTt + (kQT - 1 - i), ldp, s + i * kKT);
         for (i = 0; i < qt; ++i) {
             float* si = s + i * kKT;
             const float corr = softmax_step<V>(si, kt, m[i], l[i]);

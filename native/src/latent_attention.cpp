@@ -250,7 +250,8 @@ MLA_INLINE tiles::Scratch tile_layout(const LatentArgs& a) { return tiles::Scrat
 
 // Query rows i0 .. i0+tiles::kQT-1 (those below Tq) of batch b, head h, through transposed key tiles.
 template <class V>
-MLA_INLINE void latent_head_task(const LatentArgs& a, int b, int h, int i0, float* scratch) {
+MLA_INLINE void latent_head_task(const LatentArgs& a, int b, int h, int i0, float* scratch,
+                                 const tiles::Transposed* pre) {
     const tiles::Scratch L = tile_layout(a);
     const int qt = std::min(tiles::kQT, a.Tq - i0);
     float* qu = scratch + L.qu;
@@ -264,7 +265,7 @@ MLA_INLINE void latent_head_task(const LatentArgs& a, int b, int h, int i0, floa
     float l[tiles::kQT];
     const tiles::PTable p{a.p + h * a.ps[1], a.ps[0], a.P};
     tiles::attend<V>(LatentKeys{a, b}, L, qt, keys_of(a, b), int64_t(a.zero_row) - q_offset_of(a, b) - i0, p,
-                     scratch, l);
+                     scratch, l, pre);
     const float* o = scratch + L.o;
     for (int i = 0; i < qt; ++i) {
         float* out = a.z + b * a.zs[0] + h * a.zs[1] + (i0 + i) * a.zs[2];
@@ -273,22 +274,38 @@ MLA_INLINE void latent_head_task(const LatentArgs& a, int b, int h, int i0, floa
     }
 }
 
-typedef void (*LatentHeadTaskFn)(const LatentArgs&, int, int, int, float*);
+typedef void (*LatentHeadTaskFn)(const LatentArgs&, int, int, int, float*, const tiles::Transposed*);
 
-void latent_head_task_baseline(const LatentArgs& a, int b, int h, int i0, float* scratch) {
-    latent_head_task<vf4>(a, b, h, i0, scratch);
+void latent_head_task_baseline(const LatentArgs& a, int b, int h, int i0, float* scratch, const tiles::Transposed* pre) {
+    latent_head_task<vf4>(a, b, h, i0, scratch, pre);
 }
-MLA_TARGET_AVX2 void latent_head_task_avx2(const LatentArgs& a, int b, int h, int i0, float* scratch) {
-    latent_head_task<vf8>(a, b, h, i0, scratch);
+MLA_TARGET_AVX2 void latent_head_task_avx2(const LatentArgs& a, int b, int h, int i0, float* scratch,
+                                           const tiles::Transposed* pre) {
+    latent_head_task<vf8>(a, b, h, i0, scratch, pre);
 }
-MLA_TARGET_AVX512 void latent_head_task_avx512(const LatentArgs& a, int b, int h, int i0, float* scratch) {
-    latent_head_task<vf16>(a, b, h, i0, scratch);
+MLA_TARGET_AVX512 void latent_head_task_avx512(const LatentArgs& a, int b, int h, int i0, float* scratch,
+                                               const tiles::Transposed* pre) {
+    latent_head_task<vf16>(a, b, h, i0, scratch, pre);
 }
 
-// Every (batch, head, query tile) through transposed key tiles.
+// Every (batch, head, query tile) through transposed key tiles. The latent rows serve every head and query tile
+// of their batch, and the p table every batch: both are transposed once per call.
 int latent_attention_cpu_tiled(const LatentArgs& a) {
     const LatentHeadTaskFn task = for_this_cpu<LatentHeadTaskFn>(latent_head_task_baseline, latent_head_task_avx2, latent_head_task_avx512);
-    return tiles::for_each_head_tile(a, task, tile_layout(a).total);
+    int max_len = 0;  // with cache windows (streaming) the batches' key counts, not Tk
+    for (int b = 0; b < a.B; ++b) max_len = std::max(max_len, keys_of(a, b));
+    tiles::TransposedCall pre;
+    if (!pre.allocate(a.B, a.r, max_len, a.H, a.dh, a.P)) return MLA_ERR_OUT_OF_MEMORY;
+    pre.fill(
+        a.B, [&](int64_t b, int j) { return latent_key(a, int(b), j); }, [&](int64_t b) { return keys_of(a, int(b)); },
+        a.H, [&](int h) { return tiles::PTable{a.p + h * a.ps[1], a.ps[0], a.P}; });
+    return tiles::for_each_head_tile(
+        a,
+        [&](const LatentArgs& args, int b, int h, int i0, float* scratch) {
+            const tiles::Transposed t = pre.of(b, h);
+            task(args, b, h, i0, scratch, &t);
+        },
+        tile_layout(a).total);
 }
 
 typedef void (*LatentGroupTaskFn)(const LatentArgs&, int, int, int, int, int, float*);

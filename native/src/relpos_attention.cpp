@@ -82,13 +82,14 @@ MLA_INLINE void write_rows(const RelposArgs& a, int b, int h, int i0, int qt, in
 
 // Rows i0 .. i0+qt-1 of batch b, head h, over all valid keys, through transposed key tiles.
 template <class V>
-MLA_INLINE void relpos_rows_transposed(const RelposArgs& a, int b, int h, int i0, int qt, float* scratch) {
+MLA_INLINE void relpos_rows_transposed(const RelposArgs& a, int b, int h, int i0, int qt, float* scratch,
+                                       const tiles::Transposed* pre) {
     const tiles::Scratch L = scratch_layout(a.dh);
     stage_queries(a, b, h, i0, qt, L.kpad, scratch + L.qu, scratch + L.qw);
     float l[kQT];
     const tiles::PTable p{a.p + h * a.ps[1], a.ps[0], a.P};
     tiles::attend<V>(HeadKeys{a, b, h}, L, qt, keys_of(a, b), int64_t(a.zero_row) - q_offset_of(a, b) - i0, p,
-                     scratch, l);
+                     scratch, l, pre);
     write_rows(a, b, h, i0, qt, L.vpad, scratch + L.o, l);
 }
 
@@ -155,33 +156,51 @@ MLA_INLINE void relpos_rows_direct(const RelposArgs& a, int b, int h, int i0, in
     write_rows(a, b, h, i0, qt, dpad, o, l);
 }
 
-// Query rows i0 .. i0+kQT-1 (those below Tq) of batch b, head h.
+// Query rows i0 .. i0+kQT-1 (those below Tq) of batch b, head h; pre: the call's transposed keys and p, or null.
 template <class V>
-MLA_INLINE void relpos_task(const RelposArgs& a, int b, int h, int i0, float* scratch) {
+MLA_INLINE void relpos_task(const RelposArgs& a, int b, int h, int i0, float* scratch, const tiles::Transposed* pre) {
     const int qt = std::min(kQT, a.Tq - i0);
     if (qt <= kDirectRows)
         relpos_rows_direct<V>(a, b, h, i0, qt, scratch);
     else
-        relpos_rows_transposed<V>(a, b, h, i0, qt, scratch);
+        relpos_rows_transposed<V>(a, b, h, i0, qt, scratch, pre);
 }
 
-typedef void (*RelposTaskFn)(const RelposArgs&, int, int, int, float*);
+typedef void (*RelposTaskFn)(const RelposArgs&, int, int, int, float*, const tiles::Transposed*);
 
-void relpos_task_baseline(const RelposArgs& a, int b, int h, int i0, float* scratch) {
-    relpos_task<vf4>(a, b, h, i0, scratch);
+void relpos_task_baseline(const RelposArgs& a, int b, int h, int i0, float* scratch, const tiles::Transposed* pre) {
+    relpos_task<vf4>(a, b, h, i0, scratch, pre);
 }
-MLA_TARGET_AVX2 void relpos_task_avx2(const RelposArgs& a, int b, int h, int i0, float* scratch) {
-    relpos_task<vf8>(a, b, h, i0, scratch);
+MLA_TARGET_AVX2 void relpos_task_avx2(const RelposArgs& a, int b, int h, int i0, float* scratch,
+                                      const tiles::Transposed* pre) {
+    relpos_task<vf8>(a, b, h, i0, scratch, pre);
 }
-MLA_TARGET_AVX512 void relpos_task_avx512(const RelposArgs& a, int b, int h, int i0, float* scratch) {
-    relpos_task<vf16>(a, b, h, i0, scratch);
+MLA_TARGET_AVX512 void relpos_task_avx512(const RelposArgs& a, int b, int h, int i0, float* scratch,
+                                          const tiles::Transposed* pre) {
+    relpos_task<vf16>(a, b, h, i0, scratch, pre);
 }
 
 }  // namespace
 
 int relpos_attention_cpu(const RelposArgs& a) {
     const RelposTaskFn task = for_this_cpu<RelposTaskFn>(relpos_task_baseline, relpos_task_avx2, relpos_task_avx512);
-    return tiles::for_each_head_tile(a, task, scratch_layout(a.dh).total);
+    // With several query tiles per head (full utterances) the keys are transposed once per call, not per tile.
+    // Cache windows (streaming) have one tile per head at most chunk sizes: they transpose per tile.
+    tiles::TransposedCall pre;
+    if (a.windows == nullptr && a.Tq > kQT) {
+        if (!pre.allocate(int64_t(a.B) * a.H, a.dh, a.Tk, a.H, a.dh, a.P)) return MLA_ERR_OUT_OF_MEMORY;
+        pre.fill(
+            int64_t(a.B) * a.H, [&](int64_t bh, int j) { return key_row(a, int(bh / a.H), int(bh % a.H), j); },
+            [&](int64_t bh) { return keys_of(a, int(bh / a.H)); }, a.H,
+            [&](int h) { return tiles::PTable{a.p + h * a.ps[1], a.ps[0], a.P}; });
+    }
+    return tiles::for_each_head_tile(
+        a,
+        [&](const RelposArgs& args, int b, int h, int i0, float* scratch) {
+            const tiles::Transposed t = pre.empty() ? tiles::Transposed{} : pre.of(int64_t(b) * a.H + h, h);
+            task(args, b, h, i0, scratch, pre.empty() ? nullptr : &t);
+        },
+        scratch_layout(a.dh).total);
 }
 
 }  // namespace mla
