@@ -13,7 +13,7 @@ import java.util.List;
  *
  * <ul>
  *   <li>{@code smoke}: every benchmark method once on tiny shapes, one short iteration (CI; well under a minute);
- *   <li>{@code publish}: the set behind benchmarks/results, about 13 minutes on the 2-vCPU build machine (see RESULTS.md);
+ *   <li>{@code publish}: the set behind benchmarks/results, about 19 minutes on the 2-vCPU build machine (see RESULTS.md);
  *   <li>{@code full}: the whole grid of the issue (T = 100..3000, batch 1/4/8, both shapes, chunks 1..32 over caches
  *       250..4000, the flagship encoder at three lengths); hours on 2 cores, meant for a larger machine.
  * </ul>
