@@ -197,8 +197,9 @@ int relpos_attention_cpu(const RelposArgs& a) {
     return tiles::for_each_head_tile(
         a,
         [&](const RelposArgs& args, int b, int h, int i0, float* scratch) {
-            const tiles::Transposed t = pre.empty() ? tiles::Transposed{} : pre.of(int64_t(b) * a.H + h, h);
-            task(args, b, h, i0, scratch, pre.empty() ? nullptr : &t);
+            if (pre.empty()) return task(args, b, h, i0, scratch, nullptr);
+            const tiles::Transposed t = pre.of(int64_t(b) * a.H + h, h);
+            task(args, b, h, i0, scratch, &t);
         },
         scratch_layout(a.dh).total);
 }

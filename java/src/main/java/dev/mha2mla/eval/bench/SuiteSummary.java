@@ -136,12 +136,10 @@ public record SuiteSummary(RunInfo run, String profile, List<String> notes, List
     return params;
   }
 
-  /** One JMH result: per-call times from the sample histogram (sample mode), else the per-iteration scores. */
-  static Case caseOf(JsonNode result) {
-    return caseOf(List.of(result));
-  }
-
-  /** Results of one case (same benchmark and parameters) from one or more runs, their samples pooled. */
+  /**
+   * Results of one case (same benchmark and parameters) from one or more runs, their samples pooled: per-call times
+   * from the sample histograms (sample mode), else the per-iteration scores.
+   */
   static Case caseOf(List<JsonNode> results) {
     JsonNode first = results.get(0);
     String group = groupOf(first.path("benchmark").asText());
