@@ -6,6 +6,7 @@ import dev.mha2mla.model.FeatureEncoder;
 import dev.mha2mla.model.StreamState;
 import dev.mha2mla.model.StreamingCacheKind;
 import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.model.WaveformStatistics;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,14 +25,15 @@ import org.bytedeco.pytorch.Tensor;
  * }
  * }</pre>
  *
- * <p>How it differs from {@link SpeechRecognizer#transcribe} on the whole recording: the waveform is normalised
- * with the mean and variance of the samples received so far (not of the whole utterance); each chunk of
- * {@link StreamOptions#chunkFrames()} frames attends only to itself and {@link StreamOptions#leftContextFrames()}
- * earlier frames, through the session's cache (K/V for an MHA model, the r-float latent for an MLA model); and
- * each layer's depthwise convolution sees its (k-1)/2 past frames exactly but zeros in place of the future beyond
- * the chunk. Everything else (feature encoder, feed-forward blocks, CTC head) is computed exactly as in the full
- * pass. With one {@code accept} of the whole recording and a chunk at least as long, the result equals the full
- * pass.
+ * <p>What it computes: the model's forward pass restricted by {@link StreamOptions#chunking()} (see
+ * {@link dev.mha2mla.model.Chunking}): each chunk of {@link StreamOptions#chunkFrames()} frames attends only to itself
+ * and {@link StreamOptions#leftContextFrames()} earlier frames, through the session's cache (K/V for an MHA model, the
+ * r-float latent for an MLA model), and each layer's depthwise convolution sees its (k-1)/2 past frames exactly but
+ * zeros in place of the future beyond the chunk. Samples are normalised with fixed statistics (a model that normalises
+ * each whole utterance needs them: {@link StreamOptions#normalization()} or its folder's; a model without
+ * do_normalize reads raw samples). Every step is a function of the samples alone, so the result does not depend on
+ * how the audio is cut into {@code accept} calls, and it equals {@code ConformerCtcModel.forward} with the same
+ * chunking on the same normalised samples (the training pass of {@code finetune --streaming}).
  *
  * <p>One thread at a time per stream (calls are synchronised); many streams may share one recognizer. Native
  * memory (the cache) is freed by {@link #finish()} or {@link #close()}, whichever comes first.
@@ -51,10 +53,11 @@ public final class RecognizerStream implements AutoCloseable {
   // projected frames waiting for a full chunk, hidden floats each
   private float[] frames;
   private int frameCount;
-  // running sums of every sample received, for the mean/variance normalisation
+  // x' = (x - mean) / std with fixed statistics; identity (mean 0, scale 1) for a model that reads raw samples
+  private final WaveformStatistics normalization;
+  private final double mean;
+  private final double scale;
   private long received;
-  private double sum;
-  private double sumOfSquares;
   private final List<float[]> logits = new ArrayList<>();
   private long[] ids = new long[256];
   private boolean finished;
@@ -68,6 +71,10 @@ public final class RecognizerStream implements AutoCloseable {
     this.receptiveField = fe.minimumSamples();
     this.stride = fe.totalStride();
     this.frames = new float[options.chunkFrames() * hidden];
+    WaveformStatistics stats = recognizer.normalizer().forStream(options.normalization(), recognizer.source());
+    this.normalization = stats;
+    this.mean = stats == null ? 0 : stats.mean();
+    this.scale = stats == null ? 1 : 1 / stats.std();
     this.kind = options.cacheKind(model.hasLatent(), model.config().numAttentionHeads(),
         model.device() != null && model.device().is_cuda());
     this.state = model.openStream(options.chunkFrames(), options.leftContextFrames(), kind);
@@ -122,6 +129,11 @@ public final class RecognizerStream implements AutoCloseable {
     }
   }
 
+  /** The fixed statistics this stream normalises samples with; null when the model reads raw samples. */
+  public WaveformStatistics normalization() {
+    return normalization;
+  }
+
   /** What this stream caches per frame and layer (its options' choice, AUTO resolved). */
   public StreamingCacheKind cacheKind() {
     return kind;
@@ -133,22 +145,7 @@ public final class RecognizerStream implements AutoCloseable {
   }
 
   private void append(float[] pcm) {
-    double mean;
-    double scale;
-    for (float s : pcm) {
-      sum += s;
-      sumOfSquares += (double) s * s;
-    }
     received += pcm.length;
-    if (!recognizer.normalizer().doNormalize()) {
-      mean = 0;
-      scale = 1;
-    } else {
-      // x' = (x - mean) / sqrt(var + 1e-7), mean and (population) variance of every sample received so far
-      mean = received == 0 ? 0 : sum / received;
-      double variance = received == 0 ? 0 : Math.max(0, sumOfSquares / received - mean * mean);
-      scale = 1.0 / Math.sqrt(variance + 1e-7);
-    }
     if (sampleCount + pcm.length > samples.length) {
       samples = Arrays.copyOf(samples, Math.max(samples.length * 2, sampleCount + pcm.length));
     }

@@ -33,6 +33,7 @@ public final class SpeechRecognizer implements AutoCloseable {
   private final ConformerCtcModel model;
   private final CtcVocabulary vocabulary;
   private final AudioNormalizer normalizer;
+  private final Path source;
   // calls in progress; close() waits for them to end (guarded by `this`)
   private int activeCalls;
   private boolean closed;
@@ -41,8 +42,9 @@ public final class SpeechRecognizer implements AutoCloseable {
   /** One utterance's result: the text and the per-frame logits [frames][vocab] it was decoded from. */
   public record Transcript(String text, float[][] logits) {}
 
-  private SpeechRecognizer(ConformerCtcModel model, CtcVocabulary vocabulary, AudioNormalizer normalizer) {
+  private SpeechRecognizer(ConformerCtcModel model, CtcVocabulary vocabulary, AudioNormalizer normalizer, Path source) {
     this.model = model;
+    this.source = source;
     this.vocabulary = vocabulary;
     this.normalizer = normalizer;
   }
@@ -59,7 +61,7 @@ public final class SpeechRecognizer implements AutoCloseable {
       CtcVocabulary vocab = CtcVocabulary.read(modelDir.resolve("vocab.json"), model.config().padTokenId(),
           model.config().vocabSize());
       AudioNormalizer norm = AudioNormalizer.read(modelDir.resolve("preprocessor_config.json"));
-      return new SpeechRecognizer(model, vocab, norm);
+      return new SpeechRecognizer(model, vocab, norm, modelDir);
     } catch (IOException | RuntimeException e) {
       model.close();
       throw e;
@@ -170,6 +172,11 @@ public final class SpeechRecognizer implements AutoCloseable {
 
   public CtcVocabulary vocabulary() {
     return vocabulary;
+  }
+
+  /** The model folder this recognizer was opened from. */
+  public Path source() {
+    return source;
   }
 
   public AudioNormalizer normalizer() {

@@ -1,23 +1,28 @@
 package dev.mha2mla;
 
+import dev.mha2mla.model.Chunking;
 import dev.mha2mla.model.StreamingCacheKind;
+import dev.mha2mla.model.WaveformStatistics;
 
 /**
  * How a {@link RecognizerStream} cuts audio: encoder frames (20 ms each at the usual 320-sample stride) are run
  * through the network {@code chunkFrames} at a time, each chunk attending to itself and at most
- * {@code leftContextFrames} earlier frames. A model trained on whole utterances sees no future beyond its chunk
- * when streamed, so smaller chunks answer sooner and make more errors; {@code mha2mla evaluate --stream-chunk}
- * measures how many.
+ * {@code leftContextFrames} earlier frames ({@link Chunking} defines exactly what each frame sees). A model trained on
+ * whole utterances sees no future beyond its chunk when streamed, so smaller chunks answer sooner and make more errors;
+ * {@code mha2mla evaluate --stream-chunk} measures how many, and {@code finetune --streaming} trains a model for it.
  *
  * <p>{@code cache} picks what is cached per frame: {@link Cache#LATENT} (MLA models only: r floats, the memory
  * saving, absorbed attention), {@link Cache#KEY_VALUE} (2d floats, MHA-style attention) or {@link Cache#AUTO},
  * whichever is faster for the chunk size ({@link StreamingCacheKind#fastest}): on a CPU the latent for chunks of
  * 1-2 frames, K/V from there on.
  *
+ * <p>{@code normalization}: the fixed waveform statistics of a model that normalises each utterance
+ * ({@code do_normalize}); null takes those its folder records (see {@link WaveformStatistics}).
+ *
  * @param chunkFrames frames per network call (latency: chunkFrames x 20 ms plus compute)
  * @param leftContextFrames the most earlier frames a chunk attends to; cache memory grows with it
  */
-public record StreamOptions(int chunkFrames, int leftContextFrames, Cache cache) {
+public record StreamOptions(int chunkFrames, int leftContextFrames, Cache cache, WaveformStatistics normalization) {
   /** 16 frames (0.32 s) per chunk over up to 512 frames (10.2 s) of left context, the faster cache. */
   public static final StreamOptions DEFAULT = new StreamOptions(16, 512);
 
@@ -28,16 +33,23 @@ public record StreamOptions(int chunkFrames, int leftContextFrames, Cache cache)
     this(chunkFrames, leftContextFrames, Cache.AUTO);
   }
 
+  public StreamOptions(int chunkFrames, int leftContextFrames, Cache cache) {
+    this(chunkFrames, leftContextFrames, cache, null);
+  }
+
   public StreamOptions {
     if (cache == null) throw new IllegalArgumentException("cache must be AUTO, KEY_VALUE or LATENT, not null");
-    if (chunkFrames < 1) throw new IllegalArgumentException("chunk must be at least 1 frame, got " + chunkFrames);
-    if (leftContextFrames < 0) {
-      throw new IllegalArgumentException("left context must be 0 or more frames, got " + leftContextFrames);
-    }
-    if ((long) chunkFrames + leftContextFrames > 1 << 20) {
-      throw new IllegalArgumentException("chunk + left context of " + ((long) chunkFrames + leftContextFrames)
-          + " frames is more than 2^20");
-    }
+    new Chunking(chunkFrames, leftContextFrames);  // checks the sizes
+  }
+
+  /** These options with fixed waveform statistics for a do_normalize model. */
+  public StreamOptions withNormalization(WaveformStatistics statistics) {
+    return new StreamOptions(chunkFrames, leftContextFrames, cache, statistics);
+  }
+
+  /** What each frame of such a stream sees. */
+  public Chunking chunking() {
+    return new Chunking(chunkFrames, leftContextFrames);
   }
 
   /** The cache kind these options give a model with (or without) a latent, with {@code heads} heads, on CPU or CUDA. */

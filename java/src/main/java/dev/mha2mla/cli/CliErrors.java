@@ -2,17 +2,25 @@ package dev.mha2mla.cli;
 
 import dev.mha2mla.io.MalformedFileException;
 import dev.mha2mla.model.UnsupportedModelException;
+import dev.mha2mla.train.IncompatibleOptionsException;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.ParseResult;
 
-/** Turns failures into one readable line on stderr and exit code 1; bugs keep their stack trace. */
+/**
+ * Turns failures into one readable line on stderr and exit code 1 (2 for options that do not fit the model or run);
+ * bugs keep their stack trace.
+ */
 final class CliErrors implements IExecutionExceptionHandler {
   @Override
   public int handleExecutionException(Exception e, CommandLine cmd, ParseResult parsed) {
     String message;
+    if (e instanceof IncompatibleOptionsException) {
+      cmd.getErr().println("mha2mla " + cmd.getCommandName() + ": error: " + e.getMessage());
+      return 2;
+    }
     if (e instanceof NoSuchFileException nsf) {
       message = nsf.getMessage() != null && nsf.getMessage().contains(":") ? nsf.getMessage() : "no such file: " + nsf.getFile();
     } else if (e instanceof IOException || e instanceof UnsupportedModelException || e instanceof IllegalArgumentException

@@ -7,6 +7,7 @@ import dev.mha2mla.data.Datasets;
 import dev.mha2mla.eval.EvaluationReport;
 import dev.mha2mla.eval.Evaluator;
 import dev.mha2mla.io.Json;
+import dev.mha2mla.model.Chunking;
 import dev.mha2mla.model.CpuThreads;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +17,10 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** {@code mha2mla evaluate}: word and character error rates of a model on a dataset. */
 @Command(
@@ -77,17 +81,36 @@ final class EvaluateCommand implements Callable<Integer> {
       description = "With --stream-chunk: what the streams cache (see 'mha2mla stream --help'). Default: ${DEFAULT-VALUE}.")
   String streamCache;
 
+  @Option(names = "--stream-normalization", paramLabel = "MEAN,STD|DATA", description = StreamNormalization.HELP)
+  String streamNormalization;
+
+  @Spec
+  CommandSpec spec;
+
+  private ParameterException usage(String message) {
+    return new ParameterException(spec.commandLine(), message);
+  }
+
   @Override
   public Integer call() throws Exception {
     CpuThreads.configure(0);
-    if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+    if (batchSize < 1) throw usage("--batch-size must be at least 1, got " + batchSize);
     if (streamChunk != null) {
-      if (streamChunk < 1) throw new IllegalArgumentException("--stream-chunk must be at least 1 frame, got " + streamChunk);
-      if (leftContext < 0) throw new IllegalArgumentException("--left-context must be 0 or more frames, got " + leftContext);
-      if (batchSize != 1) throw new IllegalArgumentException("--batch-size does not apply to --stream-chunk (one stream per utterance)");
+      if (streamChunk < 1) throw usage("--stream-chunk must be at least 1 frame, got " + streamChunk);
+      if (leftContext < 0) throw usage("--left-context must be 0 or more frames, got " + leftContext);
+      if ((long) streamChunk + leftContext > Chunking.MAX_WINDOW) {
+        throw usage("--stream-chunk + --left-context is " + ((long) streamChunk + leftContext) + " frames, more than 2^20");
+      }
+      if (batchSize != 1) throw usage("--batch-size does not apply to --stream-chunk (one stream per utterance)");
     }
-    if (limit != null && limit < 1) throw new IllegalArgumentException("--limit must be at least 1, got " + limit);
-    if (worst < 0) throw new IllegalArgumentException("--worst must be >= 0, got " + worst);
+    if (limit != null && limit < 1) throw usage("--limit must be at least 1, got " + limit);
+    if (worst < 0) throw usage("--worst must be >= 0, got " + worst);
+    StreamOptions.Cache cacheKind;
+    try {
+      cacheKind = StreamCommand.parseCache(streamCache);
+    } catch (IllegalArgumentException e) {
+      throw usage(e.getMessage());
+    }
     Dataset dataset = Datasets.open(data);
     if (!dataset.hasTranscripts()) {
       throw new IllegalArgumentException(data + ": has no transcripts to score against (a folder of audio files); "
@@ -105,7 +128,8 @@ final class EvaluateCommand implements Callable<Integer> {
             .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
             .setUnit(" utt", 1).build()) {
       Evaluator evaluator = streamChunk == null ? Evaluator.of(asr, batchSize)
-          : Evaluator.streaming(asr, new StreamOptions(streamChunk, leftContext, StreamCommand.parseCache(streamCache)));
+          : Evaluator.streaming(asr, new StreamOptions(streamChunk, leftContext, cacheKind)
+              .withNormalization(StreamNormalization.parse(streamNormalization, asr.normalizer().samplingRate(), spec)));
       report = evaluator.withWorstCount(worst).evaluate(dataset, model.toString(), device,
           (done, words) -> {
             bar.stepTo(done);

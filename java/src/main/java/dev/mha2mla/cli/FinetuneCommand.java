@@ -5,6 +5,7 @@ import dev.mha2mla.train.AdamW;
 import dev.mha2mla.train.Evaluation;
 import dev.mha2mla.train.FinetuneOptions;
 import dev.mha2mla.train.StepMetrics;
+import dev.mha2mla.train.StreamingTraining;
 import dev.mha2mla.train.TrainScope;
 import dev.mha2mla.train.Trainer;
 import dev.mha2mla.train.TrainingDivergedException;
@@ -20,7 +21,10 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** {@code mha2mla finetune}: CTC fine-tuning of a (converted) model's attention, or training from scratch. */
 @Command(
@@ -37,6 +41,11 @@ import picocli.CommandLine.Option;
       "OUT/trainer_state.json.",
       "With --init-config and --vocab instead of --model it trains a freshly",
       "initialised model (use --train-scope all).",
+      "With --streaming it trains the model to stream: each update draws a chunk",
+      "size from --chunks and computes exactly what a stream with that chunk and",
+      "--left-context computes (attention within the chunk's window, no",
+      "convolution past the chunk's end); the waveform normalisation becomes",
+      "fixed statistics folded into the first convolution.",
       ""
     })
 final class FinetuneCommand implements Callable<Integer> {
@@ -99,10 +108,26 @@ final class FinetuneCommand implements Callable<Integer> {
       description = "Updates between checkpoints (default: at every validation).")
   long checkpointEvery;
 
-  @Option(names = "--train-scope", defaultValue = "attention", paramLabel = "attention|latent|all",
-      description = "attention: every self-attention parameter; latent: only kv_down/k_up/v_up; all: everything "
-          + "(default: ${DEFAULT-VALUE}).")
+  @Option(names = "--train-scope", paramLabel = "attention|latent|encoder|all",
+      description = "attention: every self-attention parameter; latent: only kv_down/k_up/v_up; encoder: everything "
+          + "after the convolutional feature encoder; all: everything (default: attention; with --streaming: "
+          + "encoder).")
   String scope;
+
+  @Option(names = "--streaming", description = "Chunk-aware training: the model learns to stream at every size of --chunks.")
+  boolean streaming;
+
+  @Option(names = "--chunks", paramLabel = "LIST",
+      description = "With --streaming: chunk sizes in frames (20 ms each) to draw from, and 'full' for whole utterances "
+          + "(default: 1,4,8,16,32,full).")
+  String chunks;
+
+  @Option(names = "--left-context", paramLabel = "FRAMES",
+      description = "With --streaming: earlier frames a chunk attends to; stream with the same (default: 512).")
+  Integer leftContext;
+
+  @Spec
+  CommandSpec spec;
 
   @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "Where to train (default: ${DEFAULT-VALUE}).")
   String device;
@@ -128,15 +153,20 @@ final class FinetuneCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CpuThreads.configure(0);
-    FinetuneOptions options = FinetuneOptions.builder()
-        .model(source.model).initConfig(source.initConfig).vocab(vocab)
-        .train(train).valid(valid).out(out)
-        .epochs(epochs).maxSteps(maxSteps).stopAfterSteps(stopAfter).batchSize(batchSize)
-        .learningRate(lr).warmupSteps(warmup).patience(patience).evalEvery(evalEvery).checkpointEvery(checkpointEvery)
-        .scope(TrainScope.parse(scope)).device(device).seed(seed).resume(resume)
-        .optimizer(new AdamW.Settings(0.9, 0.999, 1e-8, weightDecay)).maxGradNorm(maxGradNorm)
-        .specAugment(!noSpecAugment)
-        .build();
+    FinetuneOptions options;
+    try {
+      options = FinetuneOptions.builder()
+          .model(source.model).initConfig(source.initConfig).vocab(vocab)
+          .train(train).valid(valid).out(out)
+          .epochs(epochs).maxSteps(maxSteps).stopAfterSteps(stopAfter).batchSize(batchSize)
+          .learningRate(lr).warmupSteps(warmup).patience(patience).evalEvery(evalEvery).checkpointEvery(checkpointEvery)
+          .scope(scope == null ? null : TrainScope.parse(scope)).device(device).seed(seed).resume(resume)
+          .optimizer(new AdamW.Settings(0.9, 0.999, 1e-8, weightDecay)).maxGradNorm(maxGradNorm)
+          .specAugment(!noSpecAugment).streaming(streamingOptions())
+          .build();
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
     TrainingResult result;
     try (Progress progress = new Progress()) {
       result = new Trainer(options).run(progress);
@@ -152,6 +182,15 @@ final class FinetuneCommand implements Callable<Integer> {
     System.out.println("best model: " + result.bestModel());
     System.out.println("checkpoint: " + result.checkpoint() + "   state: " + result.trainerState());
     return 0;
+  }
+
+  private StreamingTraining streamingOptions() {
+    if (!streaming) {
+      if (chunks != null || leftContext != null) throw new IllegalArgumentException("--chunks and --left-context need --streaming");
+      return null;
+    }
+    return new StreamingTraining(chunks == null ? StreamingTraining.DEFAULT_CHUNKS : StreamingTraining.parseChunks(chunks),
+        leftContext == null ? StreamingTraining.DEFAULT_LEFT_CONTEXT : leftContext, null);
   }
 
   /** Progress bars on stderr: one while the data is read, one for the updates (loss, learning rate, last validation, ETA). */

@@ -9,9 +9,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Parameters;
 
 /** {@code mha2mla pipeline quick|full}: the six steps and the comparison report. */
@@ -19,8 +24,9 @@ import picocli.CommandLine.Parameters;
     name = "pipeline",
     mixinStandardHelpOptions = true,
     description = {
-      "Convert MHA -> MLA, evaluate the MHA baseline, evaluate the converted model, fine-tune its attention,",
-      "evaluate the fine-tuned model and write COMPARISON_REPORT.txt / REPORT.md with plots. Each finished step",
+      "Convert MHA -> MLA, evaluate the MHA baseline, evaluate the converted model, fine-tune it for streaming,",
+      "evaluate the fine-tuned model and write COMPARISON_REPORT.txt / REPORT.md with plots. Every model is scored",
+      "on whole utterances and as a live stream at each --stream-chunks size. Each finished step",
       "is skipped on rerun (pass the same --results), an interrupted one is redone; fine-tuning resumes.",
       "Defaults: the shipped small model (models/conformer-small-synthetic) and a synthetic espeak-ng corpus made now."
     })
@@ -77,6 +83,23 @@ final class PipelineCommand implements Callable<Integer> {
   @Option(names = "--patience", paramLabel = "P") Integer patience;
   @Option(names = "--eval-every", paramLabel = "N") Long evalEvery;
 
+  @Option(names = "--streaming", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Fine-tune chunk-aware so the MLA model streams (default); --no-streaming fine-tunes on whole "
+          + "utterances only.")
+  boolean streaming;
+
+  @Option(names = "--stream-chunks", paramLabel = "LIST", defaultValue = "1,4,16,64",
+      description = "Chunk sizes in frames (20 ms each) at which every model is also decoded as a live stream "
+          + "(default: ${DEFAULT-VALUE}).")
+  String streamChunks;
+
+  @Option(names = "--left-context", paramLabel = "FRAMES", defaultValue = "512",
+      description = "Left context of those streams and of the streaming fine-tune (default: ${DEFAULT-VALUE}).")
+  int leftContext;
+
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     CpuThreads.configure(0);
@@ -84,12 +107,17 @@ final class PipelineCommand implements Callable<Integer> {
     Path source = model != null ? model : defaultModel();
     Path out = results != null ? results
         : Path.of("results", "pipeline_" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss")));
-    PipelineOptions options = new PipelineOptions(p, source, train, valid, test, out, latentDim,
-        ConversionMethod.parse(method), whiten, device, seed, or(synthCount, p.synthUtterances()),
-        or(trainUtterances, p.trainUtterances()), or(evalUtterances, p.evalUtterances()),
-        or(benchmarkUtterances, p.benchmarkUtterances()), or(epochs, p.epochs()), maxSteps != null ? maxSteps : p.maxSteps(),
-        or(batchSize, p.batchSize()), lr != null ? lr : p.learningRate(), or(patience, p.patience()),
-        evalEvery != null ? evalEvery : p.evalEvery());
+    PipelineOptions options;
+    try {
+      options = new PipelineOptions(p, source, train, valid, test, out, latentDim,
+          ConversionMethod.parse(method), whiten, device, seed, or(synthCount, p.synthUtterances()),
+          or(trainUtterances, p.trainUtterances()), or(evalUtterances, p.evalUtterances()),
+          or(benchmarkUtterances, p.benchmarkUtterances()), or(epochs, p.epochs()), maxSteps != null ? maxSteps : p.maxSteps(),
+          or(batchSize, p.batchSize()), lr != null ? lr : p.learningRate(), or(patience, p.patience()),
+          evalEvery != null ? evalEvery : p.evalEvery(), streaming, parseChunks(streamChunks), leftContext);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
     Pipeline pipeline = new Pipeline(options, Pipeline.ModelBenchmark.onUtterances(1, 3), System.err::println);
     System.err.print(pipeline.plan());
     Pipeline.PipelineResult result = pipeline.run();
@@ -105,6 +133,19 @@ final class PipelineCommand implements Callable<Integer> {
       throw new IllegalArgumentException(shipped + ": the shipped small model is missing; pass --model DIR");
     }
     return shipped;
+  }
+
+  private static List<Integer> parseChunks(String text) {
+    List<Integer> out = new ArrayList<>();
+    for (String part : text.split(",")) {
+      try {
+        out.add(Integer.parseInt(part.trim()));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("--stream-chunks takes frame counts, comma-separated (e.g. 1,4,16,64), got '"
+            + text + "'");
+      }
+    }
+    return out;
   }
 
   private static int or(Integer v, int dflt) {

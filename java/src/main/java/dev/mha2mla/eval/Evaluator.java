@@ -7,6 +7,7 @@ import dev.mha2mla.data.Dataset;
 import dev.mha2mla.data.TextNormalizer;
 import dev.mha2mla.data.Utterance;
 import dev.mha2mla.io.RunInfo;
+import dev.mha2mla.model.WaveformStatistics;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -86,7 +87,10 @@ public final class Evaluator {
     }).toList();
     String decoding;
     try (RecognizerStream probe = asr.openStream(options)) {
-      decoding = describe(options, asr) + ", " + probe.cacheKind().name().toLowerCase(java.util.Locale.ROOT) + " cache";
+      WaveformStatistics n = probe.normalization();
+      decoding = describe(options, asr) + (n == null ? ", raw samples" : String.format(java.util.Locale.ROOT,
+          ", samples normalised with fixed mean %.6g and std %.6g", n.mean(), n.std()))
+          + ", " + probe.cacheKind().name().toLowerCase(java.util.Locale.ROOT) + " cache";
     }
     return new Evaluator(t, asr.normalizer().samplingRate(), 1, 10, decoding);
   }

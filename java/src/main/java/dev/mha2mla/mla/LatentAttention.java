@@ -98,7 +98,7 @@ public final class LatentAttention implements SelfAttention {
     Tensor c = kvDown.forward(x); // [B, T, r]
     Tensor q = RelativeAttention.heads(query.forward(x), heads);
     Tensor p = position.forward(relPos);
-    boolean fused = backend.runsNative(x);
+    boolean fused = backend.runsNative(x) && (mask == null || !mask.isChunked());
     Tensor attended;
     if (form == Form.EXPANDED) {
       Tensor k = RelativeAttention.heads(kUp.forward(c), heads);

@@ -156,6 +156,32 @@ public record ConformerConfig(
     return fromJson(copy, "converted config");
   }
 
+  /**
+   * This config with a "streaming" block recording how the model was trained for streaming (informational: HF ignores
+   * it, mha2mla reports it): the chunk sizes, the left context, and the waveform statistics folded into the first
+   * convolution (null when this run folded none: those an earlier chunk-aware run folded stay recorded).
+   */
+  public ConformerConfig withStreaming(List<String> chunkFrames, int leftContextFrames, WaveformStatistics folded) {
+    ObjectNode copy = raw.deepCopy();
+    JsonNode earlier = raw.path("streaming").get("folded_waveform_normalization");
+    ObjectNode s = copy.putObject("streaming");
+    chunkFrames.forEach(s.putArray("chunk_frames")::add);
+    s.put("left_context_frames", leftContextFrames);
+    if (folded != null) {
+      ObjectNode f = s.putObject("folded_waveform_normalization");
+      f.put("mean", folded.mean());
+      f.put("std", folded.std());
+    } else if (earlier != null && earlier.isObject()) {
+      s.set("folded_waveform_normalization", earlier.deepCopy());
+    }
+    return fromJson(copy, "streaming config");
+  }
+
+  /** Whether the config records chunk-aware training ({@link #withStreaming}). */
+  public boolean isStreamingTrained() {
+    return raw.has("streaming");
+  }
+
   public String toJson() {
     try {
       return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(raw) + "\n";

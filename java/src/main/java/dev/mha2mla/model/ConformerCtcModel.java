@@ -98,6 +98,18 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
    * @param featureMask bool [B, D], or null
    */
   public Output forward(Tensor inputValues, long[] sampleLengths, Tensor timeMask, Tensor featureMask, Trace trace) {
+    return forward(inputValues, sampleLengths, null, timeMask, featureMask, trace);
+  }
+
+  /**
+   * The forward pass restricted as a stream with {@code chunking} is ({@link Chunking}; null: whole utterances): each
+   * frame attends to its chunk's window only and its convolutions see nothing past its chunk's end, so a sequence's
+   * logits equal those a {@code RecognizerStream} with the same chunk and left context decodes from the same
+   * (normalised) samples. Attention then runs LibTorch's operations over a [B, 1, T, T] mask; differentiable, which is
+   * what chunk-aware training needs.
+   */
+  public Output forward(Tensor inputValues, long[] sampleLengths, Chunking chunking, Tensor timeMask, Tensor featureMask,
+      Trace trace) {
     checkOpen();
     Tensor input = inputValues.to(device == null ? inputValues.device() : device, ScalarType.Float);
     Tensor features = featureEncoder.forward(input).transpose(1, 2); // [B, T, C]
@@ -108,7 +120,8 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
     for (int b = 0; b < batch; b++) {
       frameLengths[b] = sampleLengths == null ? frames : Math.min(frames, featureEncoder.frames(sampleLengths[b]));
     }
-    PaddingMask mask = sampleLengths == null ? null : PaddingMask.of(frameLengths, frames, input.device());
+    PaddingMask mask = chunking != null ? PaddingMask.chunked(frameLengths, frames, chunking, input.device())
+        : sampleLengths == null ? null : PaddingMask.of(frameLengths, frames, input.device());
     Tensor normed = projectionNorm.forward(features);
     if (trace != null) trace.record("extract_features", normed);
     Tensor hidden = projection.forward(normed);

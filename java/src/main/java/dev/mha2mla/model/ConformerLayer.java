@@ -39,7 +39,7 @@ public final class ConformerLayer implements HasWeights {
     Tensor a = attention.forward(attentionInput, relPos, mask);
     if (trace != null) trace.record("attn" + index, a);
     h = a.add(h);
-    h = h.add(conv.forward(h));
+    h = h.add(conv.forward(h, mask));
     h = ffn2.forward(ffn2Norm.forward(h)).mul(half).add(h);
     return finalNorm.forward(h);
   }

@@ -43,9 +43,28 @@ public final class ConvolutionModule implements HasWeights {
   }
 
   public Tensor forward(Tensor x) {
+    return forward(x, null);
+  }
+
+  /**
+   * The block over a batch; with a chunked {@code mask}, each frame's depthwise convolution sees zeros at and past its
+   * chunk's end, as in a stream: out_i = sum_o w_o g_(i+o) over the taps o with i + o < end(i). Computed as the full
+   * convolution minus the hidden future taps, w_o g_(i+o) [i + o >= end(i)] for o = 1 .. (k-1)/2.
+   */
+  public Tensor forward(Tensor x, PaddingMask mask) {
     Tensor g = gated(x);
-    return finish(torch.conv1d(g, depthwise, new TensorOptional(), new long[] {1}, new long[] {contextFrames()},
-        new long[] {1}, depthwise.size(0)));
+    Tensor h = torch.conv1d(g, depthwise, new TensorOptional(), new long[] {1}, new long[] {contextFrames()},
+        new long[] {1}, depthwise.size(0));
+    if (mask != null && mask.isChunked()) {
+      int pad = contextFrames();
+      long t = g.size(2);
+      for (int o = 1; o <= pad && o < t; o++) {
+        Tensor ahead = torch.constant_pad_nd(g.narrow(2, o, t - o), new long[] {0, o});  // g_(i+o), zero past T
+        Tensor tap = depthwise.select(2, pad + o).view(1, depthwise.size(0), 1);          // w_o per channel
+        h = h.sub(ahead.mul(tap).mul(mask.pastChunkEnd(o).to(h.scalar_type())));
+      }
+    }
+    return finish(h);
   }
 
   /** The depthwise convolution's reach on each side, (k-1)/2 frames: what a stream keeps of the past. */

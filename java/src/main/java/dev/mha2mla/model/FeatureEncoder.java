@@ -3,6 +3,9 @@ package dev.mha2mla.model;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
@@ -59,6 +62,30 @@ public final class FeatureEncoder implements HasWeights {
       x = activation.apply(x);
     }
     return x;
+  }
+
+  /**
+   * Folds a fixed input normalisation into the first convolution, so that the encoder reads raw samples x and computes
+   * what it computed on (x - mean) / std: W' = W / std, b' = b - (mean / std) sum_k W[:, 0, k]. Without a conv bias
+   * only the scale folds (the mean of speech audio is ~1e-3 of its deviation); the statistics actually folded are
+   * returned. In place, outside autograd.
+   */
+  public WaveformStatistics foldNormalization(WaveformStatistics stats) {
+    Tensor w = convWeights.get(0);
+    Tensor b = convBiases.get(0);
+    try (NoGradGuard g = new NoGradGuard()) {
+      if (b != null) {
+        Tensor tapSums = w.sum(new long[] {1, 2}, false, new ScalarTypeOptional());
+        b.sub_(tapSums.mul(new Scalar(stats.mean() / stats.std())));
+      }
+      w.div_(new Scalar(stats.std()));
+    }
+    return b != null ? stats : new WaveformStatistics(0, stats.std());
+  }
+
+  /** Whether each frame depends on its own receptive field only (a "layer" norm encoder), as streaming needs. */
+  public boolean isFrameLocal() {
+    return config.featExtractNorm().equals("layer");
   }
 
   /** Number of frames the encoder produces from {@code samples} input samples (0 if too short). */

@@ -49,7 +49,7 @@ public final class MultiHeadAttention implements SelfAttention {
     Tensor k = RelativeAttention.heads(key.forward(x), heads);
     Tensor v = RelativeAttention.heads(value.forward(x), heads);
     Tensor p = position.forward(relPos);
-    if (backend.runsNative(x)) {
+    if (backend.runsNative(x) && (mask == null || !mask.isChunked())) {
       return out.forward(RelativeAttention.mergeHeads(RelativeAttention.fused(q, k, v, p, posBiasU, posBiasV, mask)));
     }
     return out.forward(RelativeAttention.attend(q, k, v, p, posBiasU, posBiasV, mask));

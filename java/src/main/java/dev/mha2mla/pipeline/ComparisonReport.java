@@ -24,9 +24,9 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 public final class ComparisonReport {
   public static final String TEXT = "COMPARISON_REPORT.txt";
   public static final String MARKDOWN = "REPORT.md";
-  public static final List<String> PLOTS = List.of("training_curves.png", "wer_comparison.png", "latency_vs_length.png",
-      "cache_memory_vs_length.png", "energy_kept_per_layer.png");
-  private static final String[] PREFIXES = {"mha_baseline", "mla_converted", "mla_finetuned"};
+  public static final List<String> PLOTS = List.of("training_curves.png", "wer_comparison.png",
+      "streaming_wer_vs_latency.png", "latency_vs_length.png", "cache_memory_vs_length.png", "energy_kept_per_layer.png");
+  static final String[] PREFIXES = {"mha_baseline", "mla_converted", "mla_finetuned"};
   private static final String[] LABELS = {"MHA baseline", "MLA converted", "MLA fine-tuned"};
 
   private final Path dir;
@@ -39,23 +39,40 @@ public final class ComparisonReport {
     JsonNode conversion = Json.MAPPER.readTree(dir.resolve("conversion.json").toFile());
     JsonNode[] wer = new JsonNode[3];
     JsonNode[] bench = new JsonNode[3];
-    JsonNode[] streamed = new JsonNode[3];
+    List<Integer> chunks = streamedChunks();
+    JsonNode[][] streamed = new JsonNode[3][chunks.size()];
     for (int i = 0; i < 3; i++) {
       wer[i] = Json.MAPPER.readTree(dir.resolve(PREFIXES[i] + "_wer.json").toFile());
-      Path s = dir.resolve(PREFIXES[i] + "_stream_wer.json");
-      streamed[i] = Files.exists(s) ? Json.MAPPER.readTree(s.toFile()) : null;
+      for (int c = 0; c < chunks.size(); c++) {
+        Path f = dir.resolve(Pipeline.streamedFile(PREFIXES[i], chunks.get(c)));
+        streamed[i][c] = Files.exists(f) ? Json.MAPPER.readTree(f.toFile()) : null;
+      }
       bench[i] = Json.MAPPER.readTree(dir.resolve(PREFIXES[i] + "_benchmark.json").toFile()).path("summary");
     }
     JsonNode training = Json.MAPPER.readTree(dir.resolve("mla_finetuned_metadata.json").toFile());
-    String body = body(conversion, wer, streamed, bench, training);
-    plots(conversion, wer, bench);
+    String body = body(conversion, wer, chunks, streamed, bench, training);
+    plots(conversion, wer, chunks, streamed, bench);
     AtomicFiles.writeString(dir.resolve(MARKDOWN), body + "\n## Plots\n\n"
         + String.join("\n\n", PLOTS.stream().map(p -> "![" + p + "](" + p + ")").toList()) + "\n");
     AtomicFiles.writeString(dir.resolve(TEXT), body.replace("`", ""));
   }
 
-  private String body(JsonNode conversion, JsonNode[] wer, JsonNode[] streamed, JsonNode[] bench, JsonNode training)
-      throws IOException {
+  /** The chunk sizes the MHA baseline was streamed at, from its result files' names. */
+  private List<Integer> streamedChunks() throws IOException {
+    java.util.regex.Pattern name = java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(PREFIXES[0]) + "_stream(\\d+)_wer\\.json");
+    List<Integer> out = new ArrayList<>();
+    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        java.util.regex.Matcher m = name.matcher(f.getFileName().toString());
+        if (m.matches()) out.add(Integer.parseInt(m.group(1)));
+      }
+    }
+    java.util.Collections.sort(out);
+    return out;
+  }
+
+  private String body(JsonNode conversion, JsonNode[] wer, List<Integer> chunks, JsonNode[][] streamed, JsonNode[] bench,
+      JsonNode training) throws IOException {
     StringBuilder sb = new StringBuilder();
     JsonNode run = conversion.path("run");
     sb.append("# mha2mla comparison report\n\n");
@@ -72,9 +89,9 @@ public final class ComparisonReport {
     if (sources.path("synthetic").asBoolean()) {
       sb.append("The test data is SYNTHETIC, robotic speech (espeak-ng): error rates on it say nothing about human speech.\n\n");
     }
-    sb.append("| model | WER | CER | WER streaming | cache floats / frame / layer | cache vs MHA | real-time factor (median, IQR) "
+    sb.append("| model | WER | CER | cache floats / frame / layer | cache vs MHA | real-time factor (median, IQR) "
         + "| speed vs MHA | peak native memory | memory vs MHA |\n");
-    sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
+    sb.append("|---|---|---|---|---|---|---|---|---|\n");
     double mhaRtf = bench[0].path("real_time_factor").asDouble();
     double mhaMem = bench[0].path("peak_native_bytes").asDouble();
     long mhaCache = bench[0].path("cache_bytes_per_frame_per_layer").asLong();
@@ -85,13 +102,13 @@ public final class ComparisonReport {
       String cacheRatio = i == 0 ? "baseline" : String.format(Locale.ROOT, "%.2fx smaller", (double) mhaCache / Math.max(1, cache));
       String speed = i == 0 ? "baseline" : String.format(Locale.ROOT, "%.2fx", rtf > 0 ? mhaRtf / rtf : 0);
       String memory = i == 0 ? "baseline" : String.format(Locale.ROOT, "%.2fx", mhaMem > 0 ? mem / mhaMem : 0);
-      String stream = streamed[i] == null ? "not run"
-          : String.format(Locale.ROOT, "%.2f%%", 100 * streamed[i].path("wer").asDouble());
-      sb.append(String.format(Locale.ROOT, "| %s | %.2f%% | %.2f%% | %s | %d | %s | %.4f (%.4f) | %s | %.1f MiB | %s |%n",
-          LABELS[i], 100 * wer[i].path("wer").asDouble(), 100 * wer[i].path("cer").asDouble(), stream, cache / 4, cacheRatio,
+      sb.append(String.format(Locale.ROOT, "| %s | %.2f%% | %.2f%% | %d | %s | %.4f (%.4f) | %s | %.1f MiB | %s |%n",
+          LABELS[i], 100 * wer[i].path("wer").asDouble(), 100 * wer[i].path("cer").asDouble(), cache / 4, cacheRatio,
           rtf, bench[i].path("real_time_factor_iqr").asDouble(), speed, mem / 1048576.0, memory));
     }
-    sb.append("\nSpeed vs MHA > 1 means faster than the MHA baseline (ratio of median real-time factors measured in this run).\n");
+    sb.append("\nWhole utterances. Speed vs MHA > 1 means faster than the MHA baseline (ratio of median real-time factors "
+        + "measured in this run).\n");
+    streamingSection(sb, wer, chunks, streamed, bench, conversion.path("layers").size(), training);
     sb.append(String.format(Locale.ROOT, "%n## Conversion%n%nMethod %s, latent %d floats per frame per layer (MHA caches %d), whitened %s, "
             + "SVD %s (%s), %.1f s.%n%n| layer | energy kept | weight error | output error |%n|---|---|---|---|%n",
         conversion.path("method").asText(), conversion.path("latent_dim").asInt(),
@@ -104,30 +121,118 @@ public final class ComparisonReport {
               : String.format(Locale.ROOT, "%.4f", l.path("relative_output_error").asDouble())));
     }
     JsonNode result = training.path("result");
-    sb.append(String.format(Locale.ROOT, "%n## Fine-tuning%n%nScope %s, %d updates (%s), validation loss %.4f at the start, "
+    boolean chunkAware = !training.path("streaming_chunks").isNull() && !training.path("streaming_chunks").isMissingNode();
+    sb.append(String.format(Locale.ROOT, "%n## Fine-tuning%n%n%sScope %s, %d updates (%s), validation loss %.4f at the start, "
             + "best %.4f (step %d), validation WER %.2f%% -> %.2f%%, %.0f s.%n",
+        chunkAware ? String.format(Locale.ROOT, "Chunk-aware (streaming): each update drew a chunk size from %s frames "
+            + "(left context %d) and trained the pass a stream of that chunk computes; validation decodes its batches at "
+            + "those sizes in turn, so its WER mixes them. ", training.path("streaming_chunks").asText(),
+            training.path("left_context").asInt()) : "Whole utterances. ",
         training.path("train_scope").asText(), result.path("steps").asLong(), result.path("status").asText(),
         result.path("initial").path("loss").asDouble(), result.path("best").path("loss").asDouble(),
         result.path("best").path("step").asLong(), 100 * result.path("initial").path("word_error_rate").asDouble(),
         100 * result.path("best").path("word_error_rate").asDouble(), result.path("seconds").asDouble()));
     sb.append("\n## What was measured, and what was not\n\n");
     sb.append("- WER and CER: greedy CTC decoding of every test utterance listed above, corpus-level (errors summed over words).\n");
-    if (streamed[0] != null) {
-      sb.append("- WER streaming: the same utterances fed as live streams (").append(streamed[0].path("decoding").asText())
-          .append("; an MLA model's own cache kind may differ, see its *_stream_wer.json): no future context beyond the "
-              + "chunk, so the difference to WER is the cost of streaming a model trained on whole utterances.\n");
+    if (!chunks.isEmpty()) {
+      sb.append("- Streamed WER: the same utterances fed as live streams, one chunk of audio at a time (MHA over its K/V "
+          + "cache, MLA over its latent cache, as each table row says); a stream sees no future beyond its chunk, so the "
+          + "difference to the whole-utterance WER is the cost of streaming. Each is in its *_stream<chunk>_wer.json.\n");
     }
     sb.append("- Speed: full-utterance (non-streaming) recognition, one utterance at a time, timed per utterance after warm-up; "
         + "the spread is the interquartile range of per-utterance real-time factors.\n");
     sb.append("- Memory: peak resident native memory increase around the timed calls (not the JVM heap); cache sizes come "
         + "from the model API (floats a streaming decoder keeps per frame per layer).\n");
-    sb.append("- Not measured here: streaming latency and throughput (see the JMH benchmarks in benchmarks/ and "
+    sb.append("- Not measured here: per-chunk streaming latency (see the benchmarks in benchmarks/ and "
         + "'mha2mla stream'), GPU runs "
         + "unless the device says cuda, accuracy on human speech unless the test data is human speech.\n");
     return sb.toString();
   }
 
-  private void plots(JsonNode conversion, JsonNode[] wer, JsonNode[] bench) throws IOException {
+  /** WER by chunk latency for every model, the cache each stream held, and the ratio to the MHA full-utterance WER. */
+  private static void streamingSection(StringBuilder sb, JsonNode[] wer, List<Integer> chunks, JsonNode[][] streamed,
+      JsonNode[] bench, int layers, JsonNode training) {
+    if (chunks.isEmpty()) return;
+    sb.append("\n## Streaming: WER against chunk latency\n\n");
+    JsonNode any = streamed[0][0];
+    sb.append(String.format(Locale.ROOT, "Each utterance decoded as a live stream in chunks of C frames (20 ms each), "
+        + "left context %s; latency is the chunk's duration plus compute.%n%n", any == null ? "?"
+            : any.path("decoding").asText().replaceAll(".*left context ([0-9]+ frames).*", "$1")));
+    sb.append("| model | stream cache | whole utterance");
+    for (int c : chunks) sb.append(String.format(Locale.ROOT, " | %d ms (C = %d)", 20 * c, c));
+    sb.append(" |\n|---|---|---");
+    for (int i = 0; i < chunks.size(); i++) sb.append("|---");
+    sb.append("|\n");
+    for (int i = 0; i < 3; i++) {
+      String kind = "not run";
+      for (JsonNode s : streamed[i]) if (s != null) kind = s.path("decoding").asText().replaceAll(".*, ([a-z_]+) cache$", "$1");
+      long floats = (long) bench[i].path("cache_bytes_per_frame_per_layer").asDouble() / 4;
+      if (kind.equals("key_value")) floats = (long) bench[0].path("cache_bytes_per_frame_per_layer").asDouble() / 4;
+      sb.append(String.format(Locale.ROOT, "| %s | %s, %d floats / frame / layer | %.2f%%", LABELS[i],
+          kind.replace('_', '/').replace("key/value", "K/V"), floats, 100 * wer[i].path("wer").asDouble()));
+      for (JsonNode s : streamed[i]) {
+        sb.append(s == null ? " | not run" : String.format(Locale.ROOT, " | %.2f%%", 100 * s.path("wer").asDouble()));
+      }
+      sb.append(" |\n");
+    }
+    double base = wer[0].path("wer").asDouble();
+    if (base > 0) {
+      sb.append(String.format(Locale.ROOT, "| MLA fine-tuned / MHA whole-utterance WER | | %.2fx",
+          wer[2].path("wer").asDouble() / base));
+      for (JsonNode s : streamed[2]) {
+        sb.append(s == null ? " | -" : String.format(Locale.ROOT, " | %.2fx", s.path("wer").asDouble() / base));
+      }
+      sb.append(" |\n");
+    }
+    sb.append("\nReal-time factor of those streams (compute seconds per second of audio, all chunks of an utterance):\n\n");
+    sb.append("| model");
+    for (int c : chunks) sb.append(String.format(Locale.ROOT, " | C = %d", c));
+    sb.append(" |\n|---");
+    for (int i = 0; i < chunks.size(); i++) sb.append("|---");
+    sb.append("|\n");
+    for (int i = 0; i < 3; i++) {
+      sb.append("| ").append(LABELS[i]);
+      for (JsonNode s : streamed[i]) {
+        sb.append(s == null ? " | -" : String.format(Locale.ROOT, " | %.4f", s.path("real_time_factor").asDouble()));
+      }
+      sb.append(" |\n");
+    }
+    boolean chunkAware = !training.path("streaming_chunks").isNull() && !training.path("streaming_chunks").isMissingNode();
+    sb.append(chunkAware
+        ? String.format(Locale.ROOT, "%nThe fine-tuned model was trained chunk-aware (see Fine-tuning): its streams compute "
+            + "the function it learned. The MHA baseline and the converted model were trained on whole utterances, so "
+            + "streaming them shows the price of not doing so. This run's fine-tune had %d updates, which recovers only "
+            + "part of that price and, early in a schedule, costs whole-utterance WER; the shipped streaming model "
+            + "(models/conformer-small-synthetic-mla-streaming, MODEL.md) had 15,000.%n",
+            training.path("result").path("steps").asLong())
+        : "\nNo model here was trained for streaming (fine-tuned with --no-streaming): every streamed column is the price of "
+            + "streaming a model trained on whole utterances.\n");
+  }
+
+  private void plots(JsonNode conversion, JsonNode[] wer, List<Integer> chunks, JsonNode[][] streamed, JsonNode[] bench)
+      throws IOException {
+    XYChart stream = new XYChartBuilder().width(700).height(420).title("WER of live streams against chunk latency")
+        .xAxisTitle("chunk (ms)").yAxisTitle("WER (%)").build();
+    stream.getStyler().setXAxisLogarithmic(chunks.size() > 1 && chunks.get(0) > 0);
+    for (int i = 0; i < 3; i++) {
+      List<Double> x = new ArrayList<>();
+      List<Double> y = new ArrayList<>();
+      for (int c = 0; c < chunks.size(); c++) {
+        if (streamed[i][c] == null) continue;
+        x.add(20.0 * chunks.get(c));
+        y.add(100 * streamed[i][c].path("wer").asDouble());
+      }
+      if (!x.isEmpty()) stream.addSeries(LABELS[i] + " (streamed)", x, y).setMarker(SeriesMarkers.CIRCLE);
+    }
+    if (!chunks.isEmpty()) {
+      double full = 100 * wer[0].path("wer").asDouble();
+      stream.addSeries("MHA baseline, whole utterance", new double[] {20.0 * chunks.get(0), 20.0 * chunks.get(chunks.size() - 1)},
+          new double[] {full, full}).setMarker(SeriesMarkers.NONE);
+    } else {
+      stream.addSeries("no streamed evaluation", new double[] {1}, new double[] {0});
+    }
+    save(stream, "streaming_wer_vs_latency.png");
+
     CategoryChart werChart = new CategoryChartBuilder().width(700).height(420).title("Error rates on the test data")
         .xAxisTitle("model").yAxisTitle("%").build();
     List<Double> w = new ArrayList<>();

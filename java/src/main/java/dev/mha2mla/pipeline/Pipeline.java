@@ -20,8 +20,11 @@ import dev.mha2mla.mla.LatentAttention;
 import dev.mha2mla.mla.MlaConverter;
 import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.ConformerConfig;
+import dev.mha2mla.eval.AudioStatistics;
+import dev.mha2mla.model.AudioNormalizer;
+import dev.mha2mla.model.WaveformStatistics;
 import dev.mha2mla.train.FinetuneOptions;
-import dev.mha2mla.train.TrainScope;
+import dev.mha2mla.train.StreamingTraining;
 import dev.mha2mla.train.Trainer;
 import dev.mha2mla.train.TrainingResult;
 import java.io.IOException;
@@ -38,12 +41,15 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
- * The six steps: convert, evaluate the MHA baseline, evaluate the converted MLA model, fine-tune its
- * attention, evaluate the fine-tuned model, write the comparison report. Each evaluation scores whole
- * utterances and, again, the same audio decoded as a live stream ({@link StreamOptions#DEFAULT}), then times
- * the model. Each step's result is a file
- * written atomically into the results folder; a rerun skips every step whose result exists and redoes
- * the one that was interrupted (fine-tuning resumes from its checkpoint).
+ * The six steps: convert, evaluate the MHA baseline, evaluate the converted MLA model, fine-tune it (by default
+ * chunk-aware, so that it streams: {@link StreamingTraining}), evaluate the fine-tuned model, write the comparison
+ * report. Each evaluation scores whole utterances and, again, the same audio decoded as live streams at every chunk
+ * size of {@link PipelineOptions#streamChunks()} (MHA models over a K/V cache, MLA models over their latent cache),
+ * then times the model. Streams of a model that normalises each utterance use fixed waveform statistics: those the
+ * source model records, else those of the training data ({@code data/waveform_statistics.json}); the streaming
+ * fine-tune folds the same ones into its model. Each step's result is a file written atomically into the results
+ * folder; a rerun skips every step whose result exists and redoes the one that was interrupted (fine-tuning resumes
+ * from its checkpoint).
  */
 public final class Pipeline {
   public static final String CONVERTED = "mla_converted";
@@ -96,20 +102,31 @@ public final class Pipeline {
     ConformerConfig config = ConformerConfig.read(options.model().resolve("config.json"));
     int r = options.latentDimOr(config.hiddenSize() / 2);
     double params = estimateParameters(config);
-    // rough, from runs on 2 cores: ~0.02 s per training utterance per million parameters (the quick preset on the
-    // shipped 2.1M-parameter model: 1920 utterances in 77 s), ~0.05 s to score one
-    double trainSeconds = options.trainBudgetUtterances() * 0.02 * params / 1e6;
-    double evalSeconds = 3.0 * (options.testUtterances() + options.benchmarkLimit()) * 0.05 * Math.max(1, params / 1e6);
+    // rough, from runs on 2 cores with the shipped 2.1M-parameter model: per training utterance ~0.02 s per million
+    // parameters for the attention scope (1920 utterances in 77 s), ~0.033 s for the streaming fine-tune's encoder
+    // scope (0.55 s per batch of 8); ~0.05 s to score one utterance whole; a stream of chunk C computes for about
+    // (0.2 / C + 0.01) s per second of audio, utterances ~2.5 s long
+    double perUtterance = options.streaming() ? 0.033 : 0.02;
+    double trainSeconds = options.trainBudgetUtterances() * perUtterance * params / 1e6;
+    double scale = Math.max(1, params / 2.1e6);
+    double streamFactor = options.streamChunks().stream().mapToDouble(c -> 0.2 / c + 0.01).sum();
+    double evalSeconds = 3.0 * (options.testUtterances() + options.benchmarkLimit()) * 0.05 * scale
+        + 3.0 * options.testUtterances() * 2.5 * streamFactor * scale;
     return String.format(
         "pipeline %s -> %s%n  model %s (%s, hidden %d, %d layers, ~%.1fM parameters) on %s%n"
             + "  convert MHA -> MLA: %s SVD, latent %d floats per frame per layer (MHA: %d)%s%n"
-            + "  evaluate on %s (%s utterances), benchmark %d utterances per model%n"
-            + "  fine-tune attention on %s (%s training utterances, up to %s updates, batch %d)%n"
+            + "  evaluate on %s (%s utterances), whole and streamed in chunks of %s frames (left context %d), "
+            + "benchmark %d utterances per model%n"
+            + "  fine-tune %s on %s (%s training utterances, up to %s updates, batch %d)%n"
             + "  estimated duration: ~%.0f min%n",
         options.preset().name(), results, options.model(), config.isMla() ? "MLA" : "MHA", config.hiddenSize(),
         config.numHiddenLayers(), params / 1e6, options.device(), options.method().name().toLowerCase(), r,
         2 * config.hiddenSize(), options.whiten() ? " (whitened)" : "", options.testSource(),
-        options.testUtterances() == 0 ? "all" : options.testUtterances(), options.benchmarkLimit(), options.trainSource(),
+        options.testUtterances() == 0 ? "all" : options.testUtterances(),
+        String.join(",", options.streamChunks().stream().map(String::valueOf).toList()), options.leftContext(),
+        options.benchmarkLimit(),
+        options.streaming() ? "chunk-aware (scope " + StreamingTraining.DEFAULT_SCOPE.cliName() + ", chunks "
+            + StreamingTraining.describe(StreamingTraining.DEFAULT_CHUNKS) + ")" : "attention", options.trainSource(),
         options.trainUtterances() == 0 ? "all" : options.trainUtterances(), options.maxSteps() == 0 ? "epoch-bound" : options.maxSteps(),
         options.batchSize(), (trainSeconds + evalSeconds + 60) / 60);
   }
@@ -122,6 +139,7 @@ public final class Pipeline {
     }
     log("pipeline " + options.preset().name() + " started: " + RunInfo.capture(options.device()).commandLine());
     Data data = prepareData();
+    WaveformStatistics streamStatistics = streamStatistics(data);
 
     Path converted = results.resolve(CONVERTED);
     step("1/6 convert MHA -> MLA", converted.resolve(MlaConverter.REPORT_FILE), () -> {
@@ -134,13 +152,14 @@ public final class Pipeline {
     copyIfAbsent(converted.resolve(MlaConverter.REPORT_FILE), results.resolve("conversion.json"));
     copyIfAbsent(converted.resolve("config.json"), results.resolve("mla_config.json"));
 
-    evaluateAndBenchmark("2/6 MHA baseline", options.model(), "mha_baseline", data);
-    evaluateAndBenchmark("3/6 MLA converted", converted, "mla_converted", data);
+    evaluateAndBenchmark("2/6 MHA baseline", options.model(), "mha_baseline", data, streamStatistics);
+    evaluateAndBenchmark("3/6 MLA converted", converted, "mla_converted", data, streamStatistics);
 
     Path finetuned = results.resolve(FINETUNED);
-    step("4/6 fine-tune MLA attention", results.resolve("mla_finetuned_metadata.json"), () -> finetune(converted, finetuned, data));
+    step(options.streaming() ? "4/6 fine-tune MLA for streaming" : "4/6 fine-tune MLA attention",
+        results.resolve("mla_finetuned_metadata.json"), () -> finetune(converted, finetuned, data, streamStatistics));
 
-    evaluateAndBenchmark("5/6 MLA fine-tuned", finetuned, "mla_finetuned", data);
+    evaluateAndBenchmark("5/6 MLA fine-tuned", finetuned, "mla_finetuned", data, streamStatistics);
 
     step("6/6 comparison report", results.resolve(ComparisonReport.TEXT), () -> new ComparisonReport(results).write());
     log("pipeline finished: " + results.resolve(ComparisonReport.TEXT));
@@ -196,7 +215,34 @@ public final class Pipeline {
     return manifest;
   }
 
-  private void evaluateAndBenchmark(String title, Path model, String prefix, Data data) throws IOException {
+  static final String WAVEFORM_STATISTICS = "waveform_statistics.json";
+
+  /** data/waveform_statistics.json: the fixed statistics every stream and the streaming fine-tune use. */
+  public record StreamStatistics(double mean, double std, String source) {}
+
+  private WaveformStatistics streamStatistics(Data data) throws IOException {
+    Path file = results.resolve("data").resolve(WAVEFORM_STATISTICS);
+    if (!Files.exists(file)) {
+      AudioNormalizer source = AudioNormalizer.read(options.model().resolve("preprocessor_config.json"));
+      WaveformStatistics s = source.streamStatistics();
+      String from = options.model().resolve("preprocessor_config.json") + " (" + AudioNormalizer.STREAM_STATISTICS_KEY + ")";
+      if (s == null) {
+        s = AudioStatistics.of(Datasets.open(data.train), source.samplingRate());
+        from = "every sample of " + data.train;
+      }
+      Json.write(file, new StreamStatistics(s.mean(), s.std(), from));
+    }
+    StreamStatistics s = Json.read(file, StreamStatistics.class);
+    return new WaveformStatistics(s.mean(), s.std());
+  }
+
+  /** {@code <prefix>_stream<chunk>_wer.json}: the evaluation of a model streamed in chunks of {@code chunk} frames. */
+  public static String streamedFile(String prefix, int chunk) {
+    return prefix + "_stream" + chunk + "_wer.json";
+  }
+
+  private void evaluateAndBenchmark(String title, Path model, String prefix, Data data, WaveformStatistics streamStatistics)
+      throws IOException {
     Path wer = results.resolve(prefix + "_wer.json");
     step(title + ": WER on the test data", wer, () -> {
       try (SpeechRecognizer asr = SpeechRecognizer.open(model, options.device())) {
@@ -206,16 +252,21 @@ public final class Pipeline {
             report.utteranceCount()));
       }
     });
-    Path streamed = results.resolve(prefix + "_stream_wer.json");
-    step(title + ": WER decoded as a live stream", streamed, () -> {
-      try (SpeechRecognizer asr = SpeechRecognizer.open(model, options.device())) {
-        EvaluationReport report = Evaluator.streaming(asr, StreamOptions.DEFAULT)
-            .evaluate(Datasets.open(data.test), model.toString(), options.device(), null);
-        Json.write(streamed, report);
-        log(String.format("  %s, %s: WER %.2f%%, CER %.2f%%", prefix, report.decoding(), 100 * report.wer(),
-            100 * report.cer()));
-      }
-    });
+    for (int chunk : options.streamChunks()) {
+      Path streamed = results.resolve(streamedFile(prefix, chunk));
+      step(title + ": WER decoded as live streams, chunks of " + chunk, streamed, () -> {
+        try (SpeechRecognizer asr = SpeechRecognizer.open(model, options.device())) {
+          // an MLA model streams over its latent, the cache it exists for; an MHA model has only K/V to cache
+          StreamOptions.Cache cache = asr.model().hasLatent() ? StreamOptions.Cache.LATENT : StreamOptions.Cache.KEY_VALUE;
+          StreamOptions so = new StreamOptions(chunk, options.leftContext(), cache).withNormalization(streamStatistics);
+          EvaluationReport report = Evaluator.streaming(asr, so)
+              .evaluate(Datasets.open(data.test), model.toString(), options.device(), null);
+          Json.write(streamed, report);
+          log(String.format("  %s, %s: WER %.2f%%, CER %.2f%%, real-time factor %.4f", prefix, report.decoding(),
+              100 * report.wer(), 100 * report.cer(), report.realTimeFactor()));
+        }
+      });
+    }
     Path bench = results.resolve(prefix + "_benchmark.json");
     step(title + ": speed and memory", bench, () -> {
       Dataset timed = Datasets.open(data.test).limit(options.benchmarkLimit());
@@ -225,14 +276,16 @@ public final class Pipeline {
     });
   }
 
-  private void finetune(Path converted, Path finetuned, Data data) throws IOException {
+  private void finetune(Path converted, Path finetuned, Data data, WaveformStatistics streamStatistics) throws IOException {
     Path work = results.resolve("finetune");
     boolean resume = Files.isDirectory(work.resolve("checkpoint"));
     if (Files.exists(work) && !resume) AtomicFiles.deleteRecursively(work);
+    StreamingTraining streaming = options.streaming()
+        ? new StreamingTraining(StreamingTraining.DEFAULT_CHUNKS, options.leftContext(), streamStatistics) : null;
     FinetuneOptions fo = FinetuneOptions.builder().model(converted).train(data.train).valid(data.valid).out(work)
         .epochs(options.epochs()).maxSteps(options.maxSteps()).batchSize(options.batchSize())
         .learningRate(options.learningRate()).patience(options.patience()).evalEvery(options.evalEvery())
-        .scope(TrainScope.ATTENTION).device(options.device()).seed(options.seed()).resume(resume).build();
+        .streaming(streaming).device(options.device()).seed(options.seed()).resume(resume).build();
     if (resume) log("  resuming fine-tuning from " + work.resolve("checkpoint"));
     TrainingResult result = new Trainer(fo).run(new dev.mha2mla.train.TrainingListener() {});
     // publish: the best model plus its training history and TensorBoard logs, in one atomic rename
@@ -247,13 +300,16 @@ public final class Pipeline {
     }
     AtomicFiles.replaceDirectory(tmp, finetuned);
     Json.write(results.resolve("mla_finetuned_metadata.json"), new FinetuneMetadata(RunInfo.capture(options.device()),
-        converted.toString(), finetuned.toString(), "attention", options.batchSize(), options.learningRate(),
-        options.epochs(), options.maxSteps(), options.patience(), result));
+        converted.toString(), finetuned.toString(), fo.scope().cliName(), options.batchSize(), options.learningRate(),
+        options.epochs(), options.maxSteps(), options.patience(),
+        streaming == null ? null : StreamingTraining.describe(streaming.chunkSizes()),
+        streaming == null ? null : streaming.leftContextFrames(), result));
   }
 
-  /** mla_finetuned_metadata.json. */
+  /** mla_finetuned_metadata.json; streamingChunks and leftContext are null for whole-utterance fine-tuning. */
   public record FinetuneMetadata(RunInfo run, String sourceModel, String finetunedModel, String trainScope, int batchSize,
-      double learningRate, int epochs, long maxSteps, int patience, TrainingResult result) {}
+      double learningRate, int epochs, long maxSteps, int patience, String streamingChunks, Integer leftContext,
+      TrainingResult result) {}
 
   @FunctionalInterface
   private interface Action {
@@ -303,13 +359,15 @@ public final class Pipeline {
     return c.numHiddenLayers() * perLayer + conv + in * d + d * c.vocabSize();
   }
 
-  /** Files the report and the integration test expect in a finished results folder. */
-  public static List<String> expectedFiles() {
+  /** Files the report and the integration test expect in a results folder finished with these stream chunks. */
+  public static List<String> expectedFiles(List<Integer> streamChunks) {
     List<String> files = new ArrayList<>(List.of(ComparisonReport.TEXT, ComparisonReport.MARKDOWN, "pipeline.log",
         "mla_config.json", "conversion.json", "mha_baseline_wer.json", "mha_baseline_benchmark.json",
         "mla_converted_wer.json", "mla_converted_benchmark.json", "mla_finetuned_wer.json",
-        "mla_finetuned_benchmark.json", "mla_finetuned_metadata.json", "mha_baseline_stream_wer.json",
-        "mla_converted_stream_wer.json", "mla_finetuned_stream_wer.json"));
+        "mla_finetuned_benchmark.json", "mla_finetuned_metadata.json", "data/" + WAVEFORM_STATISTICS));
+    for (String prefix : ComparisonReport.PREFIXES) {
+      for (int c : streamChunks) files.add(streamedFile(prefix, c));
+    }
     files.addAll(ComparisonReport.PLOTS);
     return files;
   }

@@ -2,11 +2,17 @@ package dev.mha2mla.pipeline;
 
 import dev.mha2mla.data.synth.Splits;
 import dev.mha2mla.mla.ConversionMethod;
+import dev.mha2mla.model.Chunking;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * A pipeline run: the preset's sizes with any overrides, the inputs, and where results go. Null data paths
  * mean "synthesise a corpus".
+ *
+ * @param streaming fine-tune chunk-aware ({@code finetune --streaming}) instead of on whole utterances
+ * @param streamChunks chunk sizes (frames) at which every model is also evaluated as a live stream
+ * @param leftContext left context (frames) of those streams and of the chunk-aware fine-tune
  */
 public record PipelineOptions(
     PipelinePreset preset,
@@ -29,7 +35,19 @@ public record PipelineOptions(
     int batchSize,
     double learningRate,
     int patience,
-    long evalEvery) {
+    long evalEvery,
+    boolean streaming,
+    List<Integer> streamChunks,
+    int leftContext) {
+
+  /** The chunk sizes every model is streamed at unless told otherwise: 20, 80, 320 and 1280 ms. */
+  public static final List<Integer> STREAM_CHUNKS = List.of(1, 4, 16, 64);
+
+  public PipelineOptions {
+    streamChunks = List.copyOf(streamChunks);
+    if (streamChunks.isEmpty()) throw new IllegalArgumentException("--stream-chunks needs at least one chunk size");
+    for (int c : streamChunks) new Chunking(c, leftContext);
+  }
 
   public int latentDimOr(int dflt) {
     return latentDim == null ? dflt : latentDim;

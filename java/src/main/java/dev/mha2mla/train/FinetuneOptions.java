@@ -32,6 +32,8 @@ import java.nio.file.Path;
  * @param specAugment apply the config's SpecAugment masks in training (validation never masks)
  * @param lengthBucket batches per length bucket: a shuffled window of lengthBucket x batchSize utterances is sorted
  *     by length and cut into batches (HF's LengthGroupedSampler uses 50)
+ * @param streaming chunk-aware training (see {@link StreamingTraining}), or null for whole utterances; it changes the
+ *     default scope to {@link StreamingTraining#DEFAULT_SCOPE}
  */
 public record FinetuneOptions(
     Path model,
@@ -56,7 +58,8 @@ public record FinetuneOptions(
     AdamW.Settings optimizer,
     double maxGradNorm,
     boolean specAugment,
-    int lengthBucket) {
+    int lengthBucket,
+    StreamingTraining streaming) {
 
   public FinetuneOptions {
     if ((model == null) == (initConfig == null)) {
@@ -77,7 +80,7 @@ public record FinetuneOptions(
     if (stopAfterSteps < 0) throw new IllegalArgumentException("--stop-after must be >= 0, got " + stopAfterSteps);
     if (maxGradNorm < 0 || Double.isNaN(maxGradNorm)) throw new IllegalArgumentException("--max-grad-norm must be >= 0");
     if (lengthBucket < 1) throw new IllegalArgumentException("the length bucket must hold at least one batch");
-    if (scope == null) scope = TrainScope.ATTENTION;
+    if (scope == null) scope = streaming != null ? StreamingTraining.DEFAULT_SCOPE : TrainScope.ATTENTION;
     if (device == null) device = "cpu";
     if (optimizer == null) optimizer = AdamW.Settings.DEFAULT;
   }
@@ -111,10 +114,14 @@ public record FinetuneOptions(
     b.maxGradNorm = maxGradNorm;
     b.specAugment = specAugment;
     b.lengthBucket = lengthBucket;
+    b.streaming = streaming;
     return b;
   }
 
-  /** Defaults: 10 epochs, batch 8, lr 1e-4, 10% warm-up, patience 5, validation every 500 updates, attention scope. */
+  /**
+   * Defaults: 10 epochs, batch 8, lr 1e-4, 10% warm-up, patience 5, validation every 500 updates, whole utterances,
+   * attention scope (with streaming: {@link StreamingTraining#DEFAULT_SCOPE}).
+   */
   public static final class Builder {
     private Path model;
     private Path initConfig;
@@ -131,7 +138,7 @@ public record FinetuneOptions(
     private int patience = 5;
     private long evalEvery = 500;
     private long checkpointEvery;
-    private TrainScope scope = TrainScope.ATTENTION;
+    private TrainScope scope;
     private String device = "cpu";
     private long seed = 42;
     private boolean resume;
@@ -139,6 +146,7 @@ public record FinetuneOptions(
     private double maxGradNorm = 1.0;
     private boolean specAugment = true;
     private int lengthBucket = 50;
+    private StreamingTraining streaming;
 
     public Builder model(Path v) { model = v; return this; }
     public Builder initConfig(Path v) { initConfig = v; return this; }
@@ -163,11 +171,12 @@ public record FinetuneOptions(
     public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
     public Builder specAugment(boolean v) { specAugment = v; return this; }
     public Builder lengthBucket(int v) { lengthBucket = v; return this; }
+    public Builder streaming(StreamingTraining v) { streaming = v; return this; }
 
     public FinetuneOptions build() {
       return new FinetuneOptions(model, initConfig, vocab, train, valid, out, epochs, maxSteps, stopAfterSteps, batchSize,
           learningRate, warmupSteps, patience, evalEvery, checkpointEvery, scope, device, seed, resume, optimizer,
-          maxGradNorm, specAugment, lengthBucket);
+          maxGradNorm, specAugment, lengthBucket, streaming);
     }
   }
 }

@@ -18,7 +18,8 @@ import java.util.Map;
 /**
  * Per-step metrics as {@code metrics.csv} (one row per update or validation, split "train" or "valid") and
  * {@code metrics.jsonl} (the same rows as JSON objects), plus TensorBoard scalars {@code train/loss},
- * {@code train/learning_rate}, {@code train/grad_norm}, {@code valid/loss}, {@code valid/wer}. Rows are appended and
+ * {@code train/learning_rate}, {@code train/grad_norm}, {@code valid/loss}, {@code valid/wer} (and, in chunk-aware
+ * training, {@code valid/wer_chunk_<size>}). Rows are appended and
  * flushed as they come; a resumed run first drops what the interrupted one logged after its checkpoint.
  */
 public final class MetricsLog implements AutoCloseable {
@@ -73,6 +74,11 @@ public final class MetricsLog implements AutoCloseable {
     row(e.step(), e.epoch(), "valid", e.loss(), e.wordErrorRate(), null, null, e.utterances(), null, e.seconds());
     events.scalar("valid/loss", e.step(), e.loss());
     events.scalar("valid/wer", e.step(), e.wordErrorRate());
+    if (e.chunkWordErrorRates() != null) {
+      for (Map.Entry<String, Double> c : e.chunkWordErrorRates().entrySet()) {
+        events.scalar("valid/wer_chunk_" + c.getKey(), e.step(), c.getValue());
+      }
+    }
   }
 
   private void row(long step, long epoch, String split, double loss, Double wer, Double lr, Double gradNorm,

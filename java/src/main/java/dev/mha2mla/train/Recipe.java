@@ -6,12 +6,13 @@ import java.util.Objects;
 
 /**
  * The settings that decide the numbers a run produces. A checkpoint records them, and {@code --resume} refuses to
- * continue under different ones, because the result would then match neither run. (Validation cadence, patience,
+ * continue under different ones, because the result would then match neither run. {@code streaming} describes
+ * chunk-aware training ({@link StreamingTraining}), null when off. (Validation cadence, patience,
  * checkpoint cadence and the device may change on resume.)
  */
 public record Recipe(String scope, int batchSize, double learningRate, long warmupSteps, long totalSteps,
     double beta1, double beta2, double epsilon, double weightDecay, double maxGradNorm, long seed,
-    boolean specAugment, int lengthBucket) {
+    boolean specAugment, int lengthBucket, String streaming) {
 
   /** "field: checkpoint X, now Y" for each setting that differs. */
   public List<String> differences(Recipe now) {
@@ -29,6 +30,8 @@ public record Recipe(String scope, int batchSize, double learningRate, long warm
     diff(out, "seed", seed, now.seed);
     diff(out, "SpecAugment", specAugment, now.specAugment);
     diff(out, "length bucket", lengthBucket, now.lengthBucket);
+    diff(out, "streaming (--streaming, --chunks, --left-context)", streaming == null ? "off" : streaming,
+        now.streaming == null ? "off" : now.streaming);
     return out;
   }
 

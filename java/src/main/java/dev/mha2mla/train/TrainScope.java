@@ -11,6 +11,12 @@ public enum TrainScope {
   ATTENTION,
   /** Only the projections conversion created: kv_down, k_up, v_up (an MLA model only). */
   LATENT,
+  /**
+   * Everything after the convolutional feature encoder: feature projection, every conformer layer, the CTC head. The
+   * feature encoder computes each frame from its own samples, so streaming leaves it exact, and freezing it saves its
+   * backward pass over raw audio (most of a training step's time on the shipped small model).
+   */
+  ENCODER,
   /** Every parameter (training from scratch); BatchNorm running statistics stay as they are. */
   ALL;
 
@@ -20,6 +26,7 @@ public enum TrainScope {
       case ATTENTION -> name.contains(".self_attn.");
       case LATENT -> name.contains(".self_attn.kv_down.") || name.contains(".self_attn.k_up.")
           || name.contains(".self_attn.v_up.");
+      case ENCODER -> !name.contains(".feature_extractor.") && !name.endsWith(".running_mean") && !name.endsWith(".running_var");
       case ALL -> !name.endsWith(".running_mean") && !name.endsWith(".running_var");
     };
   }
@@ -28,7 +35,7 @@ public enum TrainScope {
     try {
       return valueOf(text.trim().toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--train-scope must be attention, latent or all, got '" + text + "'");
+      throw new IllegalArgumentException("--train-scope must be attention, latent, encoder or all, got '" + text + "'");
     }
   }
 

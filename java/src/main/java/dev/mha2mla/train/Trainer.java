@@ -12,6 +12,7 @@ import dev.mha2mla.model.CtcVocabulary;
 import dev.mha2mla.model.Devices;
 import dev.mha2mla.model.ModelFolderWriter;
 import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.model.WaveformStatistics;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -49,6 +50,10 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * continue exactly ({@link Checkpoint}); a run killed at any point and resumed ends with the same weights, bit for
  * bit, as one that never stopped (same machine, same thread count).
  *
+ * <p>With {@link FinetuneOptions#streaming()} it trains chunk-aware ({@link StreamingTraining}): each update's forward
+ * pass is restricted as a stream with that update's chunk size would compute it, and the fixed waveform statistics are
+ * folded into the model first, so the model in best/ streams exactly what it was trained on.
+ *
  * <pre>{@code
  * TrainingResult r = new Trainer(FinetuneOptions.builder()
  *     .model(Path.of("mla-model")).train(Path.of("train.tsv")).valid(Path.of("dev.tsv"))
@@ -70,6 +75,7 @@ public final class Trainer {
 
   /** Runs (or, with {@code resume}, continues) training until the last step, early stopping or the pause step. */
   public TrainingResult run(TrainingListener listener) throws IOException {
+    if (options.streaming() != null) checkStreamable();
     Path out = options.out().toAbsolutePath().normalize();
     Files.createDirectories(out);
     Path lockFile = out.resolve(".lock");
@@ -92,6 +98,17 @@ public final class Trainer {
       } finally {
         Files.deleteIfExists(lockFile);
       }
+    }
+  }
+
+  /** A streamed frame must depend on its own samples alone: a group-norm feature encoder normalises over the utterance. */
+  private void checkStreamable() throws IOException {
+    Path file = options.model() != null ? options.model().resolve("config.json") : options.initConfig();
+    ConformerConfig c = ConformerConfig.read(file);
+    if (!c.featExtractNorm().equals("layer")) {
+      throw new IncompatibleOptionsException(file + ": --streaming needs layers that can stream, but the feature encoder's "
+          + "first layer normalises each channel over the whole utterance (feat_extract_norm \"" + c.featExtractNorm()
+          + "\"), which a stream cannot see; only \"layer\" feature encoders (per-frame LayerNorm) stream");
     }
   }
 
@@ -130,6 +147,8 @@ public final class Trainer {
     private CtcLoss loss;
     private LearningRateSchedule schedule;
     private Recipe recipe;
+    /** The run's chunk-aware settings with the statistics resolved; null for whole-utterance training. */
+    private StreamingTraining streaming;
     private long stepsPerEpoch;
     private long totalSteps;
 
@@ -153,14 +172,15 @@ public final class Trainer {
 
     TrainingResult run(Checkpoint.Loaded checkpoint) throws IOException {
       loadModel();
-      selectTrainable();
       prepareData();
+      if (options.streaming() != null) foldForStreaming();
+      selectTrainable();
       planSchedule();
       optimizer = new AdamW(trainable, decayed(), options.optimizer());
       if (checkpoint != null) restore(checkpoint);
       metrics = MetricsLog.open(out, checkpoint == null ? -1 : step);
       listener.started(step, totalSteps);
-      Validator validator = new Validator(model, validData, loss, vocabulary, options.batchSize());
+      Validator validator = new Validator(model, validData, loss, vocabulary, options.batchSize(), streaming);
       if (history.isEmpty()) {
         evaluate(validator);
         writeCheckpoint("running");
@@ -261,12 +281,32 @@ public final class Trainer {
 
     private void prepareData() throws IOException {
       CtcLabels labels = new CtcLabels(vocabulary);
+      // a streaming run reads raw samples: its fixed normalisation is folded into the model (foldForStreaming)
+      AudioNormalizer reading = options.streaming() != null ? normalizer.withoutNormalization() : normalizer;
       var train = Datasets.open(options.train());
-      trainData = TrainingData.prepare("--train", train, labels, model.featureEncoder(), normalizer,
+      trainData = TrainingData.prepare("--train", train, labels, model.featureEncoder(), reading,
           i -> listener.preparing("--train", i + 1, train.size()));
       var valid = Datasets.open(options.valid());
-      validData = TrainingData.prepare("--valid", valid, labels, model.featureEncoder(), normalizer,
+      validData = TrainingData.prepare("--valid", valid, labels, model.featureEncoder(), reading,
           i -> listener.preparing("--valid", i + 1, valid.size()));
+    }
+
+    /**
+     * For a model that normalises each utterance: fixes the statistics (given, else the folder's, else those of
+     * --train) and folds them into the first convolution, so the model trains on, and afterwards reads, raw samples.
+     */
+    private void foldForStreaming() {
+      WaveformStatistics folded = null;
+      if (normalizer.doNormalize()) {
+        WaveformStatistics stats = options.streaming().statistics();
+        if (stats == null) stats = normalizer.streamStatistics();
+        if (stats == null) stats = trainData.rawStatistics();
+        folded = model.featureEncoder().foldNormalization(stats);
+        normalizer = normalizer.withoutNormalization();
+      }
+      streaming = options.streaming().withStatistics(folded);
+      config = config.withStreaming(streaming.chunkSizes().stream().map(StreamingTraining::name).toList(),
+          streaming.leftContextFrames(), folded);
     }
 
     private void planSchedule() {
@@ -286,7 +326,7 @@ public final class Trainer {
       AdamW.Settings o = options.optimizer();
       recipe = new Recipe(options.scope().cliName(), options.batchSize(), options.learningRate(), warmup, totalSteps,
           o.beta1(), o.beta2(), o.epsilon(), o.weightDecay(), options.maxGradNorm(), options.seed(), options.specAugment(),
-          options.lengthBucket());
+          options.lengthBucket(), streaming == null ? null : streaming.recipe());
     }
 
     private void restore(Checkpoint.Loaded checkpoint) {
@@ -299,7 +339,7 @@ public final class Trainer {
       if (!s.trainFingerprint().equals(trainData.fingerprint())) problems.add("--train holds different utterances");
       if (!s.validFingerprint().equals(validData.fingerprint())) problems.add("--valid holds different utterances");
       if (!problems.isEmpty()) {
-        throw new IllegalArgumentException(where + ": cannot resume this run exactly:\n  " + String.join("\n  ", problems)
+        throw new IncompatibleOptionsException(where + ": cannot resume this run exactly:\n  " + String.join("\n  ", problems)
             + "\nresume with the run's original settings and data, or start a new run in another --out");
       }
       List<int[]> order = batchesOf(s.epoch());
@@ -357,8 +397,8 @@ public final class Trainer {
         int paddedFrames = (int) model.featureEncoder().frames(batch.paddedSamples());
         Tensor timeMask = boolTensor(specAugment.timeMask(frameLengths, paddedFrames, random));
         Tensor featureMask = boolTensor(specAugment.featureMask(batch.size(), config.hiddenSize(), random));
-        ConformerCtcModel.Output output = model.forward(input, padded(batch) ? batch.sampleLengths() : null, timeMask,
-            featureMask, null);
+        ConformerCtcModel.Output output = model.forward(input, padded(batch) ? batch.sampleLengths() : null,
+            streaming == null ? null : streaming.chunking(drawChunk()), timeMask, featureMask, null);
         Tensor nll = loss.perUtterance(output.logits(), output.frameLengths(), batch.labels());
         Tensor l = loss.reduce(nll, batch.labels());
         value = l.item_double();
@@ -375,6 +415,12 @@ public final class Trainer {
       step++;
       lastTrainLoss = value;
       return new StepMetrics(step, epoch, value, lr, gradNorm, batch.size(), frames, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** This update's chunk size, uniform over the set, from (seed, step) alone like every other draw. */
+    private int drawChunk() {
+      List<Integer> sizes = streaming.chunkSizes();
+      return sizes.get(streams.stepChunk(step).nextInt(sizes.size()));
     }
 
     private TrainingDivergedException diverged(String what, TrainingData.Batch batch) {
@@ -424,8 +470,8 @@ public final class Trainer {
         Map<String, Integer> vocab = new LinkedHashMap<>();
         for (int i = 0; i < vocabulary.size(); i++) vocab.put(vocabulary.token(i), i);
         extra.put("vocab.json", vocab);
-        extra.put("preprocessor_config.json", preprocessorConfig());
       }
+      if (options.model() == null || streaming != null) extra.put("preprocessor_config.json", preprocessorConfig());
       ModelFolderWriter.write(model, config, sourceDir, out.resolve(BEST), extra);
     }
 

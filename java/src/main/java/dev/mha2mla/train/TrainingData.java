@@ -4,6 +4,7 @@ import dev.mha2mla.data.Dataset;
 import dev.mha2mla.data.Utterance;
 import dev.mha2mla.model.AudioNormalizer;
 import dev.mha2mla.model.FeatureEncoder;
+import dev.mha2mla.model.WaveformStatistics;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -39,12 +40,15 @@ public final class TrainingData {
   private final List<Item> items;
   private final AudioNormalizer normalizer;
   private final float[][] cache;
+  private final WaveformStatistics.Accumulator raw;
 
-  private TrainingData(String name, List<Item> items, AudioNormalizer normalizer, float[][] cache) {
+  private TrainingData(String name, List<Item> items, AudioNormalizer normalizer, float[][] cache,
+      WaveformStatistics.Accumulator raw) {
     this.name = name;
     this.items = items;
     this.normalizer = normalizer;
     this.cache = cache;
+    this.raw = raw;
   }
 
   /**
@@ -73,9 +77,11 @@ public final class TrainingData {
     List<String> tooLong = new ArrayList<>();
     long total = 0;
     List<float[]> audio = new ArrayList<>();
+    WaveformStatistics.Accumulator raw = new WaveformStatistics.Accumulator();
     for (int i = 0; i < utterances.size(); i++) {
       Utterance u = utterances.get(i);
       float[] samples = u.readSamples(normalizer.samplingRate());
+      raw.add(samples);
       StringBuilder unknown = new StringBuilder();
       long[] ids = labels.encode(u.transcript(), unknown);
       long frames = encoder.frames(samples.length);
@@ -101,7 +107,7 @@ public final class TrainingData {
           tooLongIds, tooLong, "fix or drop these utterances (wrong transcript, or audio cut short)");
     }
     float[][] cache = total <= CACHE_SAMPLES ? audio.toArray(new float[0][]) : null;
-    return new TrainingData(dataset.name(), List.copyOf(items), normalizer, cache);
+    return new TrainingData(dataset.name(), List.copyOf(items), normalizer, cache, raw);
   }
 
   private static String abbreviate(String s) {
@@ -119,6 +125,11 @@ public final class TrainingData {
 
   public Item item(int i) {
     return items.get(i);
+  }
+
+  /** The mean and standard deviation of every sample of the set as read, before any normalisation. */
+  public WaveformStatistics rawStatistics() {
+    return raw.result();
   }
 
   public long[] sampleCounts() {

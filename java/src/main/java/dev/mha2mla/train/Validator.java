@@ -8,6 +8,8 @@ import dev.mha2mla.model.TorchTensors;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.stream.IntStream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LongOptional;
@@ -16,7 +18,9 @@ import org.bytedeco.pytorch.Tensor;
 
 /**
  * Validation: the CTC loss and the word error rate of greedy transcripts on a held-out set, in eval form (no
- * SpecAugment), in batches of utterances of similar length (a fixed order, so the numbers are reproducible).
+ * SpecAugment), in batches of utterances of similar length (a fixed order, so the numbers are reproducible). In
+ * chunk-aware training batch k is decoded at chunk size k mod n of the set, as a stream of that chunk would decode it,
+ * so every size is scored on about 1/n of the set and the loss is the one model's loss over all of them.
  */
 final class Validator {
   private final ConformerCtcModel model;
@@ -24,9 +28,12 @@ final class Validator {
   private final CtcLoss loss;
   private final CtcVocabulary vocabulary;
   private final int[][] batches;
+  private final StreamingTraining streaming;
 
-  Validator(ConformerCtcModel model, TrainingData data, CtcLoss loss, CtcVocabulary vocabulary, int batchSize) {
+  Validator(ConformerCtcModel model, TrainingData data, CtcLoss loss, CtcVocabulary vocabulary, int batchSize,
+      StreamingTraining streaming) {
     this.model = model;
+    this.streaming = streaming;
     this.data = data;
     this.loss = loss;
     this.vocabulary = vocabulary;
@@ -44,11 +51,15 @@ final class Validator {
     long start = System.nanoTime();
     double lossSum = 0;
     EditCounts words = EditCounts.ZERO;
-    for (int[] indices : batches) {
+    Map<String, EditCounts> byChunk = new LinkedHashMap<>();
+    for (int k = 0; k < batches.length; k++) {
+      int[] indices = batches[k];
       TrainingData.Batch batch = data.batch(indices);
+      int size = streaming == null ? StreamingTraining.FULL : streaming.chunkSizes().get(k % streaming.chunkSizes().size());
       try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
         Tensor input = TorchTensors.floats(batch.audio(), batch.size(), batch.paddedSamples());
-        ConformerCtcModel.Output out = model.forward(input, Trainer.padded(batch) ? batch.sampleLengths() : null, null);
+        ConformerCtcModel.Output out = model.forward(input, Trainer.padded(batch) ? batch.sampleLengths() : null,
+            streaming == null ? null : streaming.chunking(size), null, null, null);
         float[] nll = TorchTensors.toFloats(loss.perUtterance(out.logits(), out.frameLengths(), batch.labels()));
         long[] best = TorchTensors.toLongs(out.logits().argmax(new LongOptional(-1), false));
         int frames = (int) out.logits().size(1);
@@ -56,12 +67,22 @@ final class Validator {
           lossSum += loss.perUtteranceShare(nll[b], batch.labels().get(b).length);
           long[] ids = Arrays.copyOfRange(best, b * frames, b * frames + (int) out.frameLengths()[b]);
           String reference = data.item(indices[b]).utterance().transcript();
-          words = words.plus(ErrorRate.words(reference, vocabulary.decode(ids)));
+          EditCounts e = ErrorRate.words(reference, vocabulary.decode(ids));
+          words = words.plus(e);
+          byChunk.merge(StreamingTraining.name(size), e, EditCounts::plus);
         }
       }
     }
     double mean = lossSum / data.size();
+    Map<String, Double> rates = null;
+    if (streaming != null) {
+      rates = new LinkedHashMap<>();
+      for (int c : streaming.chunkSizes()) {
+        EditCounts e = byChunk.get(StreamingTraining.name(c));
+        if (e != null) rates.put(StreamingTraining.name(c), e.rate());
+      }
+    }
     return new Evaluation(step, epoch, mean, words.rate(), words.errors(), words.referenceLength(), data.size(),
-        (System.nanoTime() - start) / 1e9, mean < bestSoFar);
+        (System.nanoTime() - start) / 1e9, mean < bestSoFar, rates);
   }
 }

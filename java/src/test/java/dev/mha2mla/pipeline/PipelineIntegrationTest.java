@@ -24,13 +24,13 @@ class PipelineIntegrationTest {
   private static List<String> args(Path results) {
     return List.of("pipeline", "quick", "--model", MODEL.toString(), "--results", results.toString(), "--synth-count", "30",
         "--train-utterances", "16", "--eval-utterances", "4", "--benchmark-utterances", "2", "--max-steps", "8",
-        "--eval-every", "2", "--batch-size", "4", "--seed", "3");
+        "--eval-every", "2", "--batch-size", "4", "--seed", "3", "--stream-chunks", "1,16", "--left-context", "32");
   }
 
   private static PipelineOptions options(Path results) {
     PipelinePreset p = PipelinePreset.QUICK;
     return new PipelineOptions(p, MODEL, null, null, null, results, null, ConversionMethod.JOINT, false, "cpu", 3, 30, 16, 4,
-        2, p.epochs(), 8, 4, p.learningRate(), p.patience(), 2);
+        2, p.epochs(), 8, 4, p.learningRate(), p.patience(), 2, true, List.of(1, 16), 32);
   }
 
   private static Pipeline pipeline(Path results) {
@@ -55,7 +55,7 @@ class PipelineIntegrationTest {
     assumeTrue(speechToolsPresent(), "espeak-ng and sox make the test corpus: apt-get install -y espeak-ng sox");
     Path straight = dir.resolve("straight");
     pipeline(straight).run();
-    for (String name : Pipeline.expectedFiles()) {
+    for (String name : Pipeline.expectedFiles(List.of(1, 16))) {
       Path f = straight.resolve(name);
       assertThat(f).as(name).isRegularFile();
       if (name.endsWith(".json")) assertThat(Json.read(f, Map.class)).as(name).isNotEmpty();
@@ -65,6 +65,14 @@ class PipelineIntegrationTest {
     assertThat(straight.resolve(Pipeline.FINETUNED).resolve("training").resolve("trainer_state.json")).isRegularFile();
     String report = Files.readString(straight.resolve(ComparisonReport.TEXT));
     assertThat(report).contains("MHA baseline", "MLA converted", "MLA fine-tuned", "SYNTHETIC");
+    // streamed at each chunk size over the cache each model exists for, with the fine-tune's chunk-aware recipe
+    assertThat(report).contains("## Streaming: WER against chunk latency", "20 ms (C = 1)", "320 ms (C = 16)",
+        "| MHA baseline | K/V, 128 floats / frame / layer", "| MLA fine-tuned | latent, 32 floats / frame / layer",
+        "Chunk-aware (streaming)", "Scope encoder");
+    assertThat(Json.read(straight.resolve(Pipeline.streamedFile("mla_finetuned", 1)), Map.class).get("decoding"))
+        .asString().endsWith("latent cache");
+    assertThat(Json.read(straight.resolve(Pipeline.streamedFile("mha_baseline", 16)), Map.class).get("decoding"))
+        .asString().endsWith("key_value cache");
 
     // a second run that reuses steps 0-3, is killed (SIGKILL) once fine-tuning has a checkpoint, then rerun
     Path killed = dir.resolve("killed");

@@ -12,7 +12,7 @@ class PipelineOptionsTest {
     PipelinePreset p = PipelinePreset.QUICK;
     return new PipelineOptions(p, Path.of("model"), null, null, test, Path.of("out"), null, ConversionMethod.JOINT, false, "cpu",
         1, synthCount, p.trainUtterances(), p.evalUtterances(), p.benchmarkUtterances(), p.epochs(), maxSteps, p.batchSize(),
-        p.learningRate(), p.patience(), p.evalEvery());
+        p.learningRate(), p.patience(), p.evalEvery(), true, PipelineOptions.STREAM_CHUNKS, 512);
   }
 
   @Test

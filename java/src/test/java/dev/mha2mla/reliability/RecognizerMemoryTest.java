@@ -9,6 +9,7 @@ import dev.mha2mla.SpeechRecognizer;
 import dev.mha2mla.StreamOptions;
 import dev.mha2mla.eval.bench.NativeMemory;
 import dev.mha2mla.io.Fixtures;
+import dev.mha2mla.model.WaveformStatistics;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -83,7 +84,7 @@ class RecognizerMemoryTest {
   }
 
   private static String stream(SpeechRecognizer asr, float[] audio) {
-    try (RecognizerStream s = asr.openStream(new StreamOptions(8, 40))) {
+    try (RecognizerStream s = asr.openStream(new StreamOptions(8, 40).withNormalization(new WaveformStatistics(0, 0.1)))) {
       for (int start = 0; start < audio.length; start += 1600) {
         s.accept(Arrays.copyOfRange(audio, start, Math.min(audio.length, start + 1600)));
       }

@@ -18,6 +18,7 @@ import dev.mha2mla.model.ConvolutionModule;
 import dev.mha2mla.model.RelativePositionalEmbedding;
 import dev.mha2mla.model.SelfAttention;
 import dev.mha2mla.model.StreamingCacheKind;
+import dev.mha2mla.model.WaveformStatistics;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,24 +44,31 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Streaming recognition against independent expectations, for the fixture's MHA model and its MLA conversion:
- * one chunk covering the utterance is the full pass (which reproduces HuggingFace's numbers); attention over the
- * cache is the full attention block on the window; the convolution module over chunks is the full module up to
- * each chunk's end; cutting the audio differently changes nothing once the normalisation is fixed. (Chunked
- * layers as a whole have no such reference: a chunk's convolution sees earlier frames as they were computed when
- * those frames were the newest, with less attention context, which is the point of a cache.)
+ * Streaming recognition against independent expectations, for the fixture's MHA model and its MLA conversion (both
+ * with fixed stream statistics recorded in their preprocessor_config.json): one chunk covering the utterance is the
+ * full pass (which reproduces HuggingFace's numbers) on the same fixed-normalised samples; attention over the cache is
+ * the full attention block on the window; the convolution module over chunks is the full module up to each chunk's
+ * end; however the audio is cut, and from however many threads, the logits are the same. (Chunked layers as a whole
+ * are checked against the chunk-masked full pass in {@link ChunkedForwardTest}.)
  */
 class StreamingRecognitionTest {
   @TempDir static Path temp;
   private static final Map<String, SpeechRecognizer> recognizers = new HashMap<>();
   private static float[] audio;
 
+  private static WaveformStatistics stats;
+
   @BeforeAll
   static void open() throws IOException {
     audio = WavReader.read(Fixtures.conformerTiny().resolve("audio.wav")).samples();
-    recognizers.put("mha", SpeechRecognizer.open(Fixtures.conformerTiny()));
+    WaveformStatistics.Accumulator acc = new WaveformStatistics.Accumulator();
+    acc.add(audio);
+    stats = acc.result();
+    Path mha = temp.resolve("mha");
+    copyWithStreamStatistics(Fixtures.conformerTiny(), mha, stats);
+    recognizers.put("mha", SpeechRecognizer.open(mha));
     Path mla = temp.resolve("mla");
-    new MlaConverter(ConversionOptions.plain(32, ConversionMethod.JOINT), null).convert(Fixtures.conformerTiny(), mla, false);
+    new MlaConverter(ConversionOptions.plain(32, ConversionMethod.JOINT), null).convert(mha, mla, false);
     recognizers.put("mla", SpeechRecognizer.open(mla));
   }
 
@@ -73,13 +81,12 @@ class StreamingRecognitionTest {
   @MethodSource("kinds")
   void oneChunkOverTheWholeUtteranceIsTheFullPass(String kind, StreamOptions.Cache cache) {
     SpeechRecognizer asr = recognizers.get(kind);
-    Transcript full = asr.transcribeAll(List.of(audio), 1).get(0);
-    try (RecognizerStream stream = asr.openStream(new StreamOptions(full.logits().length, 0, cache))) {
+    float[][] full = ChunkedForwardTest.chunkedForward(asr.model(), List.of(stats.apply(audio)), null).get(0);
+    try (RecognizerStream stream = asr.openStream(new StreamOptions(full.length, 0, cache))) {
       stream.accept(audio);
       Transcript streamed = stream.finish();
-      assertThat(streamed.logits().length).isEqualTo(full.logits().length);
-      assertThat(maxDiff(streamed.logits(), full.logits())).isLessThan(1e-4);
-      assertThat(streamed.text()).isEqualTo(full.text());
+      assertThat(streamed.logits().length).isEqualTo(full.length);
+      assertThat(maxDiff(streamed.logits(), full)).isLessThan(1e-4);
     }
   }
 
@@ -157,29 +164,56 @@ class StreamingRecognitionTest {
     }
   }
 
-  @Test
-  void piecesOfAnySizeGiveTheSameFramesOnceTheNormalisationIsFixed() throws IOException {
-    // a model without waveform normalisation streams the same logits however the audio is cut
-    SpeechRecognizer asr = recognizers.get("mla");
-    float[] normalised = asr.normalizer().normalize(audio);
-    Path raw = temp.resolve("raw");
-    copyWithoutNormalisation(temp.resolve("mla"), raw);
-    try (SpeechRecognizer plain = SpeechRecognizer.open(raw)) {
-      float[][] whole;
-      try (RecognizerStream s = plain.openStream(new StreamOptions(8, 16, StreamOptions.Cache.LATENT))) {
-        s.accept(normalised);
-        whole = s.finish().logits();
+  /** Fixed statistics make every step a function of the samples alone: cut points and threads change nothing. */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"mha", "mla"})
+  void theWayAudioArrivesChangesNothing(String kind) throws Exception {
+    SpeechRecognizer asr = recognizers.get(kind);
+    StreamOptions options = new StreamOptions(8, 16, kind.equals("mla") ? StreamOptions.Cache.LATENT : StreamOptions.Cache.KEY_VALUE);
+    Transcript whole = streamInPieces(asr, options, audio.length);
+    for (int piece : new int[] {1, 160, 1600}) {
+      Transcript pieces = streamInPieces(asr, options, piece);
+      assertThat(pieces.text()).as("pieces of %d samples", piece).isEqualTo(whole.text());
+      assertThat(maxDiff(pieces.logits(), whole.logits())).as("pieces of %d samples", piece).isLessThan(1e-5);
+    }
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+    try {
+      List<java.util.concurrent.Future<Transcript>> runs = new ArrayList<>();
+      for (int t = 0; t < 8; t++) {
+        int piece = new int[] {1, 160, 1600, 320, 7, 4000, 999, audio.length}[t];
+        runs.add(pool.submit(() -> streamInPieces(asr, options, piece)));
       }
-      for (int piece : new int[] {1, 159, 320, 401, 4000}) {
-        try (RecognizerStream s = plain.openStream(new StreamOptions(8, 16, StreamOptions.Cache.LATENT))) {
-          List<String> partials = new ArrayList<>();
-          for (int start = 0; start < normalised.length; start += piece) {
-            partials.add(s.accept(Arrays.copyOfRange(normalised, start, Math.min(normalised.length, start + piece))));
-          }
-          float[][] pieces = s.finish().logits();
-          assertThat(maxDiff(pieces, whole)).as("pieces of %d samples", piece).isLessThan(1e-5);
-          assertThat(partials.get(partials.size() - 1)).isNotNull();
-        }
+      for (java.util.concurrent.Future<Transcript> r : runs) {
+        Transcript t = r.get();
+        assertThat(t.text()).isEqualTo(whole.text());
+        assertThat(maxDiff(t.logits(), whole.logits())).isLessThan(1e-5);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static Transcript streamInPieces(SpeechRecognizer asr, StreamOptions options, int piece) {
+    try (RecognizerStream s = asr.openStream(options)) {
+      for (int start = 0; start < audio.length; start += piece) {
+        s.accept(Arrays.copyOfRange(audio, start, Math.min(audio.length, start + piece)));
+      }
+      return s.finish();
+    }
+  }
+
+  @Test
+  void aModelThatNormalisesEachUtteranceNeedsFixedStatisticsToStream() throws IOException {
+    try (SpeechRecognizer plain = SpeechRecognizer.open(Fixtures.conformerTiny())) {
+      assertThatThrownBy(() -> plain.openStream(StreamOptions.DEFAULT)).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining(Fixtures.conformerTiny().toString()).hasMessageContaining("do_normalize")
+          .hasMessageContaining("--stream-normalization");
+      // given statistics are the recorded ones' equal
+      try (RecognizerStream given = plain.openStream(new StreamOptions(8, 16).withNormalization(stats))) {
+        given.accept(audio);
+        Transcript a = given.finish();
+        Transcript b = streamInPieces(recognizers.get("mha"), new StreamOptions(8, 16), 1600);
+        assertThat(maxDiff(a.logits(), b.logits())).isLessThan(1e-5);
       }
     }
   }
@@ -215,7 +249,7 @@ class StreamingRecognitionTest {
     assertThatThrownBy(() -> new StreamOptions(0, 10)).hasMessageContaining("at least 1 frame");
     assertThatThrownBy(() -> new StreamOptions(4, -1)).hasMessageContaining("left context");
 
-    SpeechRecognizer other = SpeechRecognizer.open(Fixtures.conformerTiny());
+    SpeechRecognizer other = SpeechRecognizer.open(temp.resolve("mha"));
     RecognizerStream open = other.openStream(StreamOptions.DEFAULT);
     other.close();  // closes its streams too
     assertThatThrownBy(() -> open.accept(audio)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
@@ -247,12 +281,16 @@ class StreamingRecognitionTest {
     return max;
   }
 
-  private static void copyWithoutNormalisation(Path from, Path to) throws IOException {
+  /** A copy of a model folder whose preprocessor_config.json records fixed stream statistics. */
+  static void copyWithStreamStatistics(Path from, Path to, WaveformStatistics s) throws IOException {
     java.nio.file.Files.createDirectories(to);
     try (var files = java.nio.file.Files.list(from)) {
-      for (Path f : (Iterable<Path>) files::iterator) java.nio.file.Files.copy(f, to.resolve(f.getFileName()));
+      for (Path f : (Iterable<Path>) files::iterator) {
+        if (java.nio.file.Files.isRegularFile(f)) java.nio.file.Files.copy(f, to.resolve(f.getFileName()));
+      }
     }
-    java.nio.file.Files.writeString(to.resolve("preprocessor_config.json"),
-        "{\"sampling_rate\": 16000, \"do_normalize\": false, \"padding_value\": 0.0}");
+    java.nio.file.Files.writeString(to.resolve("preprocessor_config.json"), String.format(java.util.Locale.ROOT,
+        "{\"sampling_rate\": 16000, \"do_normalize\": true, \"padding_value\": 0.0, "
+            + "\"stream_normalization\": {\"mean\": %.9g, \"std\": %.9g}}", s.mean(), s.std()));
   }
 }
