@@ -74,11 +74,15 @@ record JmhRun(String benchmark, Map<String, List<String>> params, int forks, int
     return n;
   }
 
-  /** The same run with forks and threads overridden (null = keep) and the fixtures folder for benchmarks that read it. */
-  JmhRun with(Integer forks, Integer threads, java.nio.file.Path fixtures) {
+  /**
+   * The same run with forks and threads overridden (null = keep) and, for the benchmarks that read them, the fixtures
+   * folder and the shipped models' folder as absolute paths (a forked JMH JVM may start in another directory).
+   */
+  JmhRun with(Integer forks, Integer threads, java.nio.file.Path fixtures, java.nio.file.Path models) {
     Map<String, List<String>> p = new LinkedHashMap<>(params);
     if (threads != null) p.put("threads", List.of(threads.toString()));
     if (benchmark.startsWith("EncoderBenchmark.")) p.put("fixtures", List.of(fixtures.toAbsolutePath().normalize().toString()));
+    if (benchmark.startsWith("StreamedModelBenchmark.")) p.put("models", List.of(models.toAbsolutePath().normalize().toString()));
     return new JmhRun(benchmark, p, forks != null ? forks : this.forks, warmups, warmupMs, iterations, iterationMs);
   }
 

@@ -44,6 +44,9 @@ public final class Publish implements Callable<Integer> {
   @Option(names = "--fixtures", defaultValue = "../shared/fixtures", description = "Shared fixtures folder (conformer-tiny). Default: ${DEFAULT-VALUE}.")
   Path fixtures;
 
+  @Option(names = "--models", defaultValue = "models", description = "The repository's models folder (the shipped models). Default: ${DEFAULT-VALUE}.")
+  Path models;
+
   @Option(names = "--forks", description = "JMH forks per case (default: the profile's; 0 runs every case in this JVM).")
   Integer forks;
 
@@ -115,14 +118,14 @@ public final class Publish implements Callable<Integer> {
     int cases = runs.stream().mapToInt(JmhRun::combinations).sum();
     System.err.printf(Locale.ROOT, "bench: profile %s, %d JMH runs, %d cases; log in %s%n", profile, runs.size(), cases, out.resolve("jmh.log"));
     if (dryRun) {
-      for (JmhRun r : runs) System.out.println(r.with(forks, threads, fixtures).commandLine());
+      for (JmhRun r : runs) System.out.println(r.with(forks, threads, fixtures, models).commandLine());
       return 0;
     }
     Path log = out.resolve("jmh.log");
     if (mergeFrom == null) Files.deleteIfExists(log); // a merged run appends to the earlier log
     int done = 0;
     for (int i = 0; i < runs.size(); i++) {
-      JmhRun run = runs.get(i).with(forks, threads, fixtures);
+      JmhRun run = runs.get(i).with(forks, threads, fixtures, models);
       commands.add(run.commandLine());
       Path result = work.resolve("run-" + i + ".json");
       Path runLog = work.resolve("run-" + i + ".log");
@@ -189,7 +192,7 @@ public final class Publish implements Callable<Integer> {
       commands.add("# the profile's JMH invocations:");
       SuitePlan.named(old.path("profile").asText(profile)).runs().stream()
           .filter(r -> only == null || r.benchmark().matches(".*(" + only + ").*"))
-          .forEach(r -> commands.add(r.with(forks, threads, fixtures).commandLine()));
+          .forEach(r -> commands.add(r.with(forks, threads, fixtures, models).commandLine()));
     }
     SuiteSummary summary = SuiteSummary.build(jmh, memory, run, old.path("profile").asText(profile), lines, commands);
     List<String> plots = write(summary);

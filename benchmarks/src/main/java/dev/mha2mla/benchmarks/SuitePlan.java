@@ -53,6 +53,7 @@ record SuitePlan(String profile, List<JmhRun> runs, List<MemoryProbe> probes, bo
     runs.add(tiny(JmhRun.of("EncoderBenchmark.forward").param("model", "tiny_mha", "tiny_mla").param("frames", 32).param("batch", 1)));
     runs.add(tiny(JmhRun.of("SvdBenchmark.layer").param("shape", "small").param("layers", 2)));
     runs.add(tiny(JmhRun.of("SvdBenchmark.model").param("shape", "small").param("layers", 2)));
+    runs.add(tiny(JmhRun.of("StreamedModelBenchmark.stream").param("chunk", 16).param("seconds", 1)));
     List<MemoryProbe> probes = new ArrayList<>();
     for (String v : new String[] {"mha_torch", "mha_fused", "mla_expanded", "mla_absorbed"}) {
       probes.add(MemoryProbe.of("attention.forward", "shape", "small", "variant", v, "frames", 64, "batch", 1));
@@ -86,6 +87,9 @@ record SuitePlan(String profile, List<JmhRun> runs, List<MemoryProbe> probes, bo
     // one layer (float64 and float32) and the whole model (24 flagship layers: one timed conversion)
     svd(runs, AttentionShape.FLAGSHIP, 24, true);
     svd(runs, AttentionShape.SMALL, 4, true);
+    // the shipped MHA model over K/V against the shipped streaming MLA model over its latent, same 10 s of audio
+    runs.add(JmhRun.of("StreamedModelBenchmark.stream").param("chunk", 1, 16).param("seconds", 10)
+        .iterations(1, 2000, 5, 2000).build());
     return new SuitePlan("publish", runs, publishProbes(new int[] {100, 250, 500, 1000, 1500, 3000}), true);
   }
 

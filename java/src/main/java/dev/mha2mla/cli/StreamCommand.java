@@ -5,6 +5,7 @@ import dev.mha2mla.SpeechRecognizer;
 import dev.mha2mla.StreamOptions;
 import dev.mha2mla.data.AudioFiles;
 import dev.mha2mla.io.Json;
+import dev.mha2mla.model.Chunking;
 import dev.mha2mla.model.CpuThreads;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,7 +16,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Parameters;
 
 /** {@code mha2mla stream}: feeds a recording to a streaming session piece by piece and prints the partial transcripts. */
@@ -27,12 +31,17 @@ import picocli.CommandLine.Parameters;
       "network runs every --chunk frames (20 ms each) with up to --left-context earlier frames cached",
       "(K/V for an MHA model, the latent for an MLA model), and each new partial transcript is printed",
       "with the audio time it was reached at. The last line is the final transcript.",
-      "Streaming a model trained on whole utterances is an approximation (no future beyond the chunk);",
-      "'mha2mla evaluate --stream-chunk' measures its WER cost."
+      "A model trained on whole utterances streams poorly (it never learned to do without the future",
+      "beyond its chunk; 'mha2mla evaluate --stream-chunk' measures the cost); one fine-tuned with",
+      "'finetune --streaming', such as the default model, computes in a stream what it was trained on."
     })
 final class StreamCommand implements Callable<Integer> {
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model folder (MHA or converted MLA).")
+  @Option(names = "--model", paramLabel = "DIR",
+      description = "Model folder (MHA or converted MLA). Default: the shipped streaming model, " + SHIPPED + ".")
   Path model;
+
+  /** The model trained for streaming that ships in models/ (see its MODEL.md). */
+  static final String SHIPPED = "models/conformer-small-synthetic-mla-streaming";
 
   @Option(names = "--chunk", defaultValue = "16", paramLabel = "FRAMES",
       description = "Encoder frames per network call. Default: ${DEFAULT-VALUE} (320 ms).")
@@ -51,6 +60,9 @@ final class StreamCommand implements Callable<Integer> {
       description = "Audio per accept() call, as a capture device would deliver it. Default: ${DEFAULT-VALUE}.")
   int feedMs;
 
+  @Option(names = "--stream-normalization", paramLabel = "MEAN,STD|DATA", description = StreamNormalization.HELP)
+  String streamNormalization;
+
   @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "Default: ${DEFAULT-VALUE}.")
   String device;
 
@@ -60,12 +72,33 @@ final class StreamCommand implements Callable<Integer> {
   @Parameters(arity = "1", paramLabel = "AUDIO", description = "WAV or FLAC file (16-bit, mono, 16 kHz).")
   Path audio;
 
+  @Spec
+  CommandSpec spec;
+
+  private ParameterException usage(String message) {
+    return new ParameterException(spec.commandLine(), message);
+  }
+
   @Override
   public Integer call() throws Exception {
     CpuThreads.configure(0);
-    if (chunk < 1) throw new IllegalArgumentException("--chunk must be at least 1 frame, got " + chunk);
-    if (leftContext < 0) throw new IllegalArgumentException("--left-context must be 0 or more frames, got " + leftContext);
-    if (feedMs < 1) throw new IllegalArgumentException("--feed-ms must be at least 1, got " + feedMs);
+    if (chunk < 1) throw usage("--chunk must be at least 1 frame, got " + chunk);
+    if (leftContext < 0) throw usage("--left-context must be 0 or more frames, got " + leftContext);
+    if (feedMs < 1) throw usage("--feed-ms must be at least 1, got " + feedMs);
+    if ((long) chunk + leftContext > Chunking.MAX_WINDOW) {
+      throw usage("--chunk + --left-context is " + ((long) chunk + leftContext) + " frames, more than 2^20");
+    }
+    StreamOptions.Cache cacheKind;
+    try {
+      cacheKind = parseCache(cache);
+    } catch (IllegalArgumentException e) {
+      throw usage(e.getMessage());
+    }
+    if (model == null) {
+      String home = System.getProperty("mha2mla.home");
+      model = Path.of(home != null ? home : ".").resolve(SHIPPED);
+      if (!java.nio.file.Files.isDirectory(model)) throw usage(model + ": the shipped streaming model is missing; pass --model DIR");
+    }
     try (SpeechRecognizer asr = SpeechRecognizer.open(model, device)) {
       int rate = asr.normalizer().samplingRate();
       float[] samples = AudioFiles.read(audio, rate);
@@ -76,7 +109,9 @@ final class StreamCommand implements Callable<Integer> {
       String text;
       long cacheBytes;
       String kind;
-      try (RecognizerStream stream = asr.openStream(new StreamOptions(chunk, leftContext, parseCache(cache)))) {
+      StreamOptions options = new StreamOptions(chunk, leftContext, cacheKind)
+          .withNormalization(StreamNormalization.parse(streamNormalization, rate, spec));
+      try (RecognizerStream stream = asr.openStream(options)) {
         cacheBytes = stream.cacheBytes();
         kind = stream.cacheKind().name().toLowerCase(Locale.ROOT);
         for (int start = 0; start < samples.length; start += piece) {
