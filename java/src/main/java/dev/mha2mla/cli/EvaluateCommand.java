@@ -138,8 +138,10 @@ final class EvaluateCommand implements Callable<Integer> {
     }
     Json.write(out, report);
     if (streamChunk != null) System.out.println(report.decoding());
-    System.out.printf("WER %.2f%% (%d/%d words: %d sub, %d del, %d ins)  CER %.2f%%  RTF %.3f  %d utterances, %.1f s audio -> %s%n",
-        100 * report.wer(), report.words().errors(), report.words().referenceLength(), report.words().substitutions(),
+    System.out.printf("WER %.2f%% (%s; %d/%d words: %d sub, %d del, %d ins)  CER %.2f%%  RTF %.3f  %d utterances, %.1f s audio -> %s%n",
+        100 * report.wer(), report.werCi95() == null ? "no utterances"
+            : String.format("95%% CI %.2f-%.2f", 100 * report.werCi95().low(), 100 * report.werCi95().high()),
+        report.words().errors(), report.words().referenceLength(), report.words().substitutions(),
         report.words().deletions(), report.words().insertions(), 100 * report.cer(), report.realTimeFactor(),
         report.utteranceCount(), report.audioSeconds(), out);
     return 0;

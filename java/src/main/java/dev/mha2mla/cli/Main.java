@@ -16,8 +16,9 @@ import picocli.CommandLine.Command;
       PipelineCommand.class, BenchmarkCommand.class, StreamCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
-  public static void main(String[] args) {
-    System.exit(run(args));
+  /** Runs the command on a thread with a known stack: native code must not depend on how the JVM was started. */
+  public static void main(String[] args) throws java.io.IOException {
+    System.exit(dev.mha2mla.kernels.KnownStack.call("mha2mla", () -> run(args)));
   }
 
   /** Runs the command line and returns the exit code (0 ok, 1 failed, 2 bad usage). */

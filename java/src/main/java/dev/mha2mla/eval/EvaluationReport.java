@@ -7,6 +7,7 @@ import java.util.List;
  * The result of scoring a model on a dataset, written as JSON by {@code mha2mla evaluate}.
  *
  * @param wer corpus word error rate: all word errors / all reference words
+ * @param werCi95 the 95% confidence interval of {@code wer} by the bootstrap over utterances ({@link Bootstrap})
  * @param cer corpus character error rate: all character errors / all reference characters (spaces included)
  * @param words summed word alignment counts
  * @param characters summed character alignment counts
@@ -25,6 +26,7 @@ public record EvaluationReport(
     String decoding,
     int utteranceCount,
     double wer,
+    Bootstrap.Interval werCi95,
     double cer,
     EditCounts words,
     EditCounts characters,

@@ -151,7 +151,8 @@ public final class Evaluator {
             .thenComparing(Comparator.comparingDouble(UtteranceScore::wer).reversed())
             .thenComparing(UtteranceScore::id))
         .limit(worstCount).toList();
-    return new EvaluationReport(model, dataset.name(), device, batchSize, decoding, scores.size(), words.rate(), chars.rate(),
+    return new EvaluationReport(model, dataset.name(), device, batchSize, decoding, scores.size(), words.rate(),
+        scores.isEmpty() ? null : Bootstrap.corpusRate(scores.stream().map(UtteranceScore::words).toList()), chars.rate(),
         words, chars, audio, recognition, wall, audio > 0 ? recognition / audio : 0, worst, scores, RunInfo.capture(device));
   }
 }

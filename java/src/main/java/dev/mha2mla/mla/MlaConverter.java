@@ -2,6 +2,7 @@ package dev.mha2mla.mla;
 
 import dev.mha2mla.data.AudioFiles;
 import dev.mha2mla.io.RunInfo;
+import dev.mha2mla.kernels.KnownStack;
 import dev.mha2mla.model.AudioNormalizer;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.model.ConformerCtcModel;
@@ -69,7 +70,12 @@ public final class MlaConverter {
     return config;
   }
 
+  /** Converts on a thread with a known stack (see {@link KnownStack}): the caller's may be too small for LAPACK. */
   public ConversionReport convert(Path modelDir, Path outDir, boolean overwrite) throws IOException {
+    return KnownStack.call("mha2mla-convert", () -> convertHere(modelDir, outDir, overwrite));
+  }
+
+  private ConversionReport convertHere(Path modelDir, Path outDir, boolean overwrite) throws IOException {
     long start = System.nanoTime();
     ConformerConfig config = validate(modelDir, outDir, overwrite);
     AudioNormalizer normalizer = AudioNormalizer.read(modelDir.resolve("preprocessor_config.json"));

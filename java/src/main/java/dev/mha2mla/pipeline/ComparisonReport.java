@@ -1,6 +1,8 @@
 package dev.mha2mla.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.mha2mla.eval.Bootstrap;
+import dev.mha2mla.eval.EditCounts;
 import dev.mha2mla.io.AtomicFiles;
 import dev.mha2mla.io.Json;
 import java.io.IOException;
@@ -89,9 +91,9 @@ public final class ComparisonReport {
     if (sources.path("synthetic").asBoolean()) {
       sb.append("The test data is SYNTHETIC, robotic speech (espeak-ng): error rates on it say nothing about human speech.\n\n");
     }
-    sb.append("| model | WER | CER | cache floats / frame / layer | cache vs MHA | real-time factor (median, IQR) "
-        + "| speed vs MHA | peak native memory | memory vs MHA |\n");
-    sb.append("|---|---|---|---|---|---|---|---|---|\n");
+    sb.append("| model | WER [95% CI] | WER vs MHA (paired) | CER | cache floats / frame / layer | cache vs MHA "
+        + "| real-time factor (median, IQR) | speed vs MHA | peak native memory | memory vs MHA |\n");
+    sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
     double mhaRtf = bench[0].path("real_time_factor").asDouble();
     double mhaMem = bench[0].path("peak_native_bytes").asDouble();
     long mhaCache = bench[0].path("cache_bytes_per_frame_per_layer").asLong();
@@ -102,12 +104,17 @@ public final class ComparisonReport {
       String cacheRatio = i == 0 ? "baseline" : String.format(Locale.ROOT, "%.2fx smaller", (double) mhaCache / Math.max(1, cache));
       String speed = i == 0 ? "baseline" : String.format(Locale.ROOT, "%.2fx", rtf > 0 ? mhaRtf / rtf : 0);
       String memory = i == 0 ? "baseline" : String.format(Locale.ROOT, "%.2fx", mhaMem > 0 ? mem / mhaMem : 0);
-      sb.append(String.format(Locale.ROOT, "| %s | %.2f%% | %.2f%% | %d | %s | %.4f (%.4f) | %s | %.1f MiB | %s |%n",
-          LABELS[i], 100 * wer[i].path("wer").asDouble(), 100 * wer[i].path("cer").asDouble(), cache / 4, cacheRatio,
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2f%% | %d | %s | %.4f (%.4f) | %s | %.1f MiB | %s |%n",
+          LABELS[i], werWithInterval(wer[i]), i == 0 ? "baseline" : versus(wer[0], wer[i]),
+          100 * wer[i].path("cer").asDouble(), cache / 4, cacheRatio,
           rtf, bench[i].path("real_time_factor_iqr").asDouble(), speed, mem / 1048576.0, memory));
     }
-    sb.append("\nWhole utterances. Speed vs MHA > 1 means faster than the MHA baseline (ratio of median real-time factors "
-        + "measured in this run).\n");
+    long words = wer[0].path("words").path("reference_length").asLong();
+    sb.append(String.format(Locale.ROOT, "%nWhole utterances. The test holds %d reference words: one word is %.3f points "
+        + "of WER. Intervals: bootstrap over utterances (%d draws); WER vs MHA: the difference in points on the same "
+        + "utterances, its paired-bootstrap 95%% interval and p-value. Speed vs MHA > 1 means faster than the MHA "
+        + "baseline (ratio of median real-time factors measured in this run).%n",
+        words, 100.0 / Math.max(1, words), Bootstrap.DRAWS));
     streamingSection(sb, wer, chunks, streamed, bench, conversion.path("layers").size(), training);
     sb.append(String.format(Locale.ROOT, "%n## Conversion%n%nMethod %s, latent %d floats per frame per layer (MHA caches %d), whitened %s, "
             + "SVD %s (%s), %.1f s.%n%n| layer | energy kept | weight error | output error |%n|---|---|---|---|%n",
@@ -170,11 +177,12 @@ public final class ComparisonReport {
       if (kind.equals("key_value")) floats = (long) bench[0].path("cache_bytes_per_frame_per_layer").asDouble() / 4;
       sb.append(String.format(Locale.ROOT, "| %s | %s, %d floats / frame / layer | %.2f%%", LABELS[i],
           kind.replace('_', '/').replace("key/value", "K/V"), floats, 100 * wer[i].path("wer").asDouble()));
-      for (JsonNode s : streamed[i]) {
-        sb.append(s == null ? " | not run" : String.format(Locale.ROOT, " | %.2f%%", 100 * s.path("wer").asDouble()));
-      }
+      for (JsonNode s : streamed[i]) sb.append(s == null ? " | not run" : " | " + werWithInterval(s));
       sb.append(" |\n");
     }
+    sb.append("| MLA fine-tuned streamed vs MHA whole utterance (paired) | | ").append(versus(wer[0], wer[2]));
+    for (JsonNode s : streamed[2]) sb.append(s == null ? " | -" : " | " + versus(wer[0], s));
+    sb.append(" |\n");
     double base = wer[0].path("wer").asDouble();
     if (base > 0) {
       sb.append(String.format(Locale.ROOT, "| MLA fine-tuned / MHA whole-utterance WER | | %.2fx",
@@ -207,6 +215,52 @@ public final class ComparisonReport {
             training.path("result").path("steps").asLong())
         : "\nNo model here was trained for streaming (fine-tuned with --no-streaming): every streamed column is the price of "
             + "streaming a model trained on whole utterances.\n");
+  }
+
+  /** "12.21% [11.40, 13.05]": the corpus WER and its bootstrap interval over the report's utterances. */
+  private static String werWithInterval(JsonNode report) {
+    List<EditCounts> counts = wordCounts(report);
+    if (counts.isEmpty()) return String.format(Locale.ROOT, "%.2f%%", 100 * report.path("wer").asDouble());
+    Bootstrap.Interval ci = Bootstrap.corpusRate(counts);
+    return String.format(Locale.ROOT, "%.2f%% [%.2f, %.2f]", 100 * report.path("wer").asDouble(), 100 * ci.low(), 100 * ci.high());
+  }
+
+  /**
+   * other's WER minus the baseline's in points, paired over the utterances both scored: "+0.35 [-0.21, +0.92], no
+   * significant difference (p 0.23)".
+   */
+  private static String versus(JsonNode baseline, JsonNode other) {
+    java.util.Map<String, EditCounts> byId = new java.util.HashMap<>();
+    for (JsonNode u : other.path("utterances")) byId.put(u.path("id").asText(), counts(u.path("words")));
+    List<EditCounts> a = new ArrayList<>();
+    List<EditCounts> b = new ArrayList<>();
+    for (JsonNode u : baseline.path("utterances")) {
+      EditCounts o = byId.get(u.path("id").asText());
+      if (o == null) continue;
+      a.add(counts(u.path("words")));
+      b.add(o);
+    }
+    if (a.isEmpty() || a.size() != byId.size()) return "not paired (different utterances)";
+    Bootstrap.PairedDifference d;
+    try {
+      d = Bootstrap.paired(a, b);
+    } catch (IllegalArgumentException e) {
+      return "not paired (different references)";
+    }
+    String p = d.pValue() < 0.001 ? "p < 0.001" : String.format(Locale.ROOT, "p %.3f", d.pValue());
+    return String.format(Locale.ROOT, "%+.2f [%+.2f, %+.2f], %s (%s)", 100 * d.difference(), 100 * d.interval().low(),
+        100 * d.interval().high(), d.significant() ? "significant" : "no significant difference", p);
+  }
+
+  private static List<EditCounts> wordCounts(JsonNode report) {
+    List<EditCounts> out = new ArrayList<>();
+    for (JsonNode u : report.path("utterances")) out.add(counts(u.path("words")));
+    return out;
+  }
+
+  private static EditCounts counts(JsonNode w) {
+    return new EditCounts(w.path("substitutions").asLong(), w.path("deletions").asLong(), w.path("insertions").asLong(),
+        w.path("reference_length").asLong());
   }
 
   private void plots(JsonNode conversion, JsonNode[] wer, List<Integer> chunks, JsonNode[][] streamed, JsonNode[] bench)

@@ -24,6 +24,7 @@ import dev.mha2mla.eval.AudioStatistics;
 import dev.mha2mla.model.AudioNormalizer;
 import dev.mha2mla.model.WaveformStatistics;
 import dev.mha2mla.train.FinetuneOptions;
+import dev.mha2mla.train.IncompatibleOptionsException;
 import dev.mha2mla.train.StreamingTraining;
 import dev.mha2mla.train.Trainer;
 import dev.mha2mla.train.TrainingResult;
@@ -54,6 +55,8 @@ import java.util.stream.Stream;
 public final class Pipeline {
   public static final String CONVERTED = "mla_converted";
   public static final String FINETUNED = "conformer_mla_finetuned";
+  /** The options a results folder was made with ({@link #recorded}). */
+  public static final String OPTIONS_FILE = "pipeline_options.json";
   /**
    * Words in a corpus the pipeline synthesises: the 200 most common of the embedded list, the vocabulary the
    * shipped default model was trained on (models/conformer-small-synthetic/MODEL.md).
@@ -97,6 +100,75 @@ public final class Pipeline {
     return results;
   }
 
+  /**
+   * The options that decide what a results folder holds, resolved (the default latent size written as its value),
+   * as written to {@link #OPTIONS_FILE}.
+   */
+  static Map<String, Object> recorded(PipelineOptions o, ConformerConfig source) {
+    Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("preset", o.preset().name());
+    m.put("model", o.model().toAbsolutePath().normalize().toString());
+    m.put("train", o.train() == null ? null : o.train().toAbsolutePath().normalize().toString());
+    m.put("valid", o.valid() == null ? null : o.valid().toAbsolutePath().normalize().toString());
+    m.put("test", o.test() == null ? null : o.test().toAbsolutePath().normalize().toString());
+    m.put("latent_dim", o.latentDimOr(source.hiddenSize() / 2));
+    m.put("method", o.method().name().toLowerCase(java.util.Locale.ROOT));
+    m.put("whiten", o.whiten());
+    m.put("device", o.device());
+    m.put("seed", o.seed());
+    m.put("synth_count", o.synthCount());
+    m.put("train_limit", o.trainLimit());
+    m.put("eval_limit", o.evalLimit());
+    m.put("benchmark_limit", o.benchmarkLimit());
+    m.put("epochs", o.epochs());
+    m.put("max_steps", o.maxSteps());
+    m.put("batch_size", o.batchSize());
+    m.put("learning_rate", o.learningRate());
+    m.put("patience", o.patience());
+    m.put("eval_every", o.evalEvery());
+    m.put("streaming", o.streaming());
+    m.put("stream_chunks", o.streamChunks());
+    m.put("left_context", o.leftContext());
+    return m;
+  }
+
+  /**
+   * Records this run's options in a new results folder, or checks them against those the folder was made with: a
+   * rerun skips every step whose file exists, so under other options it would report the old run as the new one.
+   * Refused before anything is written.
+   */
+  static void claim(Path results, PipelineOptions o, ConformerConfig source) throws IOException {
+    // through text, so that numbers compare as the file's parser reads them (a long seed reads back as an int)
+    @SuppressWarnings("unchecked")
+    Map<String, Object> ours = Json.MAPPER.readValue(Json.MAPPER.writeValueAsString(recorded(o, source)), Map.class);
+    Path file = results.resolve(OPTIONS_FILE);
+    if (Files.exists(file)) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> theirs = Json.read(file, Map.class);
+      List<String> differences = new ArrayList<>();
+      java.util.Set<String> keys = new java.util.LinkedHashSet<>(ours.keySet());
+      keys.addAll(theirs.keySet());
+      for (String k : keys) {
+        if (!java.util.Objects.equals(ours.get(k), theirs.get(k))) {
+          differences.add(k + ": " + theirs.get(k) + " there, " + ours.get(k) + " now");
+        }
+      }
+      if (!differences.isEmpty()) {
+        throw new IncompatibleOptionsException(results + " holds a run made with other options (" + OPTIONS_FILE
+            + "):\n  " + String.join("\n  ", differences) + "\nrerun with those options to finish it, or choose another --results");
+      }
+      return;
+    }
+    for (String step : new String[] {"corpus", "data", CONVERTED, "conversion.json", FINETUNED}) {
+      if (Files.exists(results.resolve(step))) {
+        throw new IncompatibleOptionsException(results + " holds a run that recorded no options (" + step
+            + " exists, " + OPTIONS_FILE + " does not): its options cannot be checked; choose another --results");
+      }
+    }
+    Files.createDirectories(results);
+    Json.write(file, ours);
+  }
+
   /** What will run, where, and roughly how long, before anything runs. */
   public String plan() throws IOException {
     ConformerConfig config = ConformerConfig.read(options.model().resolve("config.json"));
@@ -132,11 +204,11 @@ public final class Pipeline {
   }
 
   public PipelineResult run() throws IOException {
-    Files.createDirectories(results);
     ConformerConfig source = ConformerConfig.read(options.model().resolve("config.json"));
     if (source.isMla()) {
       throw new IllegalArgumentException(options.model() + ": the pipeline starts from an MHA model; this one is already MLA");
     }
+    claim(results, options, source);
     log("pipeline " + options.preset().name() + " started: " + RunInfo.capture(options.device()).commandLine());
     Data data = prepareData();
     WaveformStatistics streamStatistics = streamStatistics(data);
@@ -361,7 +433,7 @@ public final class Pipeline {
 
   /** Files the report and the integration test expect in a results folder finished with these stream chunks. */
   public static List<String> expectedFiles(List<Integer> streamChunks) {
-    List<String> files = new ArrayList<>(List.of(ComparisonReport.TEXT, ComparisonReport.MARKDOWN, "pipeline.log",
+    List<String> files = new ArrayList<>(List.of(ComparisonReport.TEXT, ComparisonReport.MARKDOWN, "pipeline.log", OPTIONS_FILE,
         "mla_config.json", "conversion.json", "mha_baseline_wer.json", "mha_baseline_benchmark.json",
         "mla_converted_wer.json", "mla_converted_benchmark.json", "mla_finetuned_wer.json",
         "mla_finetuned_benchmark.json", "mla_finetuned_metadata.json", "data/" + WAVEFORM_STATISTICS));

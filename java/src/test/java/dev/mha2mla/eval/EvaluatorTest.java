@@ -62,6 +62,9 @@ class EvaluatorTest {
     assertThat(r.worst()).extracting(UtteranceScore::reference).containsExactly("THE CAT SAT", "YES");
     assertThat(r.utterances().get(0).wer()).isEqualTo(1.0);
     assertThat(runningWer).containsExactly(1.0 / 10, 3.0 / 13);
+    // Drawing three utterances with replacement, all three are the 9-word one (rate 0) or all YES (rate 1) with
+    // probability 1/27 each, more than the 2.5% either tail holds: the interval is exactly [0, 1].
+    assertThat(r.werCi95()).isEqualTo(new Bootstrap.Interval(0.0, 1.0));
     assertThat(r.run()).isNotNull();
   }
 
@@ -75,6 +78,8 @@ class EvaluatorTest {
 
     var tree = dev.mha2mla.io.Json.MAPPER.readTree(json.toFile());
     assertThat(tree.get("wer").asDouble()).isEqualTo(0.5);
+    assertThat(tree.get("wer_ci95").get("low").asDouble()).isEqualTo(0.5);
+    assertThat(tree.get("wer_ci95").get("high").asDouble()).isEqualTo(0.5);
     assertThat(tree.get("words").get("deletions").asInt()).isEqualTo(1);
     assertThat(tree.get("words").get("errors").asInt()).isEqualTo(1);
     assertThat(tree.get("utterances").get(0).get("hypothesis").asText()).isEqualTo("HELLO");

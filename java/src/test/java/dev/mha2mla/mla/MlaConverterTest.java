@@ -147,4 +147,28 @@ class MlaConverterTest {
       assertThat(siblings.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains(".tmp-"));
     }
   }
+
+  /**
+   * Whitened conversion of the shipped model from a JVM whose threads get 1 MB of stack: LAPACK reached through
+   * LibTorch needs more (2 MB crashed with SIGSEGV, exit 139), so the conversion must not run on the caller's stack.
+   */
+  @Test
+  void whitenedConversionOfTheShippedModelDoesNotNeedABigCallerStack(@TempDir Path dir) throws Exception {
+    Path calibration = Files.createDirectories(dir.resolve("calibration"));
+    java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+    for (int i = 0; i < 4; i++) {
+      float[] x = new float[16_000 + 4_000 * i];
+      for (int k = 0; k < x.length; k++) x[k] = (float) (0.1 * random.nextGaussian() + 0.05 * Math.sin(k * 0.03 * (i + 1)));
+      dev.mha2mla.io.WavWriter.write(calibration.resolve("c" + i + ".wav"), 16_000, x);
+    }
+    Path out = dir.resolve("whitened");
+    Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xss1m",
+        "-cp", System.getProperty("java.class.path"), "dev.mha2mla.cli.Main", "convert",
+        "--model", Fixtures.repoRoot().resolve("models/conformer-small-synthetic").toString(), "--out", out.toString(),
+        "--latent-dim", "18", "--whiten", "--calibration", calibration.toString())
+        .redirectErrorStream(true).redirectOutput(dir.resolve("convert.log").toFile()).start();
+    assertThat(child.waitFor(5, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+    assertThat(child.exitValue()).as(Files.readString(dir.resolve("convert.log"))).isZero();
+    assertThat(Json.MAPPER.readTree(out.resolve(MlaConverter.REPORT_FILE).toFile()).path("layers").size()).isEqualTo(4);
+  }
 }

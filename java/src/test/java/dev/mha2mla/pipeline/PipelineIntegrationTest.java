@@ -69,6 +69,10 @@ class PipelineIntegrationTest {
     assertThat(report).contains("## Streaming: WER against chunk latency", "20 ms (C = 1)", "320 ms (C = 16)",
         "| MHA baseline | K/V, 128 floats / frame / layer", "| MLA fine-tuned | latent, 32 floats / frame / layer",
         "Chunk-aware (streaming)", "Scope encoder");
+    // every WER with its bootstrap interval, every model against the baseline paired on the same utterances
+    assertThat(report).contains("WER [95% CI]", "WER vs MHA (paired)", "reference words: one word is",
+        "| MLA fine-tuned streamed vs MHA whole utterance (paired) |");
+    assertThat(report).containsPattern("\\| MLA converted \\| \\d+\\.\\d\\d% \\[\\d+\\.\\d\\d, \\d+\\.\\d\\d\\] \\| [+-]\\d");
     assertThat(Json.read(straight.resolve(Pipeline.streamedFile("mla_finetuned", 1)), Map.class).get("decoding"))
         .asString().endsWith("latent cache");
     assertThat(Json.read(straight.resolve(Pipeline.streamedFile("mha_baseline", 16)), Map.class).get("decoding"))
@@ -102,7 +106,7 @@ class PipelineIntegrationTest {
 
   /** Copies the results of steps 0-3 (corpus, subsets, conversion, both first evaluations). */
   private static void copyFirstSteps(Path from, Path to) throws IOException {
-    List<String> keep = List.of("corpus", "data", Pipeline.CONVERTED, "conversion.json", "mla_config.json",
+    List<String> keep = List.of(Pipeline.OPTIONS_FILE, "corpus", "data", Pipeline.CONVERTED, "conversion.json", "mla_config.json",
         "mha_baseline_wer.json", "mha_baseline_benchmark.json", "mla_converted_wer.json", "mla_converted_benchmark.json");
     try (Stream<Path> walk = Files.walk(from)) {
       for (Path p : walk.toList()) {
