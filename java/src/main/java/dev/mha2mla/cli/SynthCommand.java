@@ -43,8 +43,8 @@ final class SynthCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "1", paramLabel = "S", description = "Decides sentences, voices, speeds, pitches. Default: ${DEFAULT-VALUE}.")
   long seed;
 
-  @Option(names = "--vocabulary-size", defaultValue = "400", paramLabel = "V",
-      description = "Use the V most common words of the embedded 400-word list. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--vocabulary-size", defaultValue = "200", paramLabel = "V",
+      description = "Use the V most common words of the embedded 400-word list (200: the words the shipped models were trained on). Default: ${DEFAULT-VALUE}.")
   int vocabularySize;
 
   @Option(names = "--splits", defaultValue = "0.8,0.1,0.1", paramLabel = "TRAIN,VAL,TEST",

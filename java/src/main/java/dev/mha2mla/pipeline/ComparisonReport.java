@@ -117,10 +117,11 @@ public final class ComparisonReport {
         words, 100.0 / Math.max(1, words), Bootstrap.DRAWS));
     streamingSection(sb, wer, chunks, streamed, bench, conversion.path("layers").size(), training);
     sb.append(String.format(Locale.ROOT, "%n## Conversion%n%nMethod %s, latent %d floats per frame per layer (MHA caches %d), whitened %s, "
-            + "SVD %s (%s), %.1f s.%n%n| layer | energy kept | weight error | output error |%n|---|---|---|---|%n",
+            + "SVD %s (%s), %.1f s.%n%n| layer | energy kept (%s) | weight error | output error |%n|---|---|---|---|%n",
         conversion.path("method").asText(), conversion.path("latent_dim").asInt(),
         conversion.path("cache_floats_per_frame_per_layer_mha").asInt(), conversion.path("whitened").asBoolean(),
-        conversion.path("svd_backend").asText(), conversion.path("svd_precision").asText(), conversion.path("total_seconds").asDouble()));
+        conversion.path("svd_backend").asText(), conversion.path("svd_precision").asText(), conversion.path("total_seconds").asDouble(),
+        energyMeaning(conversion)));
     for (JsonNode l : conversion.path("layers")) {
       sb.append(String.format(Locale.ROOT, "| %d | %.2f%% | %.4f | %s |%n", l.path("layer").asInt(), 100 * l.path("energy_kept").asDouble(),
           l.path("relative_weight_error").asDouble(),
@@ -147,7 +148,11 @@ public final class ComparisonReport {
           + "difference to the whole-utterance WER is the cost of streaming. Each is in its *_stream<chunk>_wer.json.\n");
     }
     sb.append("- Speed: full-utterance (non-streaming) recognition, one utterance at a time, timed per utterance after warm-up; "
-        + "the spread is the interquartile range of per-utterance real-time factors.\n");
+        + "the spread is the interquartile range of per-utterance real-time factors. The *_wer.json files carry another "
+        + "real-time factor: the scoring run's total model time over total audio, in batches, padding and the first "
+        + "(cold) calls included, so it is not a speed measurement.\n");
+    sb.append("- Output error: per layer, |attention output of the MLA layer - that of the MHA layer| / |that of the MHA "
+        + "layer| on held-out calibration audio (training utterances); energy kept: " + energyMeaning(conversion) + ".\n");
     sb.append("- Memory: peak resident native memory increase around the timed calls (not the JVM heap); cache sizes come "
         + "from the model API (floats a streaming decoder keeps per frame per layer).\n");
     sb.append("- Not measured here: per-chunk streaming latency (see the benchmarks in benchmarks/ and "
@@ -215,6 +220,15 @@ public final class ComparisonReport {
             training.path("result").path("steps").asLong())
         : "\nNo model here was trained for streaming (fine-tuned with --no-streaming): every streamed column is the price of "
             + "streaming a model trained on whole utterances.\n");
+  }
+
+  /**
+   * What "energy kept" measures: plain SVD keeps a share of the weights' squared singular values, whitened SVD a share
+   * of the K/V outputs' energy on calibration audio (singular values of W C^1/2): two quantities, never one label.
+   */
+  private static String energyMeaning(JsonNode conversion) {
+    return conversion.path("whitened").asBoolean() ? "share of the K/V outputs' energy on calibration audio"
+        : "share of the K/V weights' squared singular values";
   }
 
   /** "12.21% [11.40, 13.05]": the corpus WER and its bootstrap interval over the report's utterances. */
@@ -321,7 +335,8 @@ public final class ComparisonReport {
     }
     save(memory, "cache_memory_vs_length.png");
 
-    CategoryChart energy = new CategoryChartBuilder().width(700).height(420).title("Spectral energy kept per layer")
+    CategoryChart energy = new CategoryChartBuilder().width(700).height(420).title("Energy kept per layer ("
+        + (conversion.path("whitened").asBoolean() ? "K/V outputs on calibration audio" : "K/V weights") + ")")
         .xAxisTitle("layer").yAxisTitle("%").build();
     List<Integer> ids = new ArrayList<>();
     List<Double> kept = new ArrayList<>();

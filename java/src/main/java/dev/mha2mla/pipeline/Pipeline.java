@@ -216,7 +216,8 @@ public final class Pipeline {
     Path converted = results.resolve(CONVERTED);
     step("1/6 convert MHA -> MLA", converted.resolve(MlaConverter.REPORT_FILE), () -> {
       int r = options.latentDimOr(source.hiddenSize() / 2);
-      List<Path> calibration = options.whiten() ? List.of(data.train) : List.of();
+      // calibration audio also when not whitening: it measures each layer's attention-output error
+      List<Path> calibration = List.of(data.train);
       ConversionOptions co = new ConversionOptions(r, options.method(), options.whiten(), options.whiten(), 1e-4,
           options.device(), true, calibration, 32, 8);
       new MlaConverter(co, null).convert(options.model(), converted, true);
@@ -359,7 +360,7 @@ public final class Pipeline {
         .learningRate(options.learningRate()).patience(options.patience()).evalEvery(options.evalEvery())
         .streaming(streaming).device(options.device()).seed(options.seed()).resume(resume).build();
     if (resume) log("  resuming fine-tuning from " + work.resolve("checkpoint"));
-    TrainingResult result = new Trainer(fo).run(new dev.mha2mla.train.TrainingListener() {});
+    TrainingResult result = new Trainer(fo).run(new FinetuneProgress());
     // publish: the best model plus its training history and TensorBoard logs, in one atomic rename
     Path tmp = results.resolve("." + FINETUNED + ".tmp");
     if (Files.exists(tmp)) AtomicFiles.deleteRecursively(tmp);
@@ -371,11 +372,15 @@ public final class Pipeline {
       }
     }
     AtomicFiles.replaceDirectory(tmp, finetuned);
+    // the published folder is the best model: the trainer's copy would be the same weights stored twice
+    TrainingResult published = new TrainingResult(result.status(), result.steps(), result.totalSteps(), result.stopReason(),
+        result.initial(), result.best(), result.last(), finetuned, result.checkpoint(), result.trainerState(), result.seconds());
     Json.write(results.resolve("mla_finetuned_metadata.json"), new FinetuneMetadata(RunInfo.capture(options.device()),
         converted.toString(), finetuned.toString(), fo.scope().cliName(), options.batchSize(), options.learningRate(),
         options.epochs(), options.maxSteps(), options.patience(),
         streaming == null ? null : StreamingTraining.describe(streaming.chunkSizes()),
-        streaming == null ? null : streaming.leftContextFrames(), result));
+        streaming == null ? null : streaming.leftContextFrames(), published));
+    AtomicFiles.deleteRecursively(work.resolve(Trainer.BEST));
   }
 
   /** mla_finetuned_metadata.json; streamingChunks and leftContext are null for whole-utterance fine-tuning. */
@@ -397,6 +402,51 @@ public final class Pipeline {
     long t0 = System.nanoTime();
     action.run();
     log(String.format("%s: done in %.1f s", title, (System.nanoTime() - t0) / 1e9));
+  }
+
+  /**
+   * A line per validation and, between them, one at most every {@link #EVERY_NANOS} with the update, the train loss
+   * and the time left at the rate so far: the step runs for minutes and must not look hung.
+   */
+  private final class FinetuneProgress implements dev.mha2mla.train.TrainingListener {
+    private static final long EVERY_NANOS = 30_000_000_000L;
+    private long total;
+    private long first;
+    private long startNanos;
+    private long lastNanos;
+
+    @Override
+    public void started(long step, long totalSteps) {
+      total = totalSteps;
+      first = step;
+      startNanos = lastNanos = System.nanoTime();
+      say(String.format(java.util.Locale.ROOT, "  fine-tuning: updates %d to %d", step + 1, totalSteps));
+    }
+
+    @Override
+    public void stepDone(dev.mha2mla.train.StepMetrics m) {
+      long now = System.nanoTime();
+      if (now - lastNanos < EVERY_NANOS) return;
+      lastNanos = now;
+      double perStep = (now - startNanos) / 1e9 / Math.max(1, m.step() - first);
+      say(String.format(java.util.Locale.ROOT, "  update %d/%d: train loss %.3f, ~%.1f min left", m.step(), total,
+          m.loss(), perStep * (total - m.step()) / 60));
+    }
+
+    @Override
+    public void evaluated(dev.mha2mla.train.Evaluation e) {
+      lastNanos = System.nanoTime();
+      say(String.format(java.util.Locale.ROOT, "  update %d/%d: validation loss %.4f, WER %.2f%%%s", e.step(), total,
+          e.loss(), 100 * e.wordErrorRate(), e.improved() ? " (best so far)" : ""));
+    }
+
+    private void say(String line) {
+      try {
+        log(line);
+      } catch (IOException ex) {
+        throw new java.io.UncheckedIOException(ex);
+      }
+    }
   }
 
   private void log(String line) throws IOException {

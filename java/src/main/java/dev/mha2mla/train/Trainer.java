@@ -187,7 +187,8 @@ public final class Trainer {
       }
       String status = "finished";
       String reason = "completed " + totalSteps + " updates";
-      if (options.patience() > 0 && evaluationsWithoutImprovement >= options.patience()) {
+      // patience running out on the last update stops nothing: the run did every update it was given
+      if (step < totalSteps && options.patience() > 0 && evaluationsWithoutImprovement >= options.patience()) {
         status = "stopped_early";
         reason = "the checkpoint's run had already stopped early (patience " + options.patience() + ")";
       }
@@ -204,7 +205,7 @@ public final class Trainer {
         boolean stopEarly = false;
         if (evaluate) {
           evaluate(validator);
-          stopEarly = options.patience() > 0 && evaluationsWithoutImprovement >= options.patience();
+          stopEarly = step < totalSteps && options.patience() > 0 && evaluationsWithoutImprovement >= options.patience();
         }
         boolean pause = options.stopAfterSteps() > 0 && step >= options.stopAfterSteps();
         boolean save = (options.checkpointEvery() > 0 ? step % options.checkpointEvery() == 0 : evaluate)

@@ -63,8 +63,14 @@ class PipelineIntegrationTest {
     }
     assertThat(straight.resolve(Pipeline.FINETUNED).resolve("model.safetensors")).isRegularFile();
     assertThat(straight.resolve(Pipeline.FINETUNED).resolve("training").resolve("trainer_state.json")).isRegularFile();
+    // the fine-tune step reports as it goes, not only when it ends
+    assertThat(Files.readString(straight.resolve("pipeline.log"))).contains("fine-tuning: updates 1 to ")
+        .containsPattern("update \\d+/\\d+: validation loss \\d");
     String report = Files.readString(straight.resolve(ComparisonReport.TEXT));
-    assertThat(report).contains("MHA baseline", "MLA converted", "MLA fine-tuned", "SYNTHETIC");
+    assertThat(report).contains("MHA baseline", "MLA converted", "MLA fine-tuned", "SYNTHETIC",
+        "energy kept (share of the K/V weights' squared singular values)");
+    assertThat(report).as("the calibration audio measures every layer's output error").doesNotContain("| not measured |");
+    assertThat(straight.resolve("finetune").resolve("best")).as("the best model is stored once").doesNotExist();
     // streamed at each chunk size over the cache each model exists for, with the fine-tune's chunk-aware recipe
     assertThat(report).contains("## Streaming: WER against chunk latency", "20 ms (C = 1)", "320 ms (C = 16)",
         "| MHA baseline | K/V, 128 floats / frame / layer", "| MLA fine-tuned | latent, 32 floats / frame / layer",

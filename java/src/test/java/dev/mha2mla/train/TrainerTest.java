@@ -216,6 +216,16 @@ class TrainerTest {
   }
 
   @Test
+  void aRunThatDidEveryUpdateFinishedEvenIfPatienceRanOutOnTheLast(@TempDir Path out) throws IOException {
+    TrainingResult r = new Trainer(tiny(out).learningRate(1e-15).warmupSteps(0).maxSteps(2).evalEvery(1).patience(2).build())
+        .run(TrainingListener.NONE);
+    assertThat(r.steps()).isEqualTo(2);
+    assertThat(r.status()).isEqualTo("finished");
+    assertThat(r.stopReason()).isEqualTo("completed 2 updates");
+    assertThat(Json.read(out.resolve(TrainerState.FILE), TrainerState.class).status()).isEqualTo("finished");
+  }
+
+  @Test
   void latentScopeTrainsOnlyTheNewProjections(@TempDir Path out) throws IOException {
     TrainingResult r = new Trainer(tiny(out).scope(TrainScope.LATENT).maxSteps(1).build())
         .run(TrainingListener.NONE);
