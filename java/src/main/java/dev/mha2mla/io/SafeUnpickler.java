@@ -257,16 +257,21 @@ final class SafeUnpickler {
 
   /** Pushes a scalar or global the current opcode created, counting it against {@link #MAX_OBJECTS}. */
   private void push(Object value) throws MalformedFileException {
+    checkStackRoom();
     countObject();
-    pushExisting(value);
+    stack.add(value);
   }
 
   /** Pushes a value that was already counted: a container, a memo entry, a call result, a BUILD target. */
   private void pushExisting(Object value) throws MalformedFileException {
+    checkStackRoom();
+    stack.add(value);
+  }
+
+  private void checkStackRoom() throws MalformedFileException {
     if (stack.size() >= MAX_STACK) {
       throw fail("pickle stack grew past " + MAX_STACK + " entries");
     }
-    stack.add(value);
   }
 
   private void countObject() throws MalformedFileException {

@@ -154,8 +154,9 @@ final class FuzzTargets {
     assertThat(c.intermediateSize()).isBetween(1, ConformerConfig.MAX_INTERMEDIATE_SIZE);
     assertThat(c.vocabSize()).isBetween(1, ConformerConfig.MAX_VOCAB_SIZE);
     assertThat(c.padTokenId()).isBetween(0, c.vocabSize() - 1);
-    assertThat(c.layerNormEps()).isGreaterThan(0).isLessThanOrEqualTo(ConformerConfig.MAX_LAYER_NORM_EPS);
-    assertThat(c.maskTimeProb()).isBetween(0.0, 1.0);
+    assertThat(c.layerNormEps() > 0 && c.layerNormEps() <= ConformerConfig.MAX_LAYER_NORM_EPS)
+        .as("layer_norm_eps %s in (0, %s]", c.layerNormEps(), ConformerConfig.MAX_LAYER_NORM_EPS).isTrue();
+    assertThat(c.maskTimeProb() >= 0 && c.maskTimeProb() <= 1).as("mask_time_prob %s in [0, 1]", c.maskTimeProb()).isTrue();
     assertThat(c.depthwiseKernelSize()).isBetween(1, ConformerConfig.MAX_DEPTHWISE_KERNEL);
     assertThat(c.depthwiseKernelSize() % 2).isEqualTo(1);
     assertThat(c.convDim()).isNotEmpty().hasSizeLessThanOrEqualTo(ConformerConfig.MAX_CONV_LAYERS)
