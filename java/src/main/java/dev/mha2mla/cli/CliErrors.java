@@ -1,6 +1,5 @@
 package dev.mha2mla.cli;
 
-import dev.mha2mla.io.MalformedFileException;
 import dev.mha2mla.model.UnsupportedModelException;
 import dev.mha2mla.train.IncompatibleOptionsException;
 import java.io.IOException;
@@ -11,26 +10,39 @@ import picocli.CommandLine.ParseResult;
 
 /**
  * Turns failures into one readable line on stderr and exit code 1 (2 for options that do not fit the model or run);
- * bugs keep their stack trace.
+ * bugs keep their stack trace, and {@code --verbose} (accepted by every command) adds it to every error.
  */
 final class CliErrors implements IExecutionExceptionHandler {
   @Override
   public int handleExecutionException(Exception e, CommandLine cmd, ParseResult parsed) {
     String message;
+    boolean bug = !(e instanceof IOException || e instanceof UnsupportedModelException
+        || e instanceof IllegalArgumentException || e instanceof IncompatibleOptionsException);
+    if (bug || verbose(parsed)) {
+      e.printStackTrace(cmd.getErr());
+    }
     if (e instanceof IncompatibleOptionsException) {
       cmd.getErr().println("mha2mla " + cmd.getCommandName() + ": error: " + e.getMessage());
       return 2;
     }
     if (e instanceof NoSuchFileException nsf) {
       message = nsf.getMessage() != null && nsf.getMessage().contains(":") ? nsf.getMessage() : "no such file: " + nsf.getFile();
-    } else if (e instanceof IOException || e instanceof UnsupportedModelException || e instanceof IllegalArgumentException
-        || e instanceof MalformedFileException) {
+    } else if (!bug) {
       message = e.getMessage();
     } else {
-      e.printStackTrace(cmd.getErr());
       message = "internal error: " + e;
     }
     cmd.getErr().println("mha2mla " + cmd.getCommandName() + ": error: " + message);
     return 1;
+  }
+
+  // --verbose may follow "mha2mla" or any subcommand
+  private static boolean verbose(ParseResult parsed) {
+    for (ParseResult p = parsed; p != null; p = p.subcommand()) {
+      if (p.hasMatchedOption("--verbose")) {
+        return true;
+      }
+    }
+    return false;
   }
 }

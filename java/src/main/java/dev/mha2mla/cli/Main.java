@@ -2,6 +2,8 @@ package dev.mha2mla.cli;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 
 /** Entry point of the {@code mha2mla} command line. */
 @Command(
@@ -16,6 +18,11 @@ import picocli.CommandLine.Command;
       PipelineCommand.class, BenchmarkCommand.class, StreamCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
+  /** Read by {@link CliErrors} from the parse result, wherever on the command line it was given. */
+  @Option(names = "--verbose", scope = ScopeType.INHERIT,
+      description = "On an error, print its stack trace as well as the one-line message.")
+  boolean verbose;
+
   /** Runs the command on a thread with a known stack: native code must not depend on how the JVM was started. */
   public static void main(String[] args) throws java.io.IOException {
     System.exit(dev.mha2mla.kernels.KnownStack.call("mha2mla", () -> run(args)));

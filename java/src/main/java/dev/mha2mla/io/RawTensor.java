@@ -130,6 +130,54 @@ public record RawTensor(DType dtype, long[] shape, ByteBuffer data) {
     return out;
   }
 
+  /**
+   * The flat (row-major) index of the first NaN or infinite element, or -1 when every element is finite or the
+   * tensor is not floating point. An IEEE value is NaN or infinite exactly when its exponent bits are all ones:
+   * 0x7f800000 of F32, 0x7ff0000000000000 of F64, 0x7c00 of F16, 0x7f80 of BF16.
+   */
+  public long indexOfNonFinite() {
+    ByteBuffer b = data();
+    long n = numel();
+    switch (dtype) {
+      case F32 -> {
+        for (int i = 0; i < n; i++) {
+          if ((b.getInt(4 * i) & 0x7f800000) == 0x7f800000) return i;
+        }
+      }
+      case F64 -> {
+        for (int i = 0; i < n; i++) {
+          if ((b.getLong(8 * i) & 0x7ff0000000000000L) == 0x7ff0000000000000L) return i;
+        }
+      }
+      case F16 -> {
+        for (int i = 0; i < n; i++) {
+          if ((b.getShort(2 * i) & 0x7c00) == 0x7c00) return i;
+        }
+      }
+      case BF16 -> {
+        for (int i = 0; i < n; i++) {
+          if ((b.getShort(2 * i) & 0x7f80) == 0x7f80) return i;
+        }
+      }
+      default -> {
+        return -1;
+      }
+    }
+    return -1;
+  }
+
+  /** Element {@code i} of a floating-point tensor as a double (F16 and BF16 widened exactly). */
+  public double floatingValueAt(long i) {
+    ByteBuffer b = data();
+    return switch (dtype) {
+      case F32 -> b.getFloat((int) (4 * i));
+      case F64 -> b.getDouble((int) (8 * i));
+      case F16 -> halfToFloat(b.getShort((int) (2 * i)));
+      case BF16 -> Float.intBitsToFloat((b.getShort((int) (2 * i)) & 0xffff) << 16);
+      default -> throw new IllegalStateException("floatingValueAt needs a floating-point tensor, this one is " + dtype);
+    };
+  }
+
   /** A copy of the raw bytes. */
   public byte[] toByteArray() {
     byte[] out = new byte[data.capacity()];

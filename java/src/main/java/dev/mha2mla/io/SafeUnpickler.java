@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,12 +27,27 @@ import java.util.Map;
  * float -> Double, str -> String, tuple -> {@link Tuple}, list -> ArrayList, dict -> LinkedHashMap
  * (keys must be str, int, float, bool or None).
  *
- * <p>Memory is bounded by the input: every push consumes at least one input byte, strings are
- * checked against the bytes left, and the stack and memo are capped.
+ * <p>Memory is bounded independently of the input's size: strings are checked against the bytes left, the
+ * stack and memo are capped, every value the pickle creates counts against {@link #MAX_OBJECTS} and no
+ * container may nest deeper than {@link #MAX_DEPTH}; containers are checked before they are allocated.
+ * (One input byte can create a container of about 80 heap bytes, so a bound in input bytes alone would let a
+ * 64 MB pickle of TUPLE1 opcodes allocate gigabytes.)
  */
 final class SafeUnpickler {
   static final int MAX_STACK = 1 << 20;
   static final int MAX_MEMO = 1 << 20;
+  /**
+   * Values (numbers, strings, tuples, lists, dicts, globals, call results) one pickle may create. A state dict
+   * needs about 20 per tensor (a persistent-id tuple, size and stride tuples and their ints, the name), so
+   * 2^20 allows some 50,000 tensors, over 20 times the largest Wav2Vec2-Conformer; at roughly 100 heap bytes per
+   * value it keeps a hostile pickle near 100 MB.
+   */
+  static final int MAX_OBJECTS = 1 << 20;
+  /**
+   * How deeply containers may nest. torch.save's state dicts nest 4 deep (dict, rebuild arguments, size tuple,
+   * int); CPython's pickler itself cannot write anything deeper than its recursion limit of 1000.
+   */
+  static final int MAX_DEPTH = 1000;
   private static final int MAX_GLOBAL_LINE = 256;
   private static final int HIGHEST_PROTOCOL = 5;
 
@@ -77,6 +93,10 @@ final class SafeUnpickler {
   private final ArrayList<Object> stack = new ArrayList<>();
   private final ArrayList<Integer> marks = new ArrayList<>();
   private final HashMap<Long, Object> memo = new HashMap<>();
+  // nesting depth of each container built so far (scalars are depth 0); tuples are exact, lists and dicts
+  // record the deepest value added to them
+  private final IdentityHashMap<Object, Integer> depths = new IdentityHashMap<>();
+  private int objects;
   private int opcodeAt;
 
   SafeUnpickler(Path file, String entryName, byte[] pickle, Handler handler) {
@@ -108,9 +128,9 @@ final class SafeUnpickler {
           }
           marks.add(stack.size());
         }
-        case ')' -> push(new Tuple(List.of())); // EMPTY_TUPLE
-        case ']' -> push(new ArrayList<>()); // EMPTY_LIST
-        case '}' -> push(new LinkedHashMap<>()); // EMPTY_DICT
+        case ')' -> pushExisting(tuple(List.of())); // EMPTY_TUPLE
+        case ']' -> pushExisting(container(new ArrayList<>())); // EMPTY_LIST
+        case '}' -> pushExisting(container(new LinkedHashMap<>())); // EMPTY_DICT
         case 'N' -> push(null); // NONE
         case 0x88 -> push(Boolean.TRUE); // NEWTRUE
         case 0x89 -> push(Boolean.FALSE); // NEWFALSE
@@ -122,22 +142,28 @@ final class SafeUnpickler {
         case 'X' -> push(readString(Integer.toUnsignedLong(readI32()))); // BINUNICODE
         case 0x8c -> push(readString(readU8())); // SHORT_BINUNICODE
         case 0x8d -> push(readString(readI64())); // BINUNICODE8
-        case 't' -> push(new Tuple(popToMark())); // TUPLE
-        case 0x85 -> push(new Tuple(popN(1))); // TUPLE1
-        case 0x86 -> push(new Tuple(popN(2))); // TUPLE2
-        case 0x87 -> push(new Tuple(popN(3))); // TUPLE3
+        case 't' -> pushExisting(tuple(popToMark())); // TUPLE
+        case 0x85 -> pushExisting(tuple(popN(1))); // TUPLE1
+        case 0x86 -> pushExisting(tuple(popN(2))); // TUPLE2
+        case 0x87 -> pushExisting(tuple(popN(3))); // TUPLE3
         case 'a' -> { // APPEND
           Object value = pop();
-          peekList().add(value);
+          List<Object> list = peekList();
+          deepen(list, List.of(value));
+          list.add(value);
         }
         case 'e' -> { // APPENDS
           List<Object> values = popToMark();
-          peekList().addAll(values);
+          List<Object> list = peekList();
+          deepen(list, values);
+          list.addAll(values);
         }
         case 's' -> { // SETITEM
           Object value = pop();
           Object key = pop();
-          putItem(peekDict(), key, value);
+          Map<Object, Object> dict = peekDict();
+          deepen(dict, List.of(value));
+          putItem(dict, key, value);
         }
         case 'u' -> { // SETITEMS
           List<Object> items = popToMark();
@@ -145,6 +171,7 @@ final class SafeUnpickler {
             throw fail("SETITEMS with an odd number of items");
           }
           Map<Object, Object> dict = peekDict();
+          deepen(dict, items);
           for (int i = 0; i < items.size(); i += 2) {
             putItem(dict, items.get(i), items.get(i + 1));
           }
@@ -152,8 +179,8 @@ final class SafeUnpickler {
         case 'q' -> memoPut(readU8()); // BINPUT
         case 'r' -> memoPut(Integer.toUnsignedLong(readI32())); // LONG_BINPUT
         case 0x94 -> memoPut(memo.size()); // MEMOIZE
-        case 'h' -> push(memoGet(readU8())); // BINGET
-        case 'j' -> push(memoGet(Integer.toUnsignedLong(readI32()))); // LONG_BINGET
+        case 'h' -> pushExisting(memoGet(readU8())); // BINGET
+        case 'j' -> pushExisting(memoGet(Integer.toUnsignedLong(readI32()))); // LONG_BINGET
         case 'c' -> { // GLOBAL "module\nname\n"
           String module = readLine();
           String name = readLine();
@@ -173,14 +200,23 @@ final class SafeUnpickler {
           if (!(args instanceof Tuple t)) {
             throw fail("REDUCE arguments are a " + typeName(args) + ", not a tuple");
           }
-          push(handler.reduce(callable, t));
+          countObject();
+          Object result = handler.reduce(callable, t);
+          if (result instanceof Map<?, ?> || result instanceof List<?>) {
+            depths.put(result, 1);
+          }
+          pushExisting(result);
         }
         case 'b' -> { // BUILD: obj.__setstate__(state)
           Object state = pop();
           Object object = pop();
-          push(handler.build(object, state));
+          pushExisting(handler.build(object, state));
         }
-        case 'Q' -> push(handler.persistentLoad(pop())); // BINPERSID
+        case 'Q' -> { // BINPERSID
+          Object pid = pop();
+          countObject();
+          pushExisting(handler.persistentLoad(pid));
+        }
         default -> throw fail(String.format("opcode 0x%02X is not supported by this safe unpickler", op));
       }
     }
@@ -219,11 +255,72 @@ final class SafeUnpickler {
     return new MalformedFileException(file, entryName + " byte " + opcodeAt + ": " + problem);
   }
 
+  /** Pushes a scalar or global the current opcode created, counting it against {@link #MAX_OBJECTS}. */
   private void push(Object value) throws MalformedFileException {
+    checkStackRoom();
+    countObject();
+    stack.add(value);
+  }
+
+  /** Pushes a value that was already counted: a container, a memo entry, a call result, a BUILD target. */
+  private void pushExisting(Object value) throws MalformedFileException {
+    checkStackRoom();
+    stack.add(value);
+  }
+
+  private void checkStackRoom() throws MalformedFileException {
     if (stack.size() >= MAX_STACK) {
       throw fail("pickle stack grew past " + MAX_STACK + " entries");
     }
-    stack.add(value);
+  }
+
+  private void countObject() throws MalformedFileException {
+    if (objects >= MAX_OBJECTS) {
+      throw fail("pickle creates more than " + MAX_OBJECTS + " objects (the limit; a state dict needs about 20 "
+          + "per tensor)");
+    }
+    objects++;
+  }
+
+  private int depthOf(Object value) {
+    Integer d = value == null ? null : depths.get(value);
+    return d == null ? 0 : d;
+  }
+
+  // A container holding `items` is one deeper than the deepest of them.
+  private int depthAbove(List<Object> items) throws MalformedFileException {
+    int deepest = 0;
+    for (Object item : items) {
+      deepest = Math.max(deepest, depthOf(item));
+    }
+    if (deepest + 1 > MAX_DEPTH) {
+      throw fail("containers nest more than " + MAX_DEPTH + " deep (the limit; torch.save's state dicts nest 4 deep)");
+    }
+    return deepest + 1;
+  }
+
+  /** A new tuple, after counting it and checking how deep it nests. */
+  private Tuple tuple(List<Object> items) throws MalformedFileException {
+    int depth = depthAbove(items);
+    countObject();
+    Tuple t = new Tuple(items);
+    depths.put(t, depth);
+    return t;
+  }
+
+  /** Registers a new, empty list or dict: counted, depth 1. */
+  private Object container(Object empty) throws MalformedFileException {
+    countObject();
+    depths.put(empty, 1);
+    return empty;
+  }
+
+  // Adding `items` to a list or dict makes it at least one deeper than each of them.
+  private void deepen(Object container, List<Object> items) throws MalformedFileException {
+    int depth = depthAbove(items);
+    if (depth > depthOf(container)) {
+      depths.put(container, depth);
+    }
   }
 
   private Object pop() throws MalformedFileException {

@@ -40,10 +40,29 @@ import java.util.zip.ZipFile;
  * <p>Memory stays within what the archive holds: storages are read only as far as their entries really
  * extend, contiguous tensors are views of them, and the copies made for strided views may not add up
  * to more than the archive's storage bytes (so a stride-0 "broadcast" view cannot inflate a tiny file).
+ * torch.save writes every entry STORED (uncompressed), so an entry's bytes are in the file; a compressed
+ * entry is read only if its declared size is the one the pickle implies (dtype x numel for a storage) and
+ * inflates at most {@link #MAX_INFLATION_RATIO} times its compressed size (plus
+ * {@link #INFLATION_SLACK_BYTES}), and all entries together may not inflate past that ratio times the file
+ * size (plus the slack): a DEFLATE bomb (1 GiB of zeros deflates to 1 MiB) is refused before inflating.
  */
 public final class TorchPickleReader {
   /** Largest {@code data.pkl} accepted; a state dict needs about 150 bytes per tensor. */
   public static final long MAX_PICKLE_BYTES = 64L << 20;
+
+  /**
+   * Most an entry may expand when inflated, as uncompressed / compressed bytes. torch.save stores entries
+   * (ratio 1); re-zipped float weights deflate by 1.1x to 1.5x at best (their low mantissa bits are noise), so
+   * 20 leaves room for sparse or low-precision tensors while a file can unpack to at most 20 times its size.
+   */
+  public static final long MAX_INFLATION_RATIO = 20;
+
+  /**
+   * Bytes an entry (and the archive as a whole) may inflate beyond {@link #MAX_INFLATION_RATIO} times its
+   * compressed size: an all-zero tensor deflates about 1000:1, and one of up to a million floats (a zero bias,
+   * a fresh embedding) must still load from a re-zipped archive.
+   */
+  public static final long INFLATION_SLACK_BYTES = 4L << 20;
 
   private static final String ALLOWED_GLOBALS = "collections.OrderedDict, torch._utils._rebuild_tensor_v2, "
       + "torch._utils._rebuild_parameter and torch.<Type>Storage";
@@ -130,11 +149,16 @@ public final class TorchPickleReader {
     private final Map<String, Storage> storages = new HashMap<>();
     // strided views are copied; their total may not exceed the storage bytes in the archive
     private long copyBudget;
+    // bytes all compressed entries together may still inflate to, and all stored entries still hold
+    private long inflationBudget;
+    private long storedBudget;
 
     Archive(Path path, ZipFile zip, long fileSize) throws IOException {
       this.path = path;
       this.zip = zip;
       this.fileSize = fileSize;
+      this.storedBudget = fileSize;
+      this.inflationBudget = saturatedAdd(saturatedMultiply(fileSize, MAX_INFLATION_RATIO), INFLATION_SLACK_BYTES);
       this.prefix = findPrefix();
       this.bigEndian = readByteOrder();
       for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements(); ) {
@@ -364,6 +388,7 @@ public final class TorchPickleReader {
       if (cap > Integer.MAX_VALUE - 8) {
         throw malformedEntry(entry, cap + " bytes, more than 2 GiB");
       }
+      checkInflation(entry, cap);
       boolean sizeKnown = entry.getMethod() == ZipEntry.STORED && entry.getSize() == entry.getCompressedSize()
           && entry.getCompressedSize() >= cap && entry.getCompressedSize() <= fileSize;
       byte[] buffer = new byte[(int) (sizeKnown ? cap : Math.min(cap, 1 << 20))];
@@ -390,6 +415,41 @@ public final class TorchPickleReader {
         throw malformedEntry(entry, "holds " + n + " bytes, expected " + expected + ": truncated file");
       }
       return n == buffer.length ? buffer : Arrays.copyOf(buffer, n);
+    }
+
+    /**
+     * Refuses, before reading a byte, a compressed entry that would inflate to {@code bytes}: more than
+     * {@link #MAX_INFLATION_RATIO} times its compressed size plus the slack, or past what is left of the
+     * archive's budget. Stored entries together may not hold more bytes than the file.
+     */
+    private void checkInflation(ZipEntry entry, long bytes) throws MalformedFileException {
+      long compressed = entry.getCompressedSize();
+      if (compressed < 0 || compressed > fileSize) {
+        throw malformedEntry(entry, "compressed size " + compressed + " does not fit in the " + fileSize
+            + "-byte file");
+      }
+      if (entry.getMethod() == ZipEntry.STORED) {
+        // stored entries that do not overlap hold at most the file's bytes between them
+        if (bytes > storedBudget) {
+          throw malformedEntry(entry, "reading " + bytes + " more stored bytes would exceed the " + fileSize
+              + "-byte file: entries overlap");
+        }
+        storedBudget -= bytes;
+        return;
+      }
+      long allowed = saturatedAdd(saturatedMultiply(compressed, MAX_INFLATION_RATIO), INFLATION_SLACK_BYTES);
+      if (bytes > allowed) {
+        throw malformedEntry(entry, "inflating " + compressed + " compressed bytes to " + bytes + " would exceed the "
+            + "limit of " + MAX_INFLATION_RATIO + " x compressed size + " + INFLATION_SLACK_BYTES + " bytes = "
+            + allowed + " (a zip bomb, or not written by torch.save, which stores entries uncompressed)");
+      }
+      if (bytes > inflationBudget) {
+        throw malformedEntry(entry, "inflating it to " + bytes + " bytes would take the archive's compressed "
+            + "entries past the limit of " + MAX_INFLATION_RATIO + " x the " + fileSize + "-byte file size + "
+            + INFLATION_SLACK_BYTES + " bytes (a zip bomb, or not written by torch.save, which stores entries "
+            + "uncompressed)");
+      }
+      inflationBudget -= bytes;
     }
 
     private String describe(Object value) {
@@ -440,6 +500,16 @@ public final class TorchPickleReader {
       }
     }
     return ByteBuffer.wrap(out);
+  }
+
+  private static long saturatedMultiply(long a, long b) {
+    long r = a * b;
+    return (a != 0 && (r / a != b || r < 0)) ? Long.MAX_VALUE : r;
+  }
+
+  private static long saturatedAdd(long a, long b) {
+    long r = a + b;
+    return r < 0 ? Long.MAX_VALUE : r;
   }
 
   private static void swapBytes(byte[] data, int elementSize) {

@@ -3,6 +3,7 @@ package dev.mha2mla.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mha2mla.io.MalformedFileException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -58,7 +59,42 @@ public record ConformerConfig(
     return mla != null;
   }
 
-  /** Reads and validates {@code config.json}. */
+  /*
+   * Ranges of the integer and real fields. Wav2Vec2-Conformer checkpoints use hidden 1024, 24 layers, 16 heads,
+   * intermediate 4096, a depthwise kernel of 31, 7 feature-encoder convolutions of 512 channels with kernels
+   * 10, 3, 3, 3, 3, 2, 2 and strides 5, 2, 2, 2, 2, 2, 2 (320 samples per frame, a 400-sample receptive field),
+   * layer_norm_eps 1e-5. Each bound leaves a wide margin above that and stops values whose only effect would be
+   * to exhaust memory or overflow arithmetic while the model is built from them (layers and positions are
+   * allocated from the config before the weights are checked against it).
+   */
+  /** Encoder width: a square float32 weight of this width is 1 GiB. */
+  public static final int MAX_HIDDEN_SIZE = 16384;
+  /** Encoder layers: 10 times the largest checkpoint's 24. */
+  public static final int MAX_LAYERS = 256;
+  /** Feed-forward width: 4 times {@link #MAX_HIDDEN_SIZE}, the usual ratio. */
+  public static final int MAX_INTERMEDIATE_SIZE = 4 * MAX_HIDDEN_SIZE;
+  /** Depthwise convolution kernel (odd, for same padding): 8 times the checkpoints' 31; a stream keeps k - 1 frames. */
+  public static final int MAX_DEPTHWISE_KERNEL = 255;
+  /** Feature-encoder convolutions: the checkpoints have 7. */
+  public static final int MAX_CONV_LAYERS = 16;
+  /** Channels of a feature-encoder convolution. */
+  public static final int MAX_CONV_DIM = 16384;
+  /** Kernel and stride of one feature-encoder convolution, in samples (or frames of the layer below). */
+  public static final int MAX_CONV_KERNEL = 1024;
+  /** Samples per frame, the product of the strides: 2^20 is a frame per 65 s at 16 kHz (checkpoints: 320). */
+  public static final long MAX_TOTAL_STRIDE = 1L << 20;
+  /** Samples one frame sees (receptive field): 2^24 is 17 minutes at 16 kHz (checkpoints: 400). */
+  public static final long MAX_RECEPTIVE_FIELD = 1L << 24;
+  /** Output tokens; CTC vocabularies are characters (32) or subwords (a few thousand). */
+  public static final int MAX_VOCAB_SIZE = 1 << 18;
+  /** max_source_positions (HF's default is 5000). */
+  public static final int MAX_SOURCE_POSITIONS = 1 << 20;
+  /** SpecAugment span lengths and minimum counts, in frames or channels (checkpoints: 10 and 2). */
+  public static final int MAX_MASK_LENGTH = 10000;
+  /** LayerNorm epsilon, in (0, this]: larger values swamp the variance of unit-scale activations. */
+  public static final double MAX_LAYER_NORM_EPS = 1e-1;
+
+  /** Reads and validates {@code config.json}: a value out of range is a {@link MalformedFileException}. */
   public static ConformerConfig read(Path file) throws IOException {
     JsonNode root;
     try {
@@ -66,14 +102,24 @@ public record ConformerConfig(
     } catch (NoSuchFileException | java.io.FileNotFoundException e) {
       throw new NoSuchFileException(file + ": config.json not found (a model folder needs config.json)");
     } catch (IOException e) {
-      throw new UnsupportedModelException(file + ": not valid JSON: " + e.getMessage());
+      throw new MalformedFileException(file, "not valid JSON: " + e.getMessage(), e);
     }
     if (!(root instanceof ObjectNode obj)) {
-      throw new UnsupportedModelException(file + ": expected a JSON object");
+      throw new MalformedFileException(file, "expected a JSON object, got " + root.getNodeType());
     }
-    return fromJson(obj, file.toString());
+    try {
+      return fromJson(obj, file.toString());
+    } catch (InvalidFieldException e) {
+      throw new MalformedFileException(file, e.problem, e);
+    }
   }
 
+  /**
+   * Validates a parsed config.
+   *
+   * @throws UnsupportedModelException if a field is missing, of the wrong type or out of its range (the message
+   *     names {@code source}, the field and the limit), or asks for something the forward pass does not support
+   */
   public static ConformerConfig fromJson(ObjectNode obj, String source) {
     Fields f = new Fields(obj, source);
     String modelType = f.string("model_type", null);
@@ -98,20 +144,27 @@ public record ConformerConfig(
     if (f.bool("add_adapter", false)) {
       throw new UnsupportedModelException(source + ": add_adapter=true is not supported");
     }
-    int hidden = f.positive("hidden_size");
-    int heads = f.positive("num_attention_heads");
+    int hidden = f.integer("hidden_size", 1, MAX_HIDDEN_SIZE);
+    int heads = f.integer("num_attention_heads", 1, hidden);
     if (hidden % heads != 0) {
-      throw new UnsupportedModelException(source + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
+      throw f.invalid("hidden_size " + hidden + " is not divisible by num_attention_heads " + heads
+          + " (each head takes hidden_size / num_attention_heads channels)");
     }
-    List<Integer> convDim = f.intList("conv_dim");
-    List<Integer> convKernel = f.intList("conv_kernel");
-    List<Integer> convStride = f.intList("conv_stride");
-    if (convDim.size() != convKernel.size() || convDim.size() != convStride.size() || convDim.isEmpty()) {
-      throw new UnsupportedModelException(source + ": conv_dim, conv_kernel and conv_stride must have the same non-zero length");
+    int layers = f.integer("num_hidden_layers", 1, MAX_LAYERS);
+    int intermediate = f.integer("intermediate_size", 1, MAX_INTERMEDIATE_SIZE);
+    List<Integer> convDim = f.intList("conv_dim", MAX_CONV_DIM);
+    List<Integer> convKernel = f.intList("conv_kernel", MAX_CONV_KERNEL);
+    List<Integer> convStride = f.intList("conv_stride", MAX_CONV_KERNEL);
+    if (convDim.size() != convKernel.size() || convDim.size() != convStride.size()) {
+      throw f.invalid("conv_dim, conv_kernel and conv_stride must have the same length, got " + convDim.size() + ", "
+          + convKernel.size() + " and " + convStride.size());
     }
-    if (obj.has("num_feat_extract_layers") && f.positive("num_feat_extract_layers") != convDim.size()) {
-      throw new UnsupportedModelException(source + ": num_feat_extract_layers disagrees with conv_dim's length");
+    if (obj.has("num_feat_extract_layers")
+        && f.integer("num_feat_extract_layers", 1, MAX_CONV_LAYERS) != convDim.size()) {
+      throw f.invalid("num_feat_extract_layers " + obj.get("num_feat_extract_layers")
+          + " disagrees with conv_dim's length " + convDim.size());
     }
+    checkConvStack(f, convKernel, convStride);
     String norm = f.string("feat_extract_norm", "group");
     if (!norm.equals("layer") && !norm.equals("group")) {
       throw new UnsupportedModelException(source + ": feat_extract_norm '" + norm + "' must be \"layer\" or \"group\"");
@@ -122,26 +175,74 @@ public record ConformerConfig(
     if (!reduction.equals("sum") && !reduction.equals("mean")) {
       throw new UnsupportedModelException(source + ": ctc_loss_reduction '" + reduction + "' must be \"sum\" or \"mean\"");
     }
-    int kernel = f.positive("conv_depthwise_kernel_size");
+    int kernel = f.integer("conv_depthwise_kernel_size", 1, MAX_DEPTHWISE_KERNEL);
     if (kernel % 2 == 0) {
-      throw new UnsupportedModelException(source + ": conv_depthwise_kernel_size " + kernel + " must be odd (same padding)");
+      throw f.invalid("field 'conv_depthwise_kernel_size' is " + kernel + "; it must be odd (same padding of "
+          + "(k - 1) / 2 frames each side)");
     }
+    double eps = f.real("layer_norm_eps", 1e-5, 0, false, MAX_LAYER_NORM_EPS);
+    int positions = f.integer("max_source_positions", 1, MAX_SOURCE_POSITIONS);
+    int vocab = f.integer("vocab_size", 1, MAX_VOCAB_SIZE);
+    int pad = f.tokenId("pad_token_id", 0, vocab);
+    f.tokenId("bos_token_id", null, vocab);
+    f.tokenId("eos_token_id", null, vocab);
+    // SpecAugment spans must be at least one frame (channel) long wherever masking is on
+    double maskTimeProb = f.real("mask_time_prob", 0.0, 0, true, 1);
+    int maskTimeLength = f.integer("mask_time_length", 10, maskTimeProb > 0 ? 1 : 0, MAX_MASK_LENGTH);
+    int maskTimeMinMasks = f.integer("mask_time_min_masks", 2, 0, MAX_MASK_LENGTH);
+    // read by SpecAugment from the raw JSON; checked here so a bad value fails when the model loads
+    double maskFeatureProb = f.real("mask_feature_prob", 0.0, 0, true, 1);
+    f.integer("mask_feature_length", 10, maskFeatureProb > 0 ? 1 : 0, MAX_MASK_LENGTH);
+    f.integer("mask_feature_min_masks", 0, 0, MAX_MASK_LENGTH);
     MlaSettings mla = null;
     JsonNode m = obj.get("mla");
     if (m != null && !m.isNull()) {
-      if (!m.isObject() || !m.path("latent_dim").canConvertToInt() || m.path("latent_dim").asInt() <= 0
-          || m.path("latent_dim").asInt() > 2 * hidden) {
-        throw new UnsupportedModelException(source + ": the \"mla\" block must hold a latent_dim in 1.." + 2 * hidden);
+      if (!m.isObject()) {
+        throw f.invalid("the \"mla\" block must be an object holding a latent_dim in 1.." + 2 * hidden + ", got " + m);
       }
-      mla = new MlaSettings(m.get("latent_dim").asInt(), m.path("method").asText("joint"),
+      int latent = new Fields((ObjectNode) m, source, "mla.").integer("latent_dim", 1, 2 * hidden);
+      mla = new MlaSettings(latent, m.path("method").asText("joint"),
           m.path("whitened").asBoolean(false), m.path("source_model").asText(""));
     }
-    return new ConformerConfig(hidden, f.positive("num_hidden_layers"), heads, f.positive("intermediate_size"),
+    return new ConformerConfig(hidden, layers, heads, intermediate,
         hiddenAct, kernel, convDim, convKernel, convStride, f.bool("conv_bias", false), norm, featAct,
-        f.number("layer_norm_eps", 1e-5), f.positive("max_source_positions"), f.positive("vocab_size"),
-        f.nonNegative("pad_token_id", 0), reduction, f.bool("ctc_zero_infinity", false),
-        f.number("mask_time_prob", 0.0), f.nonNegative("mask_time_length", 10),
-        f.nonNegative("mask_time_min_masks", 2), mla, obj.deepCopy());
+        eps, positions, vocab, pad, reduction, f.bool("ctc_zero_infinity", false),
+        maskTimeProb, maskTimeLength, maskTimeMinMasks, mla, obj.deepCopy());
+  }
+
+  // Samples per frame (the product of the strides) and samples per frame's receptive field, in exact arithmetic.
+  private static void checkConvStack(Fields f, List<Integer> kernels, List<Integer> strides) {
+    long stride = 1;
+    for (int s : strides) {
+      stride *= s; // at most 2^20 * 2^10 before the check below: no overflow
+      if (stride > MAX_TOTAL_STRIDE) {
+        throw f.invalid("conv_stride " + strides + " gives more than " + MAX_TOTAL_STRIDE
+            + " samples per frame (the limit; their product)");
+      }
+    }
+    // field = (field - 1) * stride_i + kernel_i from the top layer down: at most 16 * 2^10 * 2^20, fits a long
+    long field = 1;
+    for (int i = kernels.size() - 1; i >= 0; i--) {
+      field = (field - 1) * strides.get(i) + kernels.get(i);
+    }
+    if (field > MAX_RECEPTIVE_FIELD) {
+      throw f.invalid("conv_kernel " + kernels + " with conv_stride " + strides + " gives a receptive field of "
+          + field + " samples, more than the limit of " + MAX_RECEPTIVE_FIELD);
+    }
+  }
+
+  /**
+   * A field of the wrong type or outside its range. It is an {@link UnsupportedModelException} for callers of
+   * {@link #fromJson}; {@link #read} turns it into a {@link MalformedFileException} of the file.
+   */
+  private static final class InvalidFieldException extends UnsupportedModelException {
+    private static final long serialVersionUID = 1L;
+    private final String problem;
+
+    InvalidFieldException(String source, String problem) {
+      super(source + ": " + problem);
+      this.problem = problem;
+    }
   }
 
   /** This config with the MLA block set (the raw JSON gains an "mla" object). */
@@ -190,43 +291,74 @@ public record ConformerConfig(
     }
   }
 
-  /** Typed, validated access to config fields with messages that name the file and the field. */
-  private record Fields(ObjectNode obj, String source) {
-    int positive(String name) {
-      JsonNode n = obj.get(name);
-      if (n == null || !n.canConvertToInt() || n.asInt() <= 0) {
-        throw new UnsupportedModelException(source + ": field '" + name + "' must be a positive integer, got " + n);
-      }
-      return n.asInt();
+  /** Typed, validated access to config fields with messages that name the file, the field and its limits. */
+  private record Fields(ObjectNode obj, String source, String prefix) {
+    Fields(ObjectNode obj, String source) {
+      this(obj, source, "");
     }
 
-    int nonNegative(String name, int dflt) {
-      JsonNode n = obj.get(name);
-      if (n == null || n.isNull()) return dflt;
-      if (!n.canConvertToInt() || n.asInt() < 0) {
-        throw new UnsupportedModelException(source + ": field '" + name + "' must be a non-negative integer, got " + n);
-      }
-      return n.asInt();
+    InvalidFieldException invalid(String problem) {
+      return new InvalidFieldException(source, problem);
     }
 
-    double number(String name, double dflt) {
+    /** A required integer in [min, max]. */
+    int integer(String name, int min, int max) {
+      JsonNode n = obj.get(name);
+      if (n == null || n.isNull()) {
+        throw invalid("field '" + prefix + name + "' is missing; it must be an integer in " + min + ".." + max);
+      }
+      return inRange(name, n, min, max);
+    }
+
+    /** An optional integer in [min, max]. */
+    int integer(String name, int dflt, int min, int max) {
+      JsonNode n = obj.get(name);
+      return n == null || n.isNull() ? dflt : inRange(name, n, min, max);
+    }
+
+    /** A token id: an integer in [0, vocabSize), or {@code dflt} when absent (null: not needed). */
+    Integer tokenId(String name, Integer dflt, int vocabSize) {
+      JsonNode n = obj.get(name);
+      return n == null || n.isNull() ? dflt : Integer.valueOf(inRange(name, n, 0, vocabSize - 1));
+    }
+
+    // Integral JSON numbers only: 64.5 (or 64.0) is not an integer, where Jackson's asInt() would truncate it.
+    private int inRange(String name, JsonNode n, int min, int max) {
+      if (!n.isIntegralNumber()) {
+        throw invalid("field '" + prefix + name + "' must be an integer in " + min + ".." + max + ", got " + n);
+      }
+      if (!n.canConvertToInt() || n.intValue() < min || n.intValue() > max) {
+        throw invalid("field '" + prefix + name + "' is " + n + ", outside the supported range " + min + ".." + max);
+      }
+      return n.intValue();
+    }
+
+    /** An optional finite real in (min, max], or [min, max] when {@code minIncluded}. */
+    double real(String name, double dflt, double min, boolean minIncluded, double max) {
       JsonNode n = obj.get(name);
       if (n == null || n.isNull()) return dflt;
-      if (!n.isNumber()) throw new UnsupportedModelException(source + ": field '" + name + "' must be a number, got " + n);
-      return n.asDouble();
+      String range = (minIncluded ? "[" : "(") + min + ", " + max + "]";
+      if (!n.isNumber()) {
+        throw invalid("field '" + prefix + name + "' must be a number in " + range + ", got " + n);
+      }
+      double v = n.asDouble();
+      if (!(minIncluded ? v >= min : v > min) || !(v <= max)) {
+        throw invalid("field '" + prefix + name + "' is " + n + ", outside the supported range " + range);
+      }
+      return v;
     }
 
     boolean bool(String name, boolean dflt) {
       JsonNode n = obj.get(name);
       if (n == null || n.isNull()) return dflt;
-      if (!n.isBoolean()) throw new UnsupportedModelException(source + ": field '" + name + "' must be true or false, got " + n);
+      if (!n.isBoolean()) throw invalid("field '" + prefix + name + "' must be true or false, got " + n);
       return n.asBoolean();
     }
 
     String string(String name, String dflt) {
       JsonNode n = obj.get(name);
       if (n == null || n.isNull()) return dflt;
-      if (!n.isTextual()) throw new UnsupportedModelException(source + ": field '" + name + "' must be a string, got " + n);
+      if (!n.isTextual()) throw invalid("field '" + prefix + name + "' must be a string, got " + n);
       return n.asText();
     }
 
@@ -238,15 +370,16 @@ public record ConformerConfig(
       return a;
     }
 
-    List<Integer> intList(String name) {
+    /** A list of 1 to {@link #MAX_CONV_LAYERS} integers in [1, max]. */
+    List<Integer> intList(String name, int max) {
       JsonNode n = obj.get(name);
-      if (n == null || !n.isArray()) throw new UnsupportedModelException(source + ": field '" + name + "' must be a list of integers");
+      if (n == null || !n.isArray() || n.isEmpty() || n.size() > MAX_CONV_LAYERS) {
+        throw invalid("field '" + prefix + name + "' must be a list of 1 to " + MAX_CONV_LAYERS + " integers in 1.."
+            + max + ", got " + (n == null ? "nothing" : n.size() > 64 ? n.size() + " entries" : n.toString()));
+      }
       List<Integer> out = new ArrayList<>();
-      for (JsonNode e : n) {
-        if (!e.canConvertToInt() || e.asInt() <= 0) {
-          throw new UnsupportedModelException(source + ": field '" + name + "' must hold positive integers, got " + n);
-        }
-        out.add(e.asInt());
+      for (int i = 0; i < n.size(); i++) {
+        out.add(inRange(name + "[" + i + "]", n.get(i), 1, max));
       }
       return List.copyOf(out);
     }

@@ -1,5 +1,6 @@
 package dev.mha2mla.model;
 
+import dev.mha2mla.io.MalformedFileException;
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.io.SafeTensorsReader;
 import dev.mha2mla.io.SafeTensorsFile;
@@ -47,11 +48,29 @@ public final class StateDict {
       SafeTensorsFile file = SafeTensorsReader.open(st);
       Map<String, RawTensor> map = new LinkedHashMap<>();
       for (String name : file.names()) map.put(name, file.get(name));
-      return new StateDict(st.toString(), map);
+      return new StateDict(st.toString(), requireFinite(st, map));
     }
     Path bin = modelDir.resolve(PYTORCH_BIN);
-    if (Files.isRegularFile(bin)) return new StateDict(bin.toString(), TorchPickleReader.read(bin));
+    if (Files.isRegularFile(bin)) return new StateDict(bin.toString(), requireFinite(bin, TorchPickleReader.read(bin)));
     throw new NoSuchFileException(modelDir + ": no " + SAFETENSORS + " or " + PYTORCH_BIN + " in the model folder");
+  }
+
+  /**
+   * Refuses weights holding NaN or an infinity: one such value propagates through every layer to NaN logits,
+   * which decode to an empty transcript without an error. A linear scan, a small cost next to reading the file.
+   */
+  private static Map<String, RawTensor> requireFinite(Path file, Map<String, RawTensor> tensors)
+      throws MalformedFileException {
+    for (Map.Entry<String, RawTensor> e : tensors.entrySet()) {
+      RawTensor t = e.getValue();
+      long at = t.indexOfNonFinite();
+      if (at >= 0) {
+        throw new MalformedFileException(file, "tensor '" + e.getKey() + "' (" + t.dtype() + " "
+            + Arrays.toString(t.shape()) + ") holds " + t.floatingValueAt(at) + " at flat index " + at
+            + "; weights must be finite (a diverged training run or a damaged file)");
+      }
+    }
+    return tensors;
   }
 
   public String source() {

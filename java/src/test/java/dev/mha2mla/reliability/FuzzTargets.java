@@ -2,8 +2,10 @@ package dev.mha2mla.reliability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mha2mla.data.FlacReader;
+import dev.mha2mla.io.MalformedFileException;
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.io.SafeTensorsFile;
 import dev.mha2mla.io.SafeTensorsReader;
@@ -21,8 +23,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The property every file reader must keep on any input whatsoever: it returns a well-formed result, or it
- * fails with the exception its API declares (an {@link IOException}; for config.json also
- * {@link UnsupportedModelException}); each target returns whether the input was accepted. Anything else
+ * fails with the exception its API declares (an {@link IOException}; for config.json a
+ * {@link MalformedFileException} or {@link UnsupportedModelException}); each target returns whether the input was
+ * accepted. Anything else
  * escapes and fails the caller: an unchecked exception (a parser bug such as IndexOutOfBounds), an
  * {@link Error} (OutOfMemoryError, StackOverflowError), or an assertion about the result. Used by both the
  * Jazzer fuzz tests and the seeded mutation campaign.
@@ -33,6 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class FuzzTargets {
   private static final Path DIR = createScratch();
   private static final AtomicLong COUNTER = new AtomicLong();
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private FuzzTargets() {}
 
@@ -104,17 +108,31 @@ final class FuzzTargets {
     }
   }
 
-  /** {@code ConformerConfig.read} (JSON parsing, then {@code fromJson}) on a config.json file. */
+  /**
+   * {@code ConformerConfig.read} (JSON parsing, then {@code fromJson}) on a config.json file: a config, or a
+   * {@link MalformedFileException} (bad JSON, a field of the wrong type or out of range), or an
+   * {@link UnsupportedModelException} for a well-formed config of a model mha2mla does not run (another
+   * model_type, rotary positions, an adapter). No other IOException: the file exists.
+   */
   static boolean configFile(byte[] file) throws IOException {
     Path path = write(file, ".json");
     try {
       checkInvariants(ConformerConfig.read(path));
       return true;
-    } catch (IOException | UnsupportedModelException expected) {
+    } catch (MalformedFileException expected) {
+      assertThat(expected.file()).isEqualTo(path);
+      return false;
+    } catch (UnsupportedModelException expected) {
+      assertThat(expected).isNotInstanceOf(IOException.class);
       return false;
     } finally {
       Files.deleteIfExists(path);
     }
+  }
+
+  /** {@link #configFile} on {@code json} written as a config.json file. */
+  static boolean configFileOf(ObjectNode json) throws IOException {
+    return configFile(JSON.writeValueAsBytes(json));
   }
 
   /** {@code ConformerConfig.fromJson} on an already parsed object. */
@@ -127,18 +145,27 @@ final class FuzzTargets {
     }
   }
 
-  // What fromJson promises about a config it accepts.
+  // What fromJson promises about a config it accepts: every field within its documented range.
   private static void checkInvariants(ConformerConfig c) {
-    assertThat(c.hiddenSize()).isPositive();
-    assertThat(c.numAttentionHeads()).isPositive();
+    assertThat(c.hiddenSize()).isBetween(1, ConformerConfig.MAX_HIDDEN_SIZE);
+    assertThat(c.numAttentionHeads()).isBetween(1, c.hiddenSize());
     assertThat(c.hiddenSize() % c.numAttentionHeads()).isZero();
-    assertThat(c.numHiddenLayers()).isPositive();
-    assertThat(c.intermediateSize()).isPositive();
-    assertThat(c.vocabSize()).isPositive();
+    assertThat(c.numHiddenLayers()).isBetween(1, ConformerConfig.MAX_LAYERS);
+    assertThat(c.intermediateSize()).isBetween(1, ConformerConfig.MAX_INTERMEDIATE_SIZE);
+    assertThat(c.vocabSize()).isBetween(1, ConformerConfig.MAX_VOCAB_SIZE);
+    assertThat(c.padTokenId()).isBetween(0, c.vocabSize() - 1);
+    assertThat(c.layerNormEps() > 0 && c.layerNormEps() <= ConformerConfig.MAX_LAYER_NORM_EPS)
+        .as("layer_norm_eps %s in (0, %s]", c.layerNormEps(), ConformerConfig.MAX_LAYER_NORM_EPS).isTrue();
+    assertThat(c.maskTimeProb() >= 0 && c.maskTimeProb() <= 1).as("mask_time_prob %s in [0, 1]", c.maskTimeProb()).isTrue();
+    assertThat(c.depthwiseKernelSize()).isBetween(1, ConformerConfig.MAX_DEPTHWISE_KERNEL);
     assertThat(c.depthwiseKernelSize() % 2).isEqualTo(1);
-    assertThat(c.convDim()).isNotEmpty().hasSameSizeAs(c.convKernel()).hasSameSizeAs(c.convStride());
-    assertThat(c.convKernel()).allSatisfy(k -> assertThat(k).isPositive());
-    assertThat(c.convStride()).allSatisfy(s -> assertThat(s).isPositive());
+    assertThat(c.convDim()).isNotEmpty().hasSizeLessThanOrEqualTo(ConformerConfig.MAX_CONV_LAYERS)
+        .hasSameSizeAs(c.convKernel()).hasSameSizeAs(c.convStride());
+    assertThat(c.convDim()).allSatisfy(d -> assertThat(d).isBetween(1, ConformerConfig.MAX_CONV_DIM));
+    assertThat(c.convKernel()).allSatisfy(k -> assertThat(k).isBetween(1, ConformerConfig.MAX_CONV_KERNEL));
+    assertThat(c.convStride()).allSatisfy(s -> assertThat(s).isBetween(1, ConformerConfig.MAX_CONV_KERNEL));
+    assertThat(c.convStride().stream().mapToLong(Integer::longValue).reduce(1, Math::multiplyExact))
+        .isLessThanOrEqualTo(ConformerConfig.MAX_TOTAL_STRIDE);
     if (c.isMla()) assertThat(c.mla().latentDim()).isBetween(1, 2 * c.hiddenSize());
   }
 

@@ -90,24 +90,54 @@ class MutationFuzzTest {
   /** Valid JSON whose fields hold anything: wrong types, extreme numbers, missing or extra fields. */
   @Test
   void configObjects() throws Exception {
-    ObjectNode fixture = (ObjectNode) new ObjectMapper().readTree(Seeds.fixture("config.json"));
-    List<String> fields = new ArrayList<>();
-    fixture.fieldNames().forEachRemaining(fields::add);
-    fields.add("mla");
     SplittableRandom random = new SplittableRandom(SEED);
     campaign("config.json fields", Map.of("fixture config.json", new byte[0]), 0, ignored -> {
-      ObjectNode c = fixture.deepCopy();
-      for (int round = 1 + random.nextInt(3); round > 0; round--) {
-        String field = fields.get(random.nextInt(fields.size()));
-        if (random.nextInt(8) == 0) c.remove(field);
-        else c.set(field, randomValue(random, 0));
-      }
+      ObjectNode c = mutatedConfig(random);
       try {
         return FuzzTargets.configObject(c);
       } catch (Throwable t) {
         throw new AssertionError("on " + c, t);
       }
     });
+  }
+
+  /**
+   * The same field mutations written as config.json files and read by {@code ConformerConfig.read}: each loads
+   * within every documented range, or is refused as a MalformedFileException naming the file (or, for a model
+   * mha2mla does not run, an UnsupportedModelException).
+   */
+  @Test
+  void configFilesWithMutatedFields() throws Exception {
+    SplittableRandom random = new SplittableRandom(SEED + 2);
+    campaign("config.json files, fields", Map.of("fixture config.json", new byte[0]), 0, ignored -> {
+      ObjectNode c = mutatedConfig(random);
+      try {
+        return FuzzTargets.configFileOf(c);
+      } catch (Throwable t) {
+        throw new AssertionError("on " + c, t);
+      }
+    });
+  }
+
+  // The fixture config with one to three fields removed or set to a random value (near-limit integers included).
+  private static ObjectNode mutatedConfig(SplittableRandom random) throws IOException {
+    ObjectNode c = fixtureConfig().deepCopy();
+    List<String> fields = new ArrayList<>();
+    c.fieldNames().forEachRemaining(fields::add);
+    fields.add("mla");
+    for (int round = 1 + random.nextInt(3); round > 0; round--) {
+      String field = fields.get(random.nextInt(fields.size()));
+      if (random.nextInt(8) == 0) c.remove(field);
+      else c.set(field, randomValue(random, 0));
+    }
+    return c;
+  }
+
+  private static ObjectNode fixtureConfig;
+
+  private static synchronized ObjectNode fixtureConfig() throws IOException {
+    if (fixtureConfig == null) fixtureConfig = (ObjectNode) new ObjectMapper().readTree(Seeds.fixture("config.json"));
+    return fixtureConfig;
   }
 
   /** Runs {@code inputs} mutations of the seeds (taken in turn) through {@code target}; prints what happened. */
@@ -148,10 +178,14 @@ class MutationFuzzTest {
         .isPositive();
   }
 
+  // small values, each side of ConformerConfig's limits (256 layers, 16384 channels, 1024 kernel, 255 depthwise), and
+  // the ends of int and long
   private static final long[] INTS = {
-    0, 1, 2, 3, 7, 16, 64, -1, Integer.MAX_VALUE, Integer.MIN_VALUE, 1L << 31, Long.MAX_VALUE
+    0, 1, 2, 3, 7, 16, 31, 32, 64, -1, 255, 256, 257, 1024, 1025, 16384, 16385, 1_000_000_000,
+    Integer.MAX_VALUE, Integer.MIN_VALUE, 1L << 31, Long.MAX_VALUE
   };
-  private static final double[] DOUBLES = {0.5, -0.0, 1e-300, 1e308, Double.NaN, Double.POSITIVE_INFINITY, 64.0, 1.5};
+  private static final double[] DOUBLES = {0.5, -0.0, 1e-300, 1e308, Double.NaN, Double.POSITIVE_INFINITY, 64.0, 1.5,
+    64.5, -1, 0.1, 0.10000001};
   private static final String[] STRINGS = {"", "relative", "rotary", "swish", "gelu", "layer", "group", "sum",
     "wav2vec2-conformer", "Wav2Vec2ConformerForCTC", "x".repeat(10_000)};
 
