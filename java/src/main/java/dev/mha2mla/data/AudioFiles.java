@@ -34,7 +34,7 @@ public final class AudioFiles {
         lineNo++;
         if (line.isBlank()) continue;
         String path = line.split("\t", 2)[0];
-        Path p = source.toAbsolutePath().getParent().resolve(path);
+        Path p = Datasets.manifestPath(source, lineNo, path, false);
         if (!Files.isRegularFile(p)) throw new NoSuchFileException(source + ":" + lineNo + ": audio file " + path + " does not exist");
         out.add(p);
       }
