@@ -144,6 +144,8 @@ public final class Pipeline {
 
   public PipelineResult run() throws IOException {
     Files.createDirectories(results);
+    // a run killed with -9 leaves the folder it was building (.corpus.tmp-PID-..., with .scratch inside)
+    for (Path p : AtomicFiles.deleteAbandonedTemporaries(results)) log("removed " + p + ", left by a run that has ended");
     ConformerConfig source = ConformerConfig.read(options.model().resolve("config.json"));
     if (source.isMla()) {
       throw new IllegalArgumentException(options.model() + ": the pipeline starts from an MHA model; this one is already MLA");
