@@ -52,11 +52,28 @@ public final class AtomicFiles {
         channel.force(true);
       }
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException | RuntimeException | Error e) {
+    } catch (IOException e) {
+      deleteQuietly(temp, e);
+      throw naming(target, e);
+    } catch (RuntimeException | Error e) {
       deleteQuietly(temp, e);
       throw e;
     }
     syncDirectory(dir);
+  }
+
+  /**
+   * The failure with the target in its message. The JDK reports a failed write() as a bare IOException ("No space
+   * left on device", "Disk quota exceeded") naming no file, and a failure on the temporary sibling under the
+   * sibling's hidden name; both are restated for the file the caller asked for.
+   */
+  private static IOException naming(Path target, IOException e) {
+    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    if (e instanceof MalformedFileException || message.contains(target.toString())) return e;
+    if (e instanceof java.nio.file.FileSystemException fs) {
+      message = fs.getReason() != null ? fs.getReason() : e.getClass().getSimpleName();
+    }
+    return new IOException(target + ": could not write the file: " + message, e);
   }
 
   /** Replaces {@code target} with {@code bytes}. */
