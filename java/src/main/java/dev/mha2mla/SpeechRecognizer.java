@@ -1,5 +1,6 @@
 package dev.mha2mla;
 
+import dev.mha2mla.io.AudioLimits;
 import dev.mha2mla.model.AudioNormalizer;
 import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.CtcVocabulary;
@@ -68,16 +69,24 @@ public final class SpeechRecognizer implements AutoCloseable {
     }
   }
 
+  /**
+   * @throws IllegalArgumentException for a NaN or infinite sample, audio shorter than the model's receptive field,
+   *     or longer than {@link AudioLimits#MAX_SECONDS}
+   */
   public String transcribe(float[] samples) {
     return transcribeAll(List.of(samples), 1).get(0).text();
   }
 
   /**
    * Transcribes utterances in order, {@code batchSize} at a time. Batched rows are right-padded and masked
-   * exactly as HuggingFace does, which (as there) changes the logits of shorter rows slightly.
+   * exactly as HuggingFace does, which (as there) changes the logits of shorter rows slightly. Every utterance is
+   * checked before any runs: a NaN or infinite sample (it would spread through normalisation and attention to
+   * every frame and decode to ""), fewer samples than the receptive field, or more than
+   * {@link AudioLimits#MAX_SECONDS} is an {@link IllegalArgumentException} naming the utterance and the sample.
    */
   public List<Transcript> transcribeAll(List<float[]> utterances, int batchSize) {
     if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+    for (int i = 0; i < utterances.size(); i++) checkSamples(utterances.get(i), utterances.size() == 1 ? "" : "utterance " + i + ": ");
     enter();
     try {
       List<Transcript> out = new ArrayList<>(utterances.size());
@@ -121,16 +130,37 @@ public final class SpeechRecognizer implements AutoCloseable {
     openStreams.remove(stream);
   }
 
-  private List<Transcript> runBatch(List<float[]> batch) {
-    long minimum = model.featureEncoder().minimumSamples();
-    int longest = 0;
-    for (float[] u : batch) {
-      if (u.length < minimum) {
-        throw new IllegalArgumentException("utterance of " + u.length + " samples is shorter than the model's "
-            + minimum + "-sample receptive field (" + (minimum * 1000 / normalizer.samplingRate()) + " ms)");
-      }
-      longest = Math.max(longest, u.length);
+  /**
+   * The checks {@link #transcribeAll} makes of each utterance, for callers that want to name the file first.
+   *
+   * @throws IllegalArgumentException saying what is wrong with {@code samples}
+   */
+  public void checkInput(float[] samples) {
+    checkSamples(samples, "");
+  }
+
+  private void checkSamples(float[] u, String which) {
+    int rate = normalizer.samplingRate();
+    if (u.length > AudioLimits.maxSamples(rate)) {
+      throw new IllegalArgumentException(which + AudioLimits.describe(u.length, rate) + " is longer than the "
+          + AudioLimits.MAX_SECONDS + " s that one call transcribes; cut it into pieces");
     }
+    long minimum = model.featureEncoder().minimumSamples();
+    if (u.length < minimum) {
+      throw new IllegalArgumentException(which + "utterance of " + u.length + " samples is shorter than the model's "
+          + minimum + "-sample receptive field (" + (minimum * 1000 / rate) + " ms)");
+    }
+    for (int t = 0; t < u.length; t++) {
+      if (!Float.isFinite(u[t])) {
+        throw new IllegalArgumentException(which + "sample " + t + " of " + u.length + " is " + u[t]
+            + "; audio samples must be finite");
+      }
+    }
+  }
+
+  private List<Transcript> runBatch(List<float[]> batch) {
+    int longest = 0;
+    for (float[] u : batch) longest = Math.max(longest, u.length);
     float[] flat = new float[batch.size() * longest];
     long[] lengths = new long[batch.size()];
     for (int b = 0; b < batch.size(); b++) {

@@ -27,6 +27,14 @@ final class CliErrors implements IExecutionExceptionHandler {
     }
     if (e instanceof NoSuchFileException nsf) {
       message = nsf.getMessage() != null && nsf.getMessage().contains(":") ? nsf.getMessage() : "no such file: " + nsf.getFile();
+    } else if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() == null) {
+      // the JDK's message for these is the bare path: say what happened to it
+      String what = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
+          : e instanceof java.nio.file.NotDirectoryException ? "not a folder"
+          : e instanceof java.nio.file.DirectoryNotEmptyException ? "folder not empty"
+          : e.getClass().getSimpleName();
+      message = fs.getFile() + ": " + what + (fs.getOtherFile() != null ? " (" + fs.getOtherFile() + ")" : "");
     } else if (!bug) {
       message = e.getMessage();
     } else {

@@ -84,6 +84,11 @@ final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--stream-normalization", paramLabel = "MEAN,STD|DATA", description = StreamNormalization.HELP)
   String streamNormalization;
 
+  @Option(names = "--allow-outside-paths",
+      description = "Let TSV manifests name audio outside their own folder (absolute paths, ../, links leading out); "
+          + "refused by default.")
+  boolean allowOutsidePaths;
+
   @Spec
   CommandSpec spec;
 
@@ -111,7 +116,7 @@ final class EvaluateCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw usage(e.getMessage());
     }
-    Dataset dataset = Datasets.open(data);
+    Dataset dataset = Datasets.open(data, allowOutsidePaths);
     if (!dataset.hasTranscripts()) {
       throw new IllegalArgumentException(data + ": has no transcripts to score against (a folder of audio files); "
           + "use a TSV manifest (path<TAB>transcript) or a LibriSpeech folder");

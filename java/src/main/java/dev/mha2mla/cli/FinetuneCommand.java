@@ -147,6 +147,11 @@ final class FinetuneCommand implements Callable<Integer> {
       description = "Clip the global gradient norm to X; 0 disables (default: ${DEFAULT-VALUE}).")
   double maxGradNorm;
 
+  @Option(names = "--allow-outside-paths",
+      description = "Let TSV manifests name audio outside their own folder (absolute paths, ../, links leading out); "
+          + "refused by default.")
+  boolean allowOutsidePaths;
+
   @Option(names = "--no-spec-augment", description = "Train without the config's SpecAugment masks.")
   boolean noSpecAugment;
 
@@ -162,7 +167,7 @@ final class FinetuneCommand implements Callable<Integer> {
           .learningRate(lr).warmupSteps(warmup).patience(patience).evalEvery(evalEvery).checkpointEvery(checkpointEvery)
           .scope(scope == null ? null : TrainScope.parse(scope)).device(device).seed(seed).resume(resume)
           .optimizer(new AdamW.Settings(0.9, 0.999, 1e-8, weightDecay)).maxGradNorm(maxGradNorm)
-          .specAugment(!noSpecAugment).streaming(streamingOptions())
+          .specAugment(!noSpecAugment).streaming(streamingOptions()).allowOutsidePaths(allowOutsidePaths)
           .build();
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());

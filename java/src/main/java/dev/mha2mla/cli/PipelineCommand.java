@@ -97,6 +97,11 @@ final class PipelineCommand implements Callable<Integer> {
       description = "Left context of those streams and of the streaming fine-tune (default: ${DEFAULT-VALUE}).")
   int leftContext;
 
+  @Option(names = "--allow-outside-paths",
+      description = "Let TSV manifests name audio outside their own folder (absolute paths, ../, links leading out); "
+          + "refused by default.")
+  boolean allowOutsidePaths;
+
   @Spec
   CommandSpec spec;
 
@@ -118,7 +123,8 @@ final class PipelineCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
-    Pipeline pipeline = new Pipeline(options, Pipeline.ModelBenchmark.onUtterances(1, 3), System.err::println);
+    Pipeline pipeline = new Pipeline(options, Pipeline.ModelBenchmark.onUtterances(1, 3), System.err::println)
+        .allowOutsidePaths(allowOutsidePaths);
     System.err.print(pipeline.plan());
     Pipeline.PipelineResult result = pipeline.run();
     System.out.println(result.report());

@@ -68,6 +68,11 @@ final class TranscribeCommand implements Callable<Integer> {
           throw new IllegalArgumentException(file + ": sample rate is " + wav.sampleRate() + " Hz but the model expects "
               + rate + " Hz; resample first, e.g. sox " + file + " -r " + rate + " out.wav");
         }
+        try {
+          asr.checkInput(wav.samples());
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
         samples.add(wav.samples());
       }
       List<SpeechRecognizer.Transcript> results = asr.transcribeAll(samples, batchSize);

@@ -1,5 +1,7 @@
 package dev.mha2mla.data;
 
+import dev.mha2mla.io.AudioLimits;
+import dev.mha2mla.io.MalformedFileException;
 import dev.mha2mla.io.WavAudio;
 import dev.mha2mla.io.WavReader;
 import java.io.IOException;
@@ -32,7 +34,7 @@ public final class AudioFiles {
         lineNo++;
         if (line.isBlank()) continue;
         String path = line.split("\t", 2)[0];
-        Path p = source.toAbsolutePath().getParent().resolve(path);
+        Path p = Datasets.manifestPath(source, lineNo, path, false);
         if (!Files.isRegularFile(p)) throw new NoSuchFileException(source + ":" + lineNo + ": audio file " + path + " does not exist");
         out.add(p);
       }
@@ -47,10 +49,19 @@ public final class AudioFiles {
     return name.endsWith(".wav") || name.endsWith(".flac");
   }
 
-  /** Decodes a WAV or FLAC file (by its extension). */
+  /**
+   * Decodes a WAV or FLAC file (by its extension). Refuses, naming the file: a folder, audio longer than
+   * {@link AudioLimits#MAX_SECONDS} (from the header, before decoding), and a file with no samples.
+   */
   public static WavAudio decode(Path file) throws IOException {
-    return file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".flac")
+    if (Files.isDirectory(file)) {
+      throw new IOException(file + ": is a folder, not an audio file; name the .wav or .flac files in it"
+          + " (or evaluate the folder with 'mha2mla evaluate --data')");
+    }
+    WavAudio audio = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".flac")
         ? FlacReader.read(file) : WavReader.read(file);
+    if (audio.samples().length == 0) throw new MalformedFileException(file, "holds no audio samples (0 s of audio)");
+    return audio;
   }
 
   /** Reads a WAV or FLAC file and checks its sample rate: resampling is not done here. */

@@ -27,9 +27,19 @@ import java.util.Map;
 public final class Datasets {
   private Datasets() {}
 
+  /** {@link #open(Path, boolean)} with manifest paths confined to the manifest's folder. */
   public static Dataset open(Path source) throws IOException {
+    return open(source, false);
+  }
+
+  /**
+   * @param allowOutsidePaths whether a manifest may name audio outside its own folder (an absolute path, a
+   *     {@code ../} path, a symbolic link leading out); without it such a line is an error naming the manifest, the
+   *     line and the path, raised before the file is looked at, so the message says nothing about whether it exists
+   */
+  public static Dataset open(Path source, boolean allowOutsidePaths) throws IOException {
     if (Files.isRegularFile(source) && source.getFileName().toString().toLowerCase().endsWith(".tsv")) {
-      return manifest(source);
+      return manifest(source, allowOutsidePaths);
     }
     if (Files.isDirectory(source)) {
       if (LibriSpeech.holdsTranscripts(source)) return LibriSpeech.open(source);
@@ -51,8 +61,11 @@ public final class Datasets {
   }
 
   static Dataset manifest(Path tsv) throws IOException {
+    return manifest(tsv, false);
+  }
+
+  static Dataset manifest(Path tsv, boolean allowOutsidePaths) throws IOException {
     UtteranceCollector collector = new UtteranceCollector(tsv.toString());
-    Path base = tsv.toAbsolutePath().getParent();
     int lineNo = 0;
     for (String line : readLines(tsv)) {
       lineNo++;
@@ -62,12 +75,46 @@ public final class Datasets {
       if (parts.length != 2) {
         throw new MalformedFileException(tsv, "line " + lineNo + ": expected 'path<TAB>transcript', found no tab");
       }
-      Path audio = base.resolve(parts[0]);
+      Path audio = manifestPath(tsv, lineNo, parts[0], allowOutsidePaths);
       if (!Files.isRegularFile(audio)) throw new NoSuchFileException(tsv + ":" + lineNo + ": audio file " + parts[0] + " does not exist");
       collector.add(tsv + ":" + lineNo, parts[0], audio, parts[1]);
     }
     if (collector.isEmpty()) throw new MalformedFileException(tsv, "the manifest lists no utterances");
     return collector.build();
+  }
+
+  /**
+   * The audio file that line {@code lineNo} of manifest {@code tsv} names, resolved against the manifest's folder
+   * and normalised. Unless {@code allowOutside}, it must lie inside that folder once ".." and symbolic links are
+   * resolved: the real path of its deepest existing ancestor, plus the rest, must start with the folder's real path.
+   * Judging by the ancestor rather than by the file makes the verdict the same whether or not the file exists.
+   */
+  static Path manifestPath(Path tsv, int lineNo, String written, boolean allowOutside) throws IOException {
+    if (written.indexOf('\0') >= 0) {
+      throw new MalformedFileException(tsv, "line " + lineNo + ": the audio path contains a NUL byte");
+    }
+    Path base = tsv.toAbsolutePath().normalize().getParent();
+    Path audio;
+    try {
+      audio = base.resolve(written).normalize();
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new MalformedFileException(tsv, "line " + lineNo + ": '" + written + "' is not a valid path (" + e.getReason() + ")");
+    }
+    if (allowOutside) return audio;
+    Path existing = audio;
+    while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+    boolean inside;
+    if (existing == null) {
+      inside = false;
+    } else {
+      Path real = existing.toRealPath().resolve(existing.relativize(audio)).normalize();
+      inside = real.startsWith(base.toRealPath()) && !real.equals(base.toRealPath());
+    }
+    if (!inside) {
+      throw new MalformedFileException(tsv, "line " + lineNo + ": audio path '" + written + "' leads outside the "
+          + "manifest's folder " + base + "; keep the audio below the manifest, or pass --allow-outside-paths to allow it");
+    }
+    return audio;
   }
 
   /** All lines of a UTF-8 text file; other encodings are an error naming the file. */

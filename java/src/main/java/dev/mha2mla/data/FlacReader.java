@@ -1,5 +1,7 @@
 package dev.mha2mla.data;
 
+import dev.mha2mla.io.AudioLimits;
+import dev.mha2mla.io.AudioTooLongException;
 import dev.mha2mla.io.MalformedFileException;
 import dev.mha2mla.io.UnsupportedAudioException;
 import dev.mha2mla.io.WavAudio;
@@ -27,9 +29,13 @@ import org.jflac.util.ByteData;
  * <p>jflac skips undecodable frames, and zeroes a frame whose CRC-16 does not match, with only a
  * callback to say so; here the first such report stops decoding with an error, and so does a stream
  * that ends before the sample count its STREAMINFO block declares. A damaged file is never returned
- * as silence or as shorter audio. (jflac prints a line to standard output for each escape-coded
- * residual partition it meets; libFLAC's encoder does not write them by default, and damaged files
- * can contain them.)
+ * as silence or as shorter audio. jflac prints a line to standard output for each escape-coded
+ * residual partition it meets (libFLAC's encoder does not write them by default, damaged files can
+ * contain them); {@link JflacOutput} keeps those lines away from the caller's output.
+ *
+ * <p>Memory is bounded by {@link AudioLimits#MAX_SECONDS}: a STREAMINFO block declaring more is refused
+ * before decoding, and decoding stops once that many samples are out (a file that declares no length,
+ * or holds more frames than it declares).
  */
 public final class FlacReader {
   private static final String CONVERT = "sox in.flac -b 16 -c 1 out.flac";
@@ -87,6 +93,7 @@ public final class FlacReader {
     } catch (IOException e) {
       throw new MalformedFileException(path, "unreadable FLAC metadata: " + e.getMessage(), e);
     }
+    if (info.getSampleRate() <= 0) throw new MalformedFileException(path, "STREAMINFO declares a sample rate of 0 Hz");
     if (info.getChannels() != 1) {
       throw new UnsupportedAudioException(path, info.getChannels() + " channels; only mono is supported, convert: "
           + CONVERT);
@@ -97,7 +104,8 @@ public final class FlacReader {
     }
     // a declared total of 0 means "unknown" in the FLAC format
     long declared = info.getTotalSamples();
-    Samples samples = new Samples(declared, Files.size(path));
+    AudioLimits.check(path, declared, info.getSampleRate());
+    Samples samples = new Samples(declared, Files.size(path), AudioLimits.maxSamples(info.getSampleRate()));
     decoder.addPCMProcessor(samples);
     decoder.addFrameListener(new FrameListener() {
       @Override
@@ -113,7 +121,15 @@ public final class FlacReader {
       }
     });
     try {
-      decoder.decodeFrames();
+      JflacOutput.silenced(decoder::decodeFrames);
+    } catch (TooManySamples e) {
+      if (declared > 0) {
+        throw new MalformedFileException(path, "the frames hold more than the " + declared
+            + " samples that STREAMINFO declares");
+      }
+      throw new AudioTooLongException(path, "more than " + AudioLimits.describe(samples.max, info.getSampleRate())
+          + " (STREAMINFO leaves the length unknown), longer than the " + AudioLimits.MAX_SECONDS
+          + " s that one call transcribes; cut it into pieces first");
     } catch (StopDecoding stop) {
       boolean complete = declared > 0 && samples.count >= declared;
       // bytes after the last frame (an ID3v1 tag, say) are not audio and not an error
@@ -127,6 +143,10 @@ public final class FlacReader {
       }
     } catch (IOException e) {
       throw new MalformedFileException(path, "unreadable FLAC stream after " + samples.count + " samples: " + e, e);
+    }
+    if (declared > 0 && samples.count > declared) {
+      throw new MalformedFileException(path, "the frames hold more than the " + declared
+          + " samples that STREAMINFO declares (" + samples.count + " decoded)");
     }
     if (declared > 0 && samples.count != declared) {
       throw new MalformedFileException(path, "STREAMINFO declares " + declared + " samples but " + samples.count
@@ -176,16 +196,99 @@ public final class FlacReader {
     }
   }
 
-  /** Collects little-endian 16-bit PCM as floats, growing like an ArrayList. */
+  /** A decoding step that may throw what jflac throws. */
+  private interface Decoding {
+    void run() throws IOException;
+  }
+
+  /**
+   * Keeps jflac's diagnostics off standard output, where transcripts go: jflac's residual decoder prints
+   * "readResidual elsecase" with System.out.println for every escape-coded partition. System.out is replaced, once,
+   * by a stream that drops what the threads decoding FLAC at that moment write and passes everything else to the
+   * stream it replaced, so other threads' output is untouched. If someone installs another System.out later, the
+   * next decode wraps that one.
+   */
+  static final class JflacOutput extends java.io.OutputStream {
+    private static final ThreadLocal<Boolean> DECODING = ThreadLocal.withInitial(() -> false);
+    private final java.io.PrintStream target;
+
+    private JflacOutput(java.io.PrintStream target) {
+      this.target = target;
+    }
+
+    static void silenced(Decoding body) throws IOException {
+      install();
+      boolean outer = DECODING.get();
+      DECODING.set(true);
+      try {
+        body.run();
+      } finally {
+        DECODING.set(outer);
+      }
+    }
+
+    private static synchronized void install() {
+      java.io.PrintStream out = System.out;
+      if (out instanceof Guard) return;
+      System.setOut(new Guard(new JflacOutput(out), out));
+    }
+
+    @Override
+    public void write(int b) {
+      if (!DECODING.get()) target.write(b);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      if (!DECODING.get()) target.write(b, off, len);
+    }
+
+    @Override
+    public void flush() {
+      target.flush();
+    }
+
+    /** System.out while installed: encodes as the replaced stream did (its platform encoding), flushes on println. */
+    private static final class Guard extends java.io.PrintStream {
+      Guard(JflacOutput filter, java.io.PrintStream replaced) {
+        super(filter, true, charset());
+      }
+
+      private static java.nio.charset.Charset charset() {
+        String name = System.getProperty("stdout.encoding", System.getProperty("sun.stdout.encoding"));
+        try {
+          return name != null ? java.nio.charset.Charset.forName(name) : java.nio.charset.Charset.defaultCharset();
+        } catch (IllegalArgumentException e) {
+          return java.nio.charset.Charset.defaultCharset();
+        }
+      }
+    }
+  }
+
+  private static final class TooManySamples extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    TooManySamples() {
+      super(null, null, false, false);
+    }
+  }
+
+  /**
+   * Collects little-endian 16-bit PCM as floats, growing like an ArrayList up to {@code max} samples. A constant
+   * subframe codes a whole block in a few bytes, so a small file can hold hours of samples: the bound is on what is
+   * decoded, not on the file's size.
+   */
   private static final class Samples implements PCMProcessor {
     private float[] data;
     private int count;
+    private final long max;
 
-    // the declared length sizes the buffer only up to 10 minutes, and to 8 samples per byte of file (speech
-    // compresses to about 1): a damaged header must not allocate gigabytes, nor 100 MB for an 8 KB file
-    Samples(long declared, long fileBytes) {
-      long cap = Math.min(10 * 60 * 48_000, Math.max(1 << 16, 8 * fileBytes));
-      data = new float[(int) (declared > 0 ? Math.min(declared, cap) : 1 << 16)];
+    // the declared length sizes the buffer only up to max, and to 8 samples per byte of file (speech compresses
+    // to about 1): a damaged header must not allocate gigabytes, nor 100 MB for an 8 KB file
+    Samples(long declared, long fileBytes, long max) {
+      this.max = max;
+      long cap = Math.min(max, Math.max(1 << 16, 8 * fileBytes));
+      data = new float[(int) (declared > 0 ? Math.min(declared, cap) : Math.min(cap, 1 << 16))];
     }
 
     @Override
@@ -194,7 +297,10 @@ public final class FlacReader {
     @Override
     public void processPCM(ByteData pcm) {
       int n = pcm.getLen() / 2;
-      if (count + n > data.length) data = java.util.Arrays.copyOf(data, Math.max(count + n, 2 * data.length));
+      if (count + n > max) throw new TooManySamples();
+      if (count + n > data.length) {
+        data = java.util.Arrays.copyOf(data, (int) Math.min(max, Math.max(count + n, 2L * data.length)));
+      }
       byte[] b = pcm.getData();
       for (int i = 0; i < n; i++) {
         data[count++] = (short) ((b[2 * i] & 0xFF) | (b[2 * i + 1] << 8)) / 32768f;

@@ -42,6 +42,8 @@ public final class Evaluator {
   private final int batchSize;
   private final int worstCount;
   private final String decoding;
+  // checks one utterance's samples before it is transcribed, so that a refusal can name the file; may be null
+  private final java.util.function.Consumer<float[]> inputCheck;
 
   /**
    * @param sampleRate the rate the transcriber expects; audio at any other rate is an error naming the file
@@ -53,6 +55,12 @@ public final class Evaluator {
 
   /** @param decoding how the transcriber decodes, in words, for the report */
   public Evaluator(Transcriber transcriber, int sampleRate, int batchSize, int worstCount, String decoding) {
+    this(transcriber, sampleRate, batchSize, worstCount, decoding, null);
+  }
+
+  private Evaluator(Transcriber transcriber, int sampleRate, int batchSize, int worstCount, String decoding,
+      java.util.function.Consumer<float[]> inputCheck) {
+    this.inputCheck = inputCheck;
     if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
     if (worstCount < 0) throw new IllegalArgumentException("worst count must be >= 0, got " + worstCount);
     this.transcriber = transcriber;
@@ -68,7 +76,7 @@ public final class Evaluator {
   /** Greedy CTC transcription with {@code asr}, {@code batchSize} utterances per forward pass, the 10 worst listed. */
   public static Evaluator of(SpeechRecognizer asr, int batchSize) {
     return new Evaluator(batch -> asr.transcribeAll(batch, batch.size()).stream().map(SpeechRecognizer.Transcript::text)
-        .toList(), asr.normalizer().samplingRate(), batchSize, 10);
+        .toList(), asr.normalizer().samplingRate(), batchSize, 10, FULL_UTTERANCE, asr::checkInput);
   }
 
   /**
@@ -104,7 +112,7 @@ public final class Evaluator {
   }
 
   public Evaluator withWorstCount(int n) {
-    return new Evaluator(transcriber, sampleRate, batchSize, n, decoding);
+    return new Evaluator(transcriber, sampleRate, batchSize, n, decoding, inputCheck);
   }
 
   /**
@@ -123,7 +131,17 @@ public final class Evaluator {
     for (int from = 0; from < all.size(); from += batchSize) {
       List<Utterance> batch = all.subList(from, Math.min(all.size(), from + batchSize));
       List<float[]> samples = new ArrayList<>(batch.size());
-      for (Utterance u : batch) samples.add(u.readSamples(sampleRate));
+      for (Utterance u : batch) {
+        float[] x = u.readSamples(sampleRate);
+        if (inputCheck != null) {
+          try {
+            inputCheck.accept(x);
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(u.audio() + ": " + e.getMessage(), e);
+          }
+        }
+        samples.add(x);
+      }
       long t0 = System.nanoTime();
       List<String> texts = transcriber.transcribe(samples);
       recognitionNanos += System.nanoTime() - t0;

@@ -16,6 +16,8 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,11 +52,28 @@ public final class AtomicFiles {
         channel.force(true);
       }
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException | RuntimeException | Error e) {
+    } catch (IOException e) {
+      deleteQuietly(temp, e);
+      throw naming(target, e);
+    } catch (RuntimeException | Error e) {
       deleteQuietly(temp, e);
       throw e;
     }
     syncDirectory(dir);
+  }
+
+  /**
+   * The failure with the target in its message. The JDK reports a failed write() as a bare IOException ("No space
+   * left on device", "Disk quota exceeded") naming no file, and a failure on the temporary sibling under the
+   * sibling's hidden name; both are restated for the file the caller asked for.
+   */
+  private static IOException naming(Path target, IOException e) {
+    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    if (e instanceof MalformedFileException || message.contains(target.toString())) return e;
+    if (e instanceof java.nio.file.FileSystemException fs) {
+      message = fs.getReason() != null ? fs.getReason() : e.getClass().getSimpleName();
+    }
+    return new IOException(target + ": could not write the file: " + message, e);
   }
 
   /** Replaces {@code target} with {@code bytes}. */
@@ -110,6 +129,38 @@ public final class AtomicFiles {
     } catch (IOException e) {
       log.warn("published {} but could not delete the previous version at {}: {}", target, aside, e.toString());
     }
+  }
+
+  private static final java.util.regex.Pattern PID_TEMPORARY =
+      java.util.regex.Pattern.compile("\\..+\\.tmp-(\\d{1,18})--?\\d+");
+
+  /**
+   * Deletes the temporary folders that killed runs left in {@code dir}: entries named
+   * {@code .<name>.tmp-<pid>-<nanoTime>} (how corpus, model and checkpoint writers name the folder they build before
+   * publishing it) whose process is no longer running on this machine. A folder whose process is alive is being
+   * written and stays; so does anything that cannot be deleted. Returns the folders deleted.
+   */
+  public static List<Path> deleteAbandonedTemporaries(Path dir) {
+    List<Path> deleted = new ArrayList<>();
+    List<Path> candidates = new ArrayList<>();
+    try (java.util.stream.Stream<Path> entries = Files.list(dir)) {
+      entries.forEach(candidates::add);
+    } catch (IOException e) {
+      return deleted;
+    }
+    for (Path p : candidates) {
+      java.util.regex.Matcher m = PID_TEMPORARY.matcher(p.getFileName().toString());
+      if (!m.matches() || !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) continue;
+      long pid = Long.parseLong(m.group(1));
+      if (pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).isPresent()) continue;
+      try {
+        deleteRecursively(p);
+        deleted.add(p);
+      } catch (IOException e) {
+        log.warn("could not delete {}, left by a run that has ended: {}", p, e.toString());
+      }
+    }
+    return deleted;
   }
 
   /** Deletes a file or a folder tree; symbolic links are deleted, not followed. Absent paths are ignored. */

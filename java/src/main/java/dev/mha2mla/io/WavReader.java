@@ -3,9 +3,11 @@ package dev.mha2mla.io;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * Reads 16-bit PCM mono WAV files.
@@ -39,34 +41,43 @@ public final class WavReader {
    * @throws UnsupportedAudioException for valid WAV files in another encoding (stereo, 24-bit, float, compressed)
    */
   public static WavAudio read(Path path) throws IOException {
-    long size = Files.size(path);
+    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+      return read(path, channel);
+    }
+  }
+
+  // Chunk headers are read one at a time, so the duration is known, and checked against AudioLimits, before the
+  // samples are: a 4 GB data chunk is refused without being read.
+  private static WavAudio read(Path path, FileChannel channel) throws IOException {
+    long size = channel.size();
     if (size > Integer.MAX_VALUE - 8) {
       throw new UnsupportedAudioException(path, "file is " + size + " bytes; WAV files over 2 GiB are not supported");
     }
-    ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(path)).order(ByteOrder.LITTLE_ENDIAN);
-    checkRiffHeader(path, b);
+    int limit = (int) size;
+    checkRiffHeader(path, readAt(channel, 0, Math.min(limit, 12)));
 
     Format format = null;
     int dataOffset = -1;
     int dataLength = -1;
     int pos = 12;
-    while ((format == null || dataOffset < 0) && b.limit() - pos >= 8) {
-      String id = fourCc(b, pos);
-      long chunkSize = Integer.toUnsignedLong(b.getInt(pos + 4));
+    while ((format == null || dataOffset < 0) && limit - pos >= 8) {
+      ByteBuffer header = readAt(channel, pos, 8);
+      String id = fourCc(header, 0);
+      long chunkSize = Integer.toUnsignedLong(header.getInt(4));
       int payload = pos + 8;
-      long remaining = b.limit() - payload;
+      long remaining = limit - payload;
       if (chunkSize > remaining) {
         throw new MalformedFileException(path, "chunk '" + id + "' at byte " + pos + " declares " + chunkSize
             + " bytes but only " + remaining + " remain: the file is truncated");
       }
       if (id.equals("fmt ") && format == null) {
-        format = parseFormat(path, b, payload, (int) chunkSize);
+        format = parseFormat(path, readAt(channel, payload, (int) Math.min(chunkSize, 64)), 0, (int) chunkSize);
       } else if (id.equals("data") && dataOffset < 0) {
         dataOffset = payload;
         dataLength = (int) chunkSize;
       }
       // chunks are padded to an even length; the pad byte may be missing at the very end
-      pos = (int) Math.min(b.limit(), payload + chunkSize + (chunkSize & 1));
+      pos = (int) Math.min(limit, payload + chunkSize + (chunkSize & 1));
     }
     if (format == null) {
       throw new MalformedFileException(path, "no 'fmt ' chunk: not a valid WAV file");
@@ -79,11 +90,22 @@ public final class WavReader {
       throw new MalformedFileException(path, "data chunk has " + dataLength + " bytes, not a whole number of "
           + format.blockAlign + "-byte frames: the file is truncated or damaged");
     }
+    AudioLimits.check(path, dataLength / 2, format.sampleRate);
+    ByteBuffer b = readAt(channel, dataOffset, dataLength);
     float[] samples = new float[dataLength / 2];
     for (int i = 0; i < samples.length; i++) {
-      samples[i] = b.getShort(dataOffset + 2 * i) / 32768f;
+      samples[i] = b.getShort(2 * i) / 32768f;
     }
     return new WavAudio(format.sampleRate, format.channels, format.bitsPerSample, samples);
+  }
+
+  /** {@code length} bytes from {@code position} (the caller has checked that the file holds them). */
+  private static ByteBuffer readAt(FileChannel channel, long position, int length) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+    while (b.hasRemaining()) {
+      if (channel.read(b, position + b.position()) < 0) throw new java.io.EOFException("file shrank while being read");
+    }
+    return b.flip();
   }
 
   private record Format(int tag, int channels, int sampleRate, int blockAlign, int bitsPerSample) {

@@ -89,6 +89,8 @@ public final class Pipeline {
     }
   }
 
+  private boolean allowOutsidePaths;
+
   public Pipeline(PipelineOptions options, ModelBenchmark benchmark, Consumer<String> console) {
     this.options = options;
     this.benchmark = benchmark;
@@ -169,6 +171,15 @@ public final class Pipeline {
     Json.write(file, ours);
   }
 
+  /**
+   * Whether the --train / --valid / --test manifests may name audio outside their own folders (default no). The
+   * manifests the pipeline writes itself under data/ hold absolute paths and are always read as they are.
+   */
+  public Pipeline allowOutsidePaths(boolean allow) {
+    this.allowOutsidePaths = allow;
+    return this;
+  }
+
   /** What will run, where, and roughly how long, before anything runs. */
   public String plan() throws IOException {
     ConformerConfig config = ConformerConfig.read(options.model().resolve("config.json"));
@@ -204,6 +215,9 @@ public final class Pipeline {
   }
 
   public PipelineResult run() throws IOException {
+    Files.createDirectories(results);
+    // a run killed with -9 leaves the folder it was building (.corpus.tmp-PID-..., with .scratch inside)
+    for (Path p : AtomicFiles.deleteAbandonedTemporaries(results)) log("removed " + p + ", left by a run that has ended");
     ConformerConfig source = ConformerConfig.read(options.model().resolve("config.json"));
     if (source.isMla()) {
       throw new IllegalArgumentException(options.model() + ": the pipeline starts from an MHA model; this one is already MLA");
@@ -279,7 +293,7 @@ public final class Pipeline {
   /** A manifest of the first {@code limit} utterances after a seeded shuffle (all when 0), written once. */
   private Path subset(Path source, int limit, Path manifest) throws IOException {
     if (Files.exists(manifest)) return manifest;
-    Dataset d = Datasets.open(source).shuffled(options.seed());
+    Dataset d = Datasets.open(source, allowOutsidePaths).shuffled(options.seed());
     if (limit > 0) d = d.limit(limit);
     if (d.size() == 0) throw new IllegalArgumentException(source + ": no utterances");
     StringBuilder sb = new StringBuilder();
@@ -300,7 +314,7 @@ public final class Pipeline {
       WaveformStatistics s = source.streamStatistics();
       String from = options.model().resolve("preprocessor_config.json") + " (" + AudioNormalizer.STREAM_STATISTICS_KEY + ")";
       if (s == null) {
-        s = AudioStatistics.of(Datasets.open(data.train), source.samplingRate());
+        s = AudioStatistics.of(Datasets.open(data.train, true), source.samplingRate());
         from = "every sample of " + data.train;
       }
       Json.write(file, new StreamStatistics(s.mean(), s.std(), from));
@@ -319,7 +333,7 @@ public final class Pipeline {
     Path wer = results.resolve(prefix + "_wer.json");
     step(title + ": WER on the test data", wer, () -> {
       try (SpeechRecognizer asr = SpeechRecognizer.open(model, options.device())) {
-        EvaluationReport report = Evaluator.of(asr, 1).evaluate(Datasets.open(data.test), model.toString(), options.device(), null);
+        EvaluationReport report = Evaluator.of(asr, 1).evaluate(Datasets.open(data.test, true), model.toString(), options.device(), null);
         Json.write(wer, report);
         log(String.format("  %s: WER %.2f%%, CER %.2f%% on %d utterances", prefix, 100 * report.wer(), 100 * report.cer(),
             report.utteranceCount()));
@@ -333,7 +347,7 @@ public final class Pipeline {
           StreamOptions.Cache cache = asr.model().hasLatent() ? StreamOptions.Cache.LATENT : StreamOptions.Cache.KEY_VALUE;
           StreamOptions so = new StreamOptions(chunk, options.leftContext(), cache).withNormalization(streamStatistics);
           EvaluationReport report = Evaluator.streaming(asr, so)
-              .evaluate(Datasets.open(data.test), model.toString(), options.device(), null);
+              .evaluate(Datasets.open(data.test, true), model.toString(), options.device(), null);
           Json.write(streamed, report);
           log(String.format("  %s, %s: WER %.2f%%, CER %.2f%%, real-time factor %.4f", prefix, report.decoding(),
               100 * report.wer(), 100 * report.cer(), report.realTimeFactor()));
@@ -342,7 +356,7 @@ public final class Pipeline {
     }
     Path bench = results.resolve(prefix + "_benchmark.json");
     step(title + ": speed and memory", bench, () -> {
-      Dataset timed = Datasets.open(data.test).limit(options.benchmarkLimit());
+      Dataset timed = Datasets.open(data.test, true).limit(options.benchmarkLimit());
       BenchmarkReport.Summary s = benchmark.run(model, timed, options.device(), bench);
       log(String.format("  %s: real-time factor %.4f (IQR %.4f), peak native memory %.1f MiB", prefix,
           s.realTimeFactor(), s.realTimeFactorIqr(), s.peakNativeBytes() / 1048576.0));
@@ -358,7 +372,8 @@ public final class Pipeline {
     FinetuneOptions fo = FinetuneOptions.builder().model(converted).train(data.train).valid(data.valid).out(work)
         .epochs(options.epochs()).maxSteps(options.maxSteps()).batchSize(options.batchSize())
         .learningRate(options.learningRate()).patience(options.patience()).evalEvery(options.evalEvery())
-        .streaming(streaming).device(options.device()).seed(options.seed()).resume(resume).build();
+        .streaming(streaming).device(options.device()).seed(options.seed()).resume(resume)
+        .allowOutsidePaths(true).build();
     if (resume) log("  resuming fine-tuning from " + work.resolve("checkpoint"));
     TrainingResult result = new Trainer(fo).run(new FinetuneProgress());
     // publish: the best model plus its training history and TensorBoard logs, in one atomic rename

@@ -1,5 +1,7 @@
 package dev.mha2mla.train;
 
+import dev.mha2mla.data.Datasets;
+
 import java.nio.file.Path;
 
 /**
@@ -59,7 +61,8 @@ public record FinetuneOptions(
     double maxGradNorm,
     boolean specAugment,
     int lengthBucket,
-    StreamingTraining streaming) {
+    StreamingTraining streaming,
+    boolean allowOutsidePaths) {
 
   public FinetuneOptions {
     if ((model == null) == (initConfig == null)) {
@@ -147,6 +150,7 @@ public record FinetuneOptions(
     private boolean specAugment = true;
     private int lengthBucket = 50;
     private StreamingTraining streaming;
+    private boolean allowOutsidePaths;
 
     public Builder model(Path v) { model = v; return this; }
     public Builder initConfig(Path v) { initConfig = v; return this; }
@@ -172,11 +176,13 @@ public record FinetuneOptions(
     public Builder specAugment(boolean v) { specAugment = v; return this; }
     public Builder lengthBucket(int v) { lengthBucket = v; return this; }
     public Builder streaming(StreamingTraining v) { streaming = v; return this; }
+    /** Lets --train / --valid manifests name audio outside their own folders (see {@link Datasets#open(Path, boolean)}). */
+    public Builder allowOutsidePaths(boolean v) { allowOutsidePaths = v; return this; }
 
     public FinetuneOptions build() {
       return new FinetuneOptions(model, initConfig, vocab, train, valid, out, epochs, maxSteps, stopAfterSteps, batchSize,
           learningRate, warmupSteps, patience, evalEvery, checkpointEvery, scope, device, seed, resume, optimizer,
-          maxGradNorm, specAugment, lengthBucket, streaming);
+          maxGradNorm, specAugment, lengthBucket, streaming, allowOutsidePaths);
     }
   }
 }

@@ -284,10 +284,10 @@ public final class Trainer {
       CtcLabels labels = new CtcLabels(vocabulary);
       // a streaming run reads raw samples: its fixed normalisation is folded into the model (foldForStreaming)
       AudioNormalizer reading = options.streaming() != null ? normalizer.withoutNormalization() : normalizer;
-      var train = Datasets.open(options.train());
+      var train = Datasets.open(options.train(), options.allowOutsidePaths());
       trainData = TrainingData.prepare("--train", train, labels, model.featureEncoder(), reading,
           i -> listener.preparing("--train", i + 1, train.size()));
-      var valid = Datasets.open(options.valid());
+      var valid = Datasets.open(options.valid(), options.allowOutsidePaths());
       validData = TrainingData.prepare("--valid", valid, labels, model.featureEncoder(), reading,
           i -> listener.preparing("--valid", i + 1, valid.size()));
     }

@@ -46,7 +46,8 @@ class AtomicFilesTest {
     assertThatThrownBy(() -> AtomicFiles.write(target, out -> {
       out.write("half of the new con".getBytes());
       throw new IOException("disk full");
-    })).isInstanceOf(IOException.class).hasMessage("disk full");
+    })).isInstanceOf(IOException.class).hasMessage(target + ": could not write the file: disk full")
+        .hasRootCauseMessage("disk full");
     assertThatThrownBy(() -> AtomicFiles.write(target, out -> {
       out.write("new".getBytes());
       throw new IllegalStateException("bug");

@@ -85,7 +85,9 @@ class FormatFuzzTest {
   }
 
   static Stream<Arguments> flacSeeds() {
-    return named(Seeds.flacs());
+    Map<String, byte[]> all = new java.util.LinkedHashMap<>(Seeds.flacs());
+    all.putAll(Seeds.flacHeaders());
+    return named(all);
   }
 
   static Stream<Arguments> configSeeds() {

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mha2mla.data.FlacReader;
+import dev.mha2mla.io.AudioLimits;
 import dev.mha2mla.io.MalformedFileException;
 import dev.mha2mla.io.RawTensor;
+import dev.mha2mla.io.UnsupportedAudioException;
 import dev.mha2mla.io.SafeTensorsFile;
 import dev.mha2mla.io.SafeTensorsReader;
 import dev.mha2mla.io.TorchPickleReader;
@@ -100,8 +102,12 @@ final class FuzzTargets {
       WavAudio audio = FlacReader.read(path);
       assertThat(audio.channels()).isEqualTo(1);
       assertThat(audio.samples()).isNotEmpty();
+      assertThat((long) audio.samples().length).isLessThanOrEqualTo(AudioLimits.maxSamples(audio.sampleRate()));
       return true;
-    } catch (IOException expected) {
+    } catch (MalformedFileException | UnsupportedAudioException expected) {
+      // the two refusals the reader promises (a too-long file is an UnsupportedAudioException); any other
+      // exception, an OutOfMemoryError included, breaks the contract
+      assertThat(expected.getMessage()).startsWith(path.toString());
       return false;
     } finally {
       Files.deleteIfExists(path);

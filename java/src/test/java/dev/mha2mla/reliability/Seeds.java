@@ -96,6 +96,24 @@ final class Seeds {
     return seeds;
   }
 
+  /**
+   * FLAC streams whose STREAMINFO and frame headers carry the numbers a decoder sizes buffers by: declared length
+   * (exact, unknown, 40 hours), block sizes (16 to 65535) and frames of both subframe kinds.
+   */
+  static Map<String, byte[]> flacHeaders() {
+    Map<String, byte[]> seeds = new LinkedHashMap<>();
+    short[] ramp = new short[64];
+    for (int i = 0; i < ramp.length; i++) ramp[i] = (short) (i * 512 - 16_000);
+    seeds.put("verbatim + constant", new FlacBuilder(64 + 4096, 4096).verbatimFrame(ramp)
+        .constantFrame(4096, (short) 7).bytes());
+    seeds.put("unknown length", new FlacBuilder(0, 4096).constantFrame(4096, (short) -3)
+        .constantFrame(4096, (short) 3).bytes());
+    seeds.put("declares 40 hours", new FlacBuilder(40L * 3600 * 16_000, 4096).constantFrame(4096, (short) 1).bytes());
+    seeds.put("block size 65535", new FlacBuilder(65_535, 65_535).constantFrame(65_535, (short) 100).bytes());
+    seeds.put("block size 16", new FlacBuilder(16, 16).verbatimFrame(Arrays.copyOf(ramp, 16)).bytes());
+    return seeds;
+  }
+
   static Map<String, byte[]> configs() {
     String fixture = new String(fixture("config.json"), StandardCharsets.UTF_8);
     Map<String, byte[]> seeds = new LinkedHashMap<>();

@@ -31,7 +31,9 @@ class StreamingUsageErrorsTest {
 
   private Path manifest() throws Exception {
     Path tsv = dir.resolve("data.tsv");
-    Files.writeString(tsv, Fixtures.conformerTiny().resolve("audio.wav") + "\tHELLO\n");
+    Files.copy(Fixtures.conformerTiny().resolve("audio.wav"), dir.resolve("audio.wav"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.writeString(tsv, "audio.wav\tHELLO\n");
     return tsv;
   }
 

@@ -34,21 +34,36 @@ final class TrainingFixtures {
     Path tiny = Fixtures.conformerTiny();
     writeTones(dir.resolve("tones-a.wav"), 17600, 220, 3);
     writeTones(dir.resolve("tones-b.wav"), 12800, 330, 5);
-    String tsv = tiny.resolve("audio.wav") + "\tHELLO WORLD\n"
-        + tiny.resolve("audio1.wav") + "\tHI THERE\n"
+    // manifests may name only audio below their own folder
+    Files.copy(tiny.resolve("audio.wav"), dir.resolve("audio.wav"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.copy(tiny.resolve("audio1.wav"), dir.resolve("audio1.wav"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    String tsv = "audio.wav\tHELLO WORLD\n"
+        + "audio1.wav\tHI THERE\n"
         + "tones-a.wav\tA TONE\n"
         + "tones-b.wav\tSEE\n";
     Path manifest = dir.resolve("data.tsv");
     Files.writeString(manifest, tsv);
     // validation: the two shorter clips (the trainer is checked to fit what it trains on, not to generalise)
-    Files.writeString(dir.resolve("valid.tsv"), tiny.resolve("audio1.wav") + "\tHI THERE\n" + "tones-b.wav\tSEE\n");
+    Files.writeString(dir.resolve("valid.tsv"), "audio1.wav\tHI THERE\n" + "tones-b.wav\tSEE\n");
     return manifest;
   }
 
-  /** A manifest with the given lines (path TAB transcript). */
+  /**
+   * A manifest with the given lines (path TAB transcript). An absolute path outside {@code dir} is copied into
+   * {@code dir} and named by its file name there, as manifests may name only audio below their own folder.
+   */
   static Path manifest(Path dir, String name, String... lines) throws IOException {
     Files.createDirectories(dir);
     Path manifest = dir.resolve(name);
+    lines = lines.clone();
+    for (int i = 0; i < lines.length; i++) {
+      String[] parts = lines[i].split("\t", 2);
+      Path p = Path.of(parts[0]);
+      if (p.isAbsolute() && !p.startsWith(dir.toAbsolutePath()) && Files.isRegularFile(p)) {
+        Files.copy(p, dir.resolve(p.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        lines[i] = p.getFileName() + (parts.length > 1 ? "\t" + parts[1] : "");
+      }
+    }
     Files.writeString(manifest, lines.length == 0 ? "" : String.join("\n", lines) + "\n");
     return manifest;
   }

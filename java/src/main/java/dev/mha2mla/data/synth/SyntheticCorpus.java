@@ -47,6 +47,7 @@ public final class SyntheticCorpus {
     if (Files.exists(out) && !Files.isDirectory(out)) throw new IOException(out + ": exists and is not a folder");
     Path parent = out.toAbsolutePath().getParent();
     Files.createDirectories(parent);
+    AtomicFiles.deleteAbandonedTemporaries(parent);
     Path tmp = parent.resolve("." + out.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
     try {
       Files.createDirectory(tmp);

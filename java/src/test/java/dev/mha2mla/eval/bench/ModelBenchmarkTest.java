@@ -45,8 +45,8 @@ class ModelBenchmarkTest {
   @Test
   void timesEachUtteranceOfADatasetAsThePipelineDoes() throws Exception {
     Path manifest = tmp.resolve("two.tsv");
-    Path audio = Fixtures.conformerTiny().resolve("audio.wav");
-    Path audio1 = Fixtures.conformerTiny().resolve("audio1.wav");
+    Path audio = Files.copy(Fixtures.conformerTiny().resolve("audio.wav"), tmp.resolve("audio.wav"));
+    Path audio1 = Files.copy(Fixtures.conformerTiny().resolve("audio1.wav"), tmp.resolve("audio1.wav"));
     Files.writeString(manifest, audio + "\tHELLO\n" + audio1 + "\tWORLD\n");
     ModelBenchmark.Options o = new ModelBenchmark.Options("cpu", java.util.List.of(), 1, 0, 2, 0,
         dev.mha2mla.model.AttentionBackend.defaultBackend(), dev.mha2mla.mla.LatentAttention.Form.EXPANDED, false);
