@@ -231,7 +231,8 @@ public final class Pipeline {
     step("1/6 convert MHA -> MLA", converted.resolve(MlaConverter.REPORT_FILE), () -> {
       int r = options.latentDimOr(source.hiddenSize() / 2);
       // calibration audio also when not whitening: it measures each layer's attention-output error
-      List<Path> calibration = List.of(data.train);
+      // the audio files themselves: data/train.tsv names them by absolute path, outside its own folder
+      List<Path> calibration = Datasets.open(data.train, true).limit(64).utterances().stream().map(Utterance::audio).toList();
       ConversionOptions co = new ConversionOptions(r, options.method(), options.whiten(), options.whiten(), 1e-4,
           options.device(), true, calibration, 32, 8);
       new MlaConverter(co, null).convert(options.model(), converted, true);
