@@ -101,7 +101,7 @@ public final class FlacBuilder {
   }
 
   /** Most significant bit first, as FLAC writes. */
-  private static final class BitWriter {
+  static final class BitWriter {
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     private int current;
     private int used;

@@ -166,10 +166,11 @@ class HostileAudioTest {
     int frameStart = 4 + 4 + 34; // after "fLaC", the block header and STREAMINFO
     // the frame header with its CRC-8: sync and codes (4 bytes), frame number 0 (1), block size - 1 (2), CRC-8 (1)
     byte[] head = java.util.Arrays.copyOfRange(built, frameStart, frameStart + 8);
-    Bits b = new Bits();
-    b.put(0, 1).put(0b001000, 6).put(0, 1); // FIXED, order 0, no wasted bits
-    b.put(0b00, 2).put(0, 4).put(0b1111, 4).put(16, 5);
-    for (int i = 0; i < 16; i++) b.put((i * 100) & 0xFFFF, 16);
+    FlacBuilder.BitWriter b = new FlacBuilder.BitWriter();
+    b.bits(0, 1).bits(0b001000, 6).bits(0, 1); // FIXED, order 0, no wasted bits
+    b.bits(0b00, 2).bits(0, 4).bits(0b1111, 4).bits(16, 5);
+    for (int i = 0; i < 16; i++) b.bits((i * 100) & 0xFFFF, 16);
+    b.align();
     byte[] sub = b.bytes();
     byte[] body = new byte[head.length + sub.length];
     System.arraycopy(head, 0, body, 0, head.length);
@@ -180,28 +181,5 @@ class HostileAudioTest {
     System.arraycopy(built, 0, out, 0, frameStart);
     System.arraycopy(frame.array(), 0, out, frameStart, frame.position());
     return out;
-  }
-
-  private static final class Bits {
-    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    private int current;
-    private int used;
-
-    Bits put(long value, int count) {
-      for (int i = count - 1; i >= 0; i--) {
-        current = current << 1 | (int) (value >>> i & 1);
-        if (++used == 8) {
-          bytes.write(current);
-          current = 0;
-          used = 0;
-        }
-      }
-      return this;
-    }
-
-    byte[] bytes() {
-      if (used > 0) put(0, 8 - used);
-      return bytes.toByteArray();
-    }
   }
 }
