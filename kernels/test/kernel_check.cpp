@@ -879,6 +879,14 @@ std::vector<StreamCase> stream_cases() {
                 cases.push_back({window == 0 ? "full context" : "evicting", kind, 2, 3, 24, 40, frames, chunk,
                                  max_frames, 1, 0});
             }
+    // Rings that grow as frames arrive (128 rows at first, doubling): past 128, 256 and 512 frames with windows
+    // that never fill, and into eviction once the ring reaches max_frames (here at 300, not a power of two).
+    for (CacheKind kind : {CacheKind::Latent, CacheKind::KeyValue}) {
+        cases.push_back({"growing", kind, 2, 2, 8, 16, 600, 7, 4096, 1, 0});
+        cases.push_back({"growing, evicting", kind, 2, 2, 8, 16, 700, 5, 300, 1, 0});
+        // sessions of 0, 200 and 400 frames appended in one call each, then chunks: windows grow unevenly
+        cases.push_back({"growing batch", kind, 1, 2, 8, 16, 150, 3, 500, 3, 200});
+    }
     // Batches of sessions whose windows differ (prerolls, one longer than the window in one append), across
     // the kWindowsPerLaunch grouping (35 caches).
     cases.push_back({"batch", CacheKind::Latent, 1, 4, 16, 48, 30, 4, 40, 3, 29});
@@ -922,6 +930,25 @@ void check_cache_lifecycle() {
            "reset forgets every frame");
     mla_cache_destroy(c);
     c = nullptr;
+    // The ring grows with the frames appended, not with max_frames: 128 rows at first, then doubling, capped.
+    const int64_t per_frame = 2 * r * 4;
+    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 2, r, 1 << 30) == MLA_OK && mla_cache_bytes(c) == 128 * per_frame,
+           "a cache of 2^30 frames starts with 128 rows");
+    const std::vector<float> y = rng.fill(size_t(300) * r, 1.0f);
+    expect(mla_latent_cache_append_f32(c, nullptr, 0, 100, y.data(), r) == MLA_OK && mla_cache_bytes(c) == 128 * per_frame,
+           "100 frames fit in the first rows");
+    expect(mla_latent_cache_append_f32(c, nullptr, 0, 29, y.data(), r) == MLA_OK && mla_cache_bytes(c) == 256 * per_frame,
+           "frame 129 doubles the ring");
+    expect(mla_latent_cache_append_f32(c, nullptr, 1, 300, y.data(), r) == MLA_OK && mla_cache_bytes(c) == 512 * per_frame,
+           "300 frames at once double it again (256 -> 512 rows)");
+    expect(mla_cache_frames(c, 0) == 129 && mla_cache_frames(c, 1) == 300, "growing keeps every layer's frames");
+    mla_cache_destroy(c);
+    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 2, r, 200) == MLA_OK, "latent cache of 200 frames");
+    expect(mla_latent_cache_append_f32(c, nullptr, 0, 300, y.data(), r) == MLA_OK && mla_cache_bytes(c) == 200 * per_frame &&
+               mla_cache_frames(c, 0) == 200 && mla_cache_first_position(c, 0) == 100,
+           "growth stops at max_frames");
+    mla_cache_destroy(c);
+    c = nullptr;
     expect(mla_kv_cache_create(&c, MLA_DEVICE_CPU, 24, 16, 64, 10) == MLA_OK, "K/V cache created");
     expect(mla_cache_bytes_per_frame(c) == 24 * 2 * 1024 * 4, "K/V cache bytes: 4 * layers * 2*H*dh per frame");
     mla_cache_destroy(c);
@@ -929,7 +956,7 @@ void check_cache_lifecycle() {
                mla_cache_bytes_per_frame(c) == 24 * 512 * 4,
            "flagship latent cache is 4x smaller per frame than K/V at r = d/2");
     mla_cache_destroy(c);
-    std::printf("cpu  cache   reset, long chunks, byte counts: %s\n", g_failures == 0 ? "ok" : "FAIL");
+    std::printf("cpu  cache   reset, long chunks, growth, byte counts: %s\n", g_failures == 0 ? "ok" : "FAIL");
 }
 
 // Bad cache arguments come back as status codes.

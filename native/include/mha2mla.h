@@ -164,10 +164,13 @@ int mla_latent_attention_split(int device, void* stream, int dtype, int num_spli
    frames. Frames keep absolute positions 0, 1, 2, ... counted from create / reset, so relative positions
    stay exact past evictions. max_frames bounds the keys a query sees, the chunk itself included: for L frames
    of left context in chunks of C frames create with max_frames = L + C; for unlimited context, the longest
-   stream. create is the only call that allocates (max_frames rows per layer, host memory for MLA_DEVICE_CPU,
-   device memory for MLA_DEVICE_CUDA); append and attend never do (the CPU kernels reuse the grow-only
-   per-thread scratch of entry points 1-2). A cache is not thread safe; different caches are independent.
-   Nothing is global.
+   stream. Memory grows with the stream, not with max_frames: create allocates min(max_frames, 128) rows per
+   layer (host memory for MLA_DEVICE_CPU, device memory for MLA_DEVICE_CUDA), and an append whose window would
+   not fit reallocates to min(max_frames, max(2 x rows, rows needed)) and moves the windows (on CUDA the old
+   rows are freed with cudaFree, which waits for the device). So a stream holds at most
+   min(max_frames, max(128, 2 x frames appended)) rows; append fails with MLA_ERR_OUT_OF_MEMORY, the cache unchanged, when
+   the rows are not there. attend never allocates (the CPU kernels reuse the grow-only per-thread scratch of
+   entry points 1-2). A cache is not thread safe; different caches are independent. Nothing is global.
 
    Per chunk and layer: append the chunk's frames, then attend the chunk's queries. They sit at the last Tq
    positions of the window: with n = mla_cache_frames(cache, layer), query i is at position
@@ -201,7 +204,7 @@ int mla_cache_reset(mla_cache* cache);
 
 /* Bytes per frame of context, over all layers: 4 * layers * r (latent) or 4 * layers * 2*H*dh (K/V). */
 int64_t mla_cache_bytes_per_frame(const mla_cache* cache);
-/* Bytes the cache holds: max_frames * mla_cache_bytes_per_frame. -1 for NULL, as for the one above. */
+/* Bytes the cache holds now: rows allocated * mla_cache_bytes_per_frame, at most max_frames rows. -1 for NULL. */
 int64_t mla_cache_bytes(const mla_cache* cache);
 /* Frames in the layer's window, in [0, max_frames]; -1 for a NULL cache or a layer out of range. */
 int mla_cache_frames(const mla_cache* cache, int layer);

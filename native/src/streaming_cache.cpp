@@ -1,11 +1,17 @@
 // Streaming caches (entry point 3 of mha2mla.h): one cache per session, per layer a ring of the most recent
 // frames, latent (absorbed MLA) or K/V (MHA / expanded MLA); append a chunk, attend its queries.
 //
-// Per layer the cache is a ring of `capacity` = max_frames rows, allocated once by create. The layer keeps
-// the number of frames appended since create / reset, n; its window is the last min(n, capacity) of them:
-// absolute positions first = n - frames .. n - 1, position x in ring row x mod capacity. The oldest frame is
-// overwritten only when a newer one arrives, so the window is always the exact left context and positions
-// keep counting past evictions. Attention reads the window through CacheWindow (start row, frame count) with
+// Per layer the cache is a ring of `capacity` rows. The layer keeps the number of frames appended since
+// create / reset, n; its window is the last min(n, capacity) of them: absolute positions first = n - frames ..
+// n - 1, position x in ring row x mod capacity. The oldest frame is overwritten only when a newer one arrives
+// and the ring holds max_frames rows, so the window is always the exact left context and positions keep
+// counting past evictions.
+//
+// The ring grows with the stream: create allocates min(max_frames, kInitialFrames) rows, and an append whose
+// window would not fit reallocates to min(max_frames, max(2 * capacity, frames needed)) rows, moving every
+// layer's window to its rows mod the new capacity. A stream's memory is so bounded by the audio it has seen
+// (max(kInitialFrames, 2 x its frames) rows, at most max_frames), not by the left context it may use: a left context of 2^20
+// frames costs nothing on a short stream. Doubling keeps the copying to under two moves per frame. Attention reads the window through CacheWindow (start row, frame count) with
 // the entry point 1 / 2 kernels, which take it in place of dense keys: the rows of a window are at most two
 // contiguous runs of the ring, so no page table is needed.
 //
@@ -30,7 +36,8 @@ struct mla_cache {
     Kind kind;
     int device;
     int layers, heads, head_dim;  // latent: heads = 1, head_dim = r
-    int capacity;                 // max_frames
+    int max_frames;               // the window's bound, chunk included
+    int capacity;                 // rows allocated per layer now, <= max_frames
     int64_t width;                // floats per frame and layer: r, or 2 * H * dh
     float* data;                  // layers * capacity * width floats, host or device memory
     int64_t* appended;            // per layer: frames appended since create / reset
@@ -42,12 +49,44 @@ using mla::CacheWindow;
 
 // The largest ring: row indices and start + j stay below 2^31 (see window_row).
 constexpr int kMaxFrames = 1 << 30;
+// Rows a new ring holds (2.56 s of 20 ms frames); it doubles from there as frames arrive.
+constexpr int kInitialFrames = 128;
+
+// Host or device memory for a ring of `rows` rows per layer, or nullptr with *status set.
+float* allocate_rows(int device, int layers, int rows, int64_t width, int* status) {
+    const size_t bytes = (size_t(layers) * size_t(rows) * size_t(width) * sizeof(float) + 63) / 64 * 64;
+    float* data = nullptr;
+    *status = MLA_OK;
+    if (device == MLA_DEVICE_CPU) {
+        data = static_cast<float*>(std::aligned_alloc(64, bytes));  // aligned_alloc wants a multiple of 64
+        if (data == nullptr) *status = MLA_ERR_OUT_OF_MEMORY;
+    } else {
+#ifdef MHA2MLA_WITH_CUDA
+        void* p = nullptr;
+        *status = mla::cuda_malloc(&p, bytes);
+        data = static_cast<float*>(p);
+#else
+        *status = MLA_ERR_UNSUPPORTED;
+#endif
+    }
+    return data;
+}
+
+void free_rows(int device, float* data) {
+    if (device == MLA_DEVICE_CPU) {
+        std::free(data);
+    } else {
+#ifdef MHA2MLA_WITH_CUDA
+        mla::cuda_free(data);  // synchronises the device, so no kernel still reads the old ring
+#endif
+    }
+}
 
 float* layer_base(const mla_cache* c, int layer) { return c->data + int64_t(layer) * c->capacity * c->width; }
 
 CacheWindow window_of(const mla_cache* c, int layer) {
     const int64_t n = c->appended[layer];
-    const int frames = int(std::min<int64_t>(n, c->capacity));
+    const int frames = int(std::min<int64_t>(n, c->capacity));  // capacity < max_frames only while n < capacity
     CacheWindow w;
     w.k = layer_base(c, layer);
     if (c->kind == Kind::KeyValue) {
@@ -74,9 +113,8 @@ int create(mla_cache** out, Kind kind, int device, int layers, int heads, int he
     if (device == MLA_DEVICE_CUDA) return MLA_ERR_UNSUPPORTED;
 #endif
     const int64_t width = (kind == Kind::KeyValue ? 2 : 1) * int64_t(heads) * head_dim;
-    const double floats = double(layers) * max_frames * width;
+    const double floats = double(layers) * max_frames * width;  // the most the ring will ever hold
     if (floats * sizeof(float) > double(INT64_MAX) / 2) return MLA_ERR_OUT_OF_MEMORY;
-    const size_t bytes = (size_t(floats) * sizeof(float) + 63) / 64 * 64;  // aligned_alloc wants a multiple of 64
 
     mla_cache* c = new (std::nothrow) mla_cache;
     if (c == nullptr) return MLA_ERR_OUT_OF_MEMORY;
@@ -85,23 +123,13 @@ int create(mla_cache** out, Kind kind, int device, int layers, int heads, int he
     c->layers = layers;
     c->heads = heads;
     c->head_dim = head_dim;
-    c->capacity = max_frames;
+    c->max_frames = max_frames;
+    c->capacity = std::min(max_frames, kInitialFrames);
     c->width = width;
     c->data = nullptr;
     c->appended = new (std::nothrow) int64_t[layers]();
     int status = c->appended != nullptr ? MLA_OK : MLA_ERR_OUT_OF_MEMORY;
-    if (status == MLA_OK) {
-        if (device == MLA_DEVICE_CPU) {
-            c->data = static_cast<float*>(std::aligned_alloc(64, bytes));
-            if (c->data == nullptr) status = MLA_ERR_OUT_OF_MEMORY;
-        } else {
-#ifdef MHA2MLA_WITH_CUDA
-            void* p = nullptr;
-            status = mla::cuda_malloc(&p, bytes);
-            c->data = static_cast<float*>(p);
-#endif
-        }
-    }
+    if (status == MLA_OK) c->data = allocate_rows(device, layers, c->capacity, width, &status);
     if (status != MLA_OK) {
         mla_cache_destroy(c);
         return status;
@@ -112,10 +140,81 @@ int create(mla_cache** out, Kind kind, int device, int layers, int heads, int he
 
 bool layer_ok(const mla_cache* c, int layer) { return c != nullptr && layer >= 0 && layer < c->layers; }
 
-// Writes `frames` frames (copy.src / src_ts / src_hs set) after the layer's last one. A chunk longer than the
-// ring keeps only its last `capacity` frames, but all of them count for the positions.
+// Writes copy.frames source frames to ring rows (copy.first_row + f) mod copy.capacity.
+int copy_rows(const mla_cache* c, const mla::CacheCopy& copy, void* stream) {
+    if (c->device == MLA_DEVICE_CPU) {
+        for (int f = 0; f < copy.frames; ++f) {
+            int row = copy.first_row + f;
+            if (row >= copy.capacity) row -= copy.capacity;
+            for (int part = 0; part < copy.parts; ++part)
+                for (int h = 0; h < copy.heads; ++h)
+                    std::memcpy(copy.dst[part] + h * copy.dst_hs + int64_t(row) * copy.width,
+                                copy.src[part] + f * copy.src_ts[part] + h * copy.src_hs[part],
+                                sizeof(float) * copy.width);
+        }
+        return MLA_OK;
+    }
+#ifdef MHA2MLA_WITH_CUDA
+    return mla::cache_copy_cuda(copy, stream);
+#else
+    (void)stream;
+    return MLA_ERR_UNSUPPORTED;
+#endif
+}
+
+// Reallocates the ring to hold at least `rows` rows (<= max_frames) and moves every layer's window to its
+// rows in the new ring: the window is at most two runs of old rows, each copied as consecutive positions.
+int grow(mla_cache* c, int rows, void* stream) {
+    const int capacity = int(std::min<int64_t>(c->max_frames, std::max<int64_t>(rows, 2 * int64_t(c->capacity))));
+    int status = MLA_OK;
+    float* data = allocate_rows(c->device, c->layers, capacity, c->width, &status);
+    if (status != MLA_OK) return status;
+    const bool kv = c->kind == Kind::KeyValue;
+    for (int layer = 0; layer < c->layers && status == MLA_OK; ++layer) {
+        const CacheWindow w = window_of(c, layer);
+        const int64_t first = c->appended[layer] - w.frames;  // absolute position of the window's oldest frame
+        float* base = data + int64_t(layer) * capacity * c->width;
+        for (int done = 0; done < w.frames && status == MLA_OK;) {
+            const int row = (w.start + done) % w.capacity;
+            const int run = std::min(w.frames - done, w.capacity - row);
+            mla::CacheCopy copy{};
+            copy.parts = kv ? 2 : 1;
+            copy.heads = kv ? c->heads : 1;
+            copy.width = c->head_dim;
+            copy.frames = run;
+            copy.first_row = int((first + done) % capacity);
+            copy.capacity = capacity;
+            copy.dst[0] = base;
+            copy.dst[1] = kv ? base + int64_t(c->heads) * capacity * c->head_dim : nullptr;
+            copy.dst_hs = kv ? int64_t(capacity) * c->head_dim : 0;
+            copy.src[0] = w.k + int64_t(row) * w.ts;
+            copy.src[1] = kv ? w.v + int64_t(row) * w.ts : nullptr;
+            copy.src_ts[0] = copy.src_ts[1] = w.ts;
+            copy.src_hs[0] = copy.src_hs[1] = w.hs;
+            status = copy_rows(c, copy, stream);
+            done += run;
+        }
+    }
+    if (status != MLA_OK) {
+        free_rows(c->device, data);
+        return status;
+    }
+    free_rows(c->device, c->data);
+    c->data = data;
+    c->capacity = capacity;
+    return MLA_OK;
+}
+
+// Writes `frames` frames (copy.src / src_ts / src_hs set) after the layer's last one, growing the ring first
+// when the window would not fit. A chunk longer than max_frames keeps only its last max_frames frames, but all
+// of them count for the positions.
 int append(mla_cache* c, void* stream, int layer, int frames, mla::CacheCopy& copy) {
     const int64_t n = c->appended[layer];
+    const int64_t needed = std::min<int64_t>(c->max_frames, n + frames);
+    if (needed > c->capacity) {
+        const int status = grow(c, int(needed), stream);
+        if (status != MLA_OK) return status;
+    }
     const int skip = std::max(0, frames - c->capacity);
     for (int part = 0; part < copy.parts; ++part) copy.src[part] += skip * copy.src_ts[part];
     copy.frames = frames - skip;
@@ -127,26 +226,8 @@ int append(mla_cache* c, void* stream, int layer, int frames, mla::CacheCopy& co
     copy.dst[0] = const_cast<float*>(w.k);
     copy.dst[1] = const_cast<float*>(w.v);
     copy.dst_hs = w.hs;
-
-    if (c->device == MLA_DEVICE_CPU) {
-        for (int f = 0; f < copy.frames; ++f) {
-            int row = copy.first_row + f;
-            if (row >= copy.capacity) row -= copy.capacity;
-            for (int part = 0; part < copy.parts; ++part)
-                for (int h = 0; h < copy.heads; ++h)
-                    std::memcpy(copy.dst[part] + h * copy.dst_hs + int64_t(row) * copy.width,
-                                copy.src[part] + f * copy.src_ts[part] + h * copy.src_hs[part],
-                                sizeof(float) * copy.width);
-        }
-    } else {
-#ifdef MHA2MLA_WITH_CUDA
-        const int status = mla::cache_copy_cuda(copy, stream);
-        if (status != MLA_OK) return status;
-#else
-        (void)stream;
-        return MLA_ERR_UNSUPPORTED;
-#endif
-    }
+    const int status = copy_rows(c, copy, stream);
+    if (status != MLA_OK) return status;
     c->appended[layer] = n + frames;
     return MLA_OK;
 }
@@ -206,13 +287,7 @@ int mla_kv_cache_create(mla_cache** cache, int device, int layers, int H, int dh
 
 int mla_cache_destroy(mla_cache* cache) {
     if (cache == nullptr) return MLA_OK;
-    if (cache->device == MLA_DEVICE_CPU) {
-        std::free(cache->data);
-    } else {
-#ifdef MHA2MLA_WITH_CUDA
-        mla::cuda_free(cache->data);
-#endif
-    }
+    free_rows(cache->device, cache->data);
     delete[] cache->appended;
     delete cache;
     return MLA_OK;

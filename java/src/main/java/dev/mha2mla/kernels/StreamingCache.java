@@ -14,8 +14,9 @@ import org.bytedeco.pytorch.Tensor;
  * positions of the window and see all of it (chunked attention). {@code maxFrames} counts the chunk itself: for L
  * frames of left context in chunks of C, create with L + C.
  *
- * <p>All memory is allocated on creation; {@link #close()} frees it at once (no finalizer does it for you). A
- * cache is not thread safe. CUDA caches live on the current CUDA device and take CUDA tensors.
+ * <p>Memory grows with the frames appended, not with {@code maxFrames}: 128 frames' worth on creation, doubled (at
+ * most to {@code maxFrames}) when an append would not fit; {@link #close()} frees it at once (no finalizer does it
+ * for you). A cache is not thread safe. CUDA caches live on the current CUDA device and take CUDA tensors.
  */
 public abstract sealed class StreamingCache implements AutoCloseable permits LatentCache, KeyValueCache {
   private NativeKernels.mla_cache handle;  // null once closed
@@ -60,7 +61,7 @@ public abstract sealed class StreamingCache implements AutoCloseable permits Lat
     return NativeKernels.mla_cache_bytes_per_frame(handle());
   }
 
-  /** Bytes the cache holds: {@code maxFrames() * bytesPerFrame()}. */
+  /** Bytes the cache holds now: the frames allocated so far (at most {@code maxFrames()}) times {@link #bytesPerFrame()}. */
   public final long bytes() {
     return NativeKernels.mla_cache_bytes(handle());
   }

@@ -36,7 +36,7 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
   /** Stored tensors the CTC forward pass never reads (positional conv of pre-training, BatchNorm counters), written back verbatim. */
   private final Map<String, RawTensor> passthrough = new LinkedHashMap<>();
   private final Device device;
-  /** Projected position tables of streams, per (chunk, window): one tensor per layer. Freed by close(). */
+  /** Projected position tables of streams, per (chunk, span): one tensor per layer. Freed by close(). */
   private final Map<List<Integer>, List<Tensor>> streamPositions = new HashMap<>();
   private boolean closed;
 
@@ -161,21 +161,28 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
     if (frames.size(1) > state.chunkFrames()) {
       throw new IllegalArgumentException("a chunk of " + frames.size(1) + " frames exceeds the stream's " + state.chunkFrames());
     }
+    int count = (int) frames.size(1);
+    int span = state.spanFor(count);
+    if (span != state.span()) state.usePositions(span, streamPositions(state.chunkFrames(), span));
     Tensor x = device == null ? frames : frames.to(device, ScalarType.Float);
-    return lmHead.forward(encoder.forwardChunk(x, state));
+    Tensor logits = lmHead.forward(encoder.forwardChunk(x, state));
+    state.advance(count);
+    return logits;
   }
 
   /**
    * A new stream's state: chunks of at most {@code chunkFrames} frames, each attending to itself and up to
-   * {@code leftContextFrames} earlier frames, over a cache of {@code kind}. The layers' projected position tables for that window are computed
-   * once per (chunk, left context) and shared by every stream of this model.
+   * {@code leftContextFrames} earlier frames, over a cache of {@code kind}. Cache and position tables start small and
+   * grow with the stream (see {@link StreamState}); the layers' projected position tables are computed once per
+   * (chunk, span) and shared by every stream of this model.
    */
   public StreamState openStream(int chunkFrames, int leftContextFrames, StreamingCacheKind kind) {
     checkOpen();
     if (chunkFrames < 1) throw new IllegalArgumentException("chunk must be at least 1 frame, got " + chunkFrames);
     if (leftContextFrames < 0) throw new IllegalArgumentException("left context must be >= 0 frames, got " + leftContextFrames);
     int window = Math.addExact(chunkFrames, leftContextFrames);
-    List<Tensor> positions = streamPositions(chunkFrames, window);
+    int span = Math.min(window, StreamState.INITIAL_SPAN);
+    List<Tensor> positions = streamPositions(chunkFrames, span);
     List<ConformerLayer> layers = encoder.layers();
     Device where = device == null ? new Device("cpu") : device;
     StreamingCache cache = layers.get(0).attention().newStreamingCache(kind, where, layers.size(), window);
@@ -183,16 +190,17 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
     try (PointerScope scope = new PointerScope()) {
       for (int i = 0; i < context.length; i++) context[i] = TorchTensors.keep(layers.get(i).conv().initialContext());
     }
-    return new StreamState(cache, context, positions, chunkFrames, leftContextFrames);
+    return new StreamState(cache, context, span, positions, chunkFrames, leftContextFrames);
   }
 
-  private synchronized List<Tensor> streamPositions(int chunkFrames, int window) {
+  private synchronized List<Tensor> streamPositions(int chunkFrames, int span) {
     checkOpen();
-    return streamPositions.computeIfAbsent(List.of(chunkFrames, window), key -> {
-      // rows m = 0 .. window + chunk - 2 of the HF table for `window` frames hold delta = window - 1 - m
+    return streamPositions.computeIfAbsent(List.of(chunkFrames, span), key -> {
+      // rows m = 0 .. span + chunk - 2 of the HF table for `span` frames hold delta = span - 1 - m (each row a
+      // function of its delta alone, so tables of every span agree where they overlap)
       List<Tensor> out = new ArrayList<>();
       try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
-        Tensor table = RelativePositionalEmbedding.table(window, config.hiddenSize()).narrow(0, 0, window + chunkFrames - 1);
+        Tensor table = RelativePositionalEmbedding.table(span, config.hiddenSize()).narrow(0, 0, span + chunkFrames - 1);
         Tensor onDevice = device == null ? table : table.to(device, ScalarType.Float);
         for (ConformerLayer layer : encoder.layers()) {
           out.add(TorchTensors.keep(layer.attention().projectPositions(onDevice).contiguous()));

@@ -13,6 +13,8 @@ import dev.mha2mla.mla.MlaConverter;
 import dev.mha2mla.model.Chunking;
 import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.ConformerLayer;
+import dev.mha2mla.model.StreamState;
+import dev.mha2mla.model.StreamingCacheKind;
 import dev.mha2mla.model.TorchTensors;
 import dev.mha2mla.model.WaveformStatistics;
 import java.io.IOException;
@@ -89,6 +91,56 @@ class ChunkedForwardTest {
     float[][] full = chunkedForward(asr.model(), List.of(STATS.apply(x)), new Chunking(chunk, left)).get(0);
     assertThat(streamed.length).isEqualTo(full.length).isEqualTo((int) asr.model().featureEncoder().frames(x.length));
     assertThat(maxDiff(streamed, full)).isLessThan(1e-4);
+  }
+
+  /**
+   * 7 s (349 frames) is past the 128 frames a stream's cache and position tables start with: they grow mid-stream
+   * (128 -> 205 rows, then evicting; 128 -> 256 -> 512 rows) and the logits still equal the chunk-masked pass.
+   */
+  @ParameterizedTest(name = "{0}, chunk {1}, left context {2}")
+  @MethodSource("growingCases")
+  void windowsThatGrowMidStreamEqualTheChunkMaskedForward(String kind, int chunk, int left) {
+    SpeechRecognizer asr = kind.equals("mha") ? mha : mla;
+    float[] x = audio(7 * 16000, 11 + chunk);
+    StreamOptions.Cache cache = kind.equals("mha") ? StreamOptions.Cache.KEY_VALUE : StreamOptions.Cache.LATENT;
+    float[][] streamed = stream(asr, x, new StreamOptions(chunk, left, cache).withNormalization(STATS), 3200);
+    float[][] full = chunkedForward(asr.model(), List.of(STATS.apply(x)), new Chunking(chunk, left)).get(0);
+    assertThat(streamed.length).isEqualTo(full.length).isGreaterThan(300);
+    assertThat(maxDiff(streamed, full)).isLessThan(1e-4);
+  }
+
+  static Stream<Arguments> growingCases() {
+    return Stream.of(Arguments.of("mha", 5, 200), Arguments.of("mla", 5, 200), Arguments.of("mha", 4, 512),
+        Arguments.of("mla", 4, 512));
+  }
+
+  /**
+   * A left context of 2^20 - 1 frames costs a short stream nothing: its cache and position tables hold the 128
+   * frames they start with (not 2^20 frames of every layer), and its logits are those of a 512-frame left context,
+   * which the audio never reaches either.
+   */
+  @Test
+  void aHugeLeftContextOnShortAudioHoldsOnlyWhatTheAudioNeeds() {
+    float[] x = audio(1600 * 8, 9);  // 0.8 s, 39 frames
+    for (SpeechRecognizer asr : List.of(mha, mla)) {
+      StreamOptions.Cache cache = asr == mha ? StreamOptions.Cache.KEY_VALUE : StreamOptions.Cache.LATENT;
+      ConformerCtcModel model = asr.model();
+      try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard();
+          StreamState state = model.openStream(1, Chunking.MAX_WINDOW - 1, asr == mha ? StreamingCacheKind.KEY_VALUE
+              : StreamingCacheKind.LATENT)) {
+        Tensor frames = model.streamFeatures(TorchTensors.floats(STATS.apply(x), 1, x.length));
+        for (long t = 0; t < frames.size(1); t++) model.streamChunk(frames.narrow(1, t, 1), state);
+        assertThat(state.framesSeen()).isEqualTo(frames.size(1));
+        assertThat(state.cache().bytes()).isEqualTo(StreamState.INITIAL_SPAN * state.cache().bytesPerFrame());
+        assertThat(state.span()).isEqualTo(StreamState.INITIAL_SPAN);
+        assertThat(state.positions(0).size(0)).isEqualTo(StreamState.INITIAL_SPAN);
+        assertThat(state.cacheBytes()).as("what the full window would hold").isEqualTo(
+            (long) Chunking.MAX_WINDOW * state.cache().bytesPerFrame());
+      }
+      float[][] huge = stream(asr, x, new StreamOptions(1, Chunking.MAX_WINDOW - 1, cache).withNormalization(STATS), 160);
+      float[][] usual = stream(asr, x, new StreamOptions(1, 512, cache).withNormalization(STATS), 160);
+      assertThat(maxDiff(huge, usual)).isEqualTo(0.0);
+    }
   }
 
   @Test
