@@ -168,9 +168,10 @@ int mla_latent_attention_split(int device, void* stream, int dtype, int num_spli
    layer (host memory for MLA_DEVICE_CPU, device memory for MLA_DEVICE_CUDA), and an append whose window would
    not fit reallocates to min(max_frames, max(2 x rows, rows needed)) and moves the windows (on CUDA the old
    rows are freed with cudaFree, which waits for the device). So a stream holds at most
-   min(max_frames, max(128, 2 x frames appended)) rows; append fails with MLA_ERR_OUT_OF_MEMORY, the cache unchanged, when
-   the rows are not there. attend never allocates (the CPU kernels reuse the grow-only per-thread scratch of
-   entry points 1-2). A cache is not thread safe; different caches are independent. Nothing is global.
+   min(max_frames, max(128, 2 x frames appended)) rows; append fails with MLA_ERR_OUT_OF_MEMORY, the cache
+   unchanged, when the rows are not there. attend allocates no cache rows; its CPU kernels use the grow-only
+   per-thread scratch of entry points 1-2 and, where those transpose keys once per call (long chunks), that
+   call's copy. A cache is not thread safe; different caches are independent. Nothing is global.
 
    Per chunk and layer: append the chunk's frames, then attend the chunk's queries. They sit at the last Tq
    positions of the window: with n = mla_cache_frames(cache, layer), query i is at position

@@ -25,7 +25,7 @@ struct CacheWindow {
     const float* v;  // nullptr for a latent cache
     int64_t hs, ts;  // head and row strides, elements
     int start;       // ring row of the window's oldest frame, in [0, capacity)
-    int capacity;    // ring rows: the cache's max_frames
+    int capacity;    // ring rows allocated now (at most the cache's max_frames)
     int frames;      // frames in the window, in [1, capacity]
 };
 

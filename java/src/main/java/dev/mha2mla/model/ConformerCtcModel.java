@@ -181,7 +181,8 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
     if (chunkFrames < 1) throw new IllegalArgumentException("chunk must be at least 1 frame, got " + chunkFrames);
     if (leftContextFrames < 0) throw new IllegalArgumentException("left context must be >= 0 frames, got " + leftContextFrames);
     int window = Math.addExact(chunkFrames, leftContextFrames);
-    int span = Math.min(window, StreamState.INITIAL_SPAN);
+    // a table for span S has 2S - 1 rows, of which a chunk of C needs S + C - 1: so S >= C from the start
+    int span = Math.min(window, Math.max(chunkFrames, StreamState.INITIAL_SPAN));
     List<Tensor> positions = streamPositions(chunkFrames, span);
     List<ConformerLayer> layers = encoder.layers();
     Device where = device == null ? new Device("cpu") : device;

@@ -11,7 +11,7 @@ import org.bytedeco.pytorch.Tensor;
  * Not thread safe: one stream, one thread at a time.
  *
  * <p>Like the cache, the position tables grow with the stream rather than being sized by the left context: they
- * cover a span S of frames (S - 1 the longest distance back), starting at min(window, {@link #INITIAL_SPAN}) and
+ * cover a span S of frames (S - 1 the longest distance back), starting at min(window, max(chunk, {@link #INITIAL_SPAN})) and
  * doubling, capped at the window, whenever a chunk's window would reach past S. A stream over a short recording
  * so holds memory for that recording, whatever left context it was opened with.
  */

@@ -74,7 +74,7 @@ class ChunkedForwardTest {
   static Stream<Arguments> cases() {
     List<Arguments> out = new ArrayList<>();
     for (String kind : List.of("mha", "mla")) {
-      for (int[] c : new int[][] {{1, 0}, {1, 6}, {2, 3}, {3, 512}, {4, 10}, {7, 0}, {16, 512}, {64, 8}}) {
+      for (int[] c : new int[][] {{1, 0}, {1, 6}, {2, 3}, {3, 512}, {4, 10}, {7, 0}, {16, 512}, {64, 8}, {160, 8}}) {
         out.add(Arguments.of(kind, c[0], c[1]));
       }
     }
