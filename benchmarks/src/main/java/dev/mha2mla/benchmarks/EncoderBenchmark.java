@@ -24,8 +24,8 @@ public class EncoderBenchmark extends WorkloadBenchmark<EncoderWorkload> {
   @Param("1")
   public int batch;
 
-  /** The shared fixtures folder (holds conformer-tiny). */
-  @Param("../shared/fixtures")
+  /** The fixtures folder (holds conformer-tiny), relative to the repository root. */
+  @Param("java/src/test/resources/fixtures")
   public String fixtures;
 
   @Override

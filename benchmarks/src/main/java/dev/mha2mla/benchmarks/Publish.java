@@ -41,7 +41,7 @@ public final class Publish implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Output folder (created; files in it are replaced).")
   Path out;
 
-  @Option(names = "--fixtures", defaultValue = "../shared/fixtures", description = "Shared fixtures folder (conformer-tiny). Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--fixtures", defaultValue = "java/src/test/resources/fixtures", description = "Fixtures folder (conformer-tiny). Default: ${DEFAULT-VALUE}.")
   Path fixtures;
 
   @Option(names = "--models", defaultValue = "models", description = "The repository's models folder (the shipped models). Default: ${DEFAULT-VALUE}.")

@@ -4,12 +4,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Locates the shared golden fixtures. The folder comes from the system property
- * {@value #PROPERTY} if set, otherwise {@code <repo>/../shared/fixtures}, where {@code <repo>} is the
- * nearest folder at or above the working directory that contains {@code native/} or {@code .git}.
+ * Locates the golden fixtures (outputs of HuggingFace's own code, kept in the repository's test resources). The folder
+ * comes from the system property {@value #PROPERTY} if set (the build sets it from the Maven property of that name, so
+ * {@code mvn verify -Dmha2mla.fixtures=DIR} tests against another set), otherwise
+ * {@code <repo>/java/src/test/resources/fixtures}, where {@code <repo>} is the nearest folder at or above the working
+ * directory that contains {@code native/} or {@code .git}.
  */
 public final class Fixtures {
   public static final String PROPERTY = "mha2mla.fixtures";
+  /** Where the fixtures live in the repository. */
+  public static final String IN_REPOSITORY = "java/src/test/resources/fixtures";
 
   private Fixtures() {
   }
@@ -20,7 +24,7 @@ public final class Fixtures {
     if (configured != null && !configured.isBlank()) {
       return existingDirectory(Path.of(configured).toAbsolutePath().normalize(), "-D" + PROPERTY);
     }
-    return existingDirectory(repoRoot().resolve("../shared/fixtures").normalize(), "<repo>/../shared/fixtures");
+    return existingDirectory(repoRoot().resolve(IN_REPOSITORY), "<repo>/" + IN_REPOSITORY);
   }
 
   /** The conformer-tiny fixture set (see its README.md). */
@@ -37,13 +41,13 @@ public final class Fixtures {
       }
     }
     throw new IllegalStateException("no folder containing native/ or .git at or above " + start
-        + "; set -D" + PROPERTY + "=<path to shared/fixtures>");
+        + "; set -D" + PROPERTY + "=<fixtures folder>");
   }
 
   private static Path existingDirectory(Path dir, String origin) {
     if (!Files.isDirectory(dir)) {
       throw new IllegalStateException("fixtures not found at " + dir + " (from " + origin
-          + "); set -D" + PROPERTY + "=<path to shared/fixtures>");
+          + "); set -D" + PROPERTY + "=<fixtures folder>");
     }
     return dir;
   }
