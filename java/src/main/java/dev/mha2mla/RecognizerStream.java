@@ -5,7 +5,7 @@ import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.FeatureEncoder;
 import dev.mha2mla.model.StreamState;
 import dev.mha2mla.model.StreamingCacheKind;
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import dev.mha2mla.model.WaveformStatistics;
 import java.util.ArrayList;
 import java.util.Arrays;

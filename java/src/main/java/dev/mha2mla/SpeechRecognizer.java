@@ -5,7 +5,7 @@ import dev.mha2mla.model.AudioNormalizer;
 import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.CtcVocabulary;
 import dev.mha2mla.model.Devices;
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -3,7 +3,7 @@ package dev.mha2mla.cli;
 import dev.mha2mla.eval.bench.BenchmarkReport;
 import dev.mha2mla.eval.bench.ModelBenchmark;
 import dev.mha2mla.io.Json;
-import dev.mha2mla.mla.LatentAttention;
+import dev.mha2mla.model.LatentAttention;
 import dev.mha2mla.model.AttentionBackend;
 import java.nio.file.Path;
 import java.util.List;

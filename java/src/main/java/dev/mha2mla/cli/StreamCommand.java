@@ -132,8 +132,8 @@ final class StreamCommand implements Callable<Integer> {
       }
       double seconds = (double) samples.length / rate;
       System.out.println("final: " + text);
-      System.err.printf(Locale.ROOT, "%.2f s of audio, %.3f s of compute (real-time factor %.3f); cache %.1f KiB "
-          + "(%s, %d + %d frames)%n", seconds, nanos / 1e9, nanos / 1e9 / seconds, cacheBytes / 1024.0, kind, leftContext, chunk);
+      System.err.printf(Locale.ROOT, "%.2f s of audio, %.3f s of compute (real-time factor %.3f); cache %.1f KiB once "
+          + "its window is full (%s, %d + %d frames; it grows with the audio up to that)%n", seconds, nanos / 1e9, nanos / 1e9 / seconds, cacheBytes / 1024.0, kind, leftContext, chunk);
       if (jsonOut != null) {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("model", model.toString());

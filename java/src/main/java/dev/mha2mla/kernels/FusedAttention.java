@@ -1,6 +1,5 @@
 package dev.mha2mla.kernels;
 
-import dev.mha2mla.model.TorchTensors;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.pytorch.Tensor;

@@ -1,7 +1,7 @@
 package dev.mha2mla.mla;
 
 import dev.mha2mla.model.ConformerCtcModel;
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;

@@ -63,7 +63,7 @@ public final class CuSolverSvd implements SvdBackend {
 
   @Override
   public Factors svd(Tensor a) {
-    boolean f64 = dev.mha2mla.model.TorchTensors.isType(a, ScalarType.Double);
+    boolean f64 = dev.mha2mla.kernels.TorchTensors.isType(a, ScalarType.Double);
     int m = (int) a.size(0);
     int n = (int) a.size(1);
     if (m < n) throw new IllegalArgumentException("cuSOLVER gesvd needs rows >= columns, got " + m + " x " + n);

@@ -85,7 +85,7 @@ public final class KvFactorizer {
     Tensor down = lInv == null ? vhR : torch.matmul(vhR, lInv);
     Tensor up = u.narrow(1, 0, rank).mul(s.narrow(0, 0, rank).unsqueeze(0));
     Tensor s2 = s.mul(s);
-    double[] singular = dev.mha2mla.model.TorchTensors.toDoubles(s);
+    double[] singular = dev.mha2mla.kernels.TorchTensors.toDoubles(s);
     return new Part(down, up, s2.narrow(0, 0, rank).sum().item_double(), s2.sum().item_double(), singular);
   }
 

@@ -1,5 +1,7 @@
 package dev.mha2mla.mla;
 
+import dev.mha2mla.model.LatentAttention;
+
 import dev.mha2mla.data.AudioFiles;
 import dev.mha2mla.io.RunInfo;
 import dev.mha2mla.kernels.KnownStack;
@@ -11,7 +13,7 @@ import dev.mha2mla.model.Linear;
 import dev.mha2mla.model.ModelFolderWriter;
 import dev.mha2mla.model.MultiHeadAttention;
 import dev.mha2mla.model.SelfAttention;
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import dev.mha2mla.model.UnsupportedModelException;
 import java.io.IOException;
 import java.nio.file.Files;

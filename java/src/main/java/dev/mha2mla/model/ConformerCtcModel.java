@@ -1,8 +1,10 @@
 package dev.mha2mla.model;
 
+import dev.mha2mla.kernels.TorchTensors;
+
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.kernels.StreamingCache;
-import dev.mha2mla.mla.LatentAttention;
+import dev.mha2mla.model.LatentAttention;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

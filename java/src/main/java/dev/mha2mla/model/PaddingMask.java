@@ -1,5 +1,7 @@
 package dev.mha2mla.model;
 
+import dev.mha2mla.kernels.TorchTensors;
+
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;

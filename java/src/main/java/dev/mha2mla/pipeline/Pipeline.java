@@ -16,7 +16,7 @@ import dev.mha2mla.io.Json;
 import dev.mha2mla.io.RunInfo;
 import dev.mha2mla.mla.ConversionMethod;
 import dev.mha2mla.mla.ConversionOptions;
-import dev.mha2mla.mla.LatentAttention;
+import dev.mha2mla.model.LatentAttention;
 import dev.mha2mla.mla.MlaConverter;
 import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.ConformerConfig;

@@ -2,7 +2,7 @@ package dev.mha2mla.train;
 
 import dev.mha2mla.io.DType;
 import dev.mha2mla.io.RawTensor;
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

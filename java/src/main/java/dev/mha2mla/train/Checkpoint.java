@@ -6,7 +6,7 @@ import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.io.SafeTensorsFile;
 import dev.mha2mla.io.SafeTensorsReader;
 import dev.mha2mla.io.SafeTensorsWriter;
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

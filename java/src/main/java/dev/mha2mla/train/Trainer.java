@@ -11,7 +11,7 @@ import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.CtcVocabulary;
 import dev.mha2mla.model.Devices;
 import dev.mha2mla.model.ModelFolderWriter;
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import dev.mha2mla.model.WaveformStatistics;
 import java.io.IOException;
 import java.nio.channels.FileChannel;

@@ -4,7 +4,7 @@ import dev.mha2mla.eval.EditCounts;
 import dev.mha2mla.eval.ErrorRate;
 import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.CtcVocabulary;
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Comparator;

@@ -1,11 +1,13 @@
 package dev.mha2mla.mla;
 
+import dev.mha2mla.model.LatentAttention;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mha2mla.model.Linear;
 import dev.mha2mla.model.PaddingMask;
 import dev.mha2mla.model.RelativePositionalEmbedding;
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;

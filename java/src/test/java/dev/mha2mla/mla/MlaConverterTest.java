@@ -1,5 +1,7 @@
 package dev.mha2mla.mla;
 
+import dev.mha2mla.model.LatentAttention;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -7,7 +9,7 @@ import dev.mha2mla.io.Fixtures;
 import dev.mha2mla.io.Json;
 import dev.mha2mla.io.SafeTensorsReader;
 import dev.mha2mla.model.ConformerCtcModel;
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import dev.mha2mla.model.UnsupportedModelException;
 import java.io.IOException;
 import java.nio.file.Files;

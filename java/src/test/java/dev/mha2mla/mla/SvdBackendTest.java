@@ -3,7 +3,7 @@ package dev.mha2mla.mla;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;

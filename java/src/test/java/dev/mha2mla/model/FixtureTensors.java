@@ -1,5 +1,7 @@
 package dev.mha2mla.model;
 
+import dev.mha2mla.kernels.TorchTensors;
+
 import dev.mha2mla.io.Fixtures;
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.io.SafeTensorsFile;

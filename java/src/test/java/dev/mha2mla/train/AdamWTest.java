@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.mha2mla.io.RawTensor;
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import java.util.Map;
 import java.util.Set;
 import org.bytedeco.javacpp.PointerScope;

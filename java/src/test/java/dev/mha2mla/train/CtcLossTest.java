@@ -3,7 +3,7 @@ package dev.mha2mla.train;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

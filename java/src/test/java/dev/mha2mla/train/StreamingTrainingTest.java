@@ -14,7 +14,7 @@ import dev.mha2mla.model.AudioNormalizer;
 import dev.mha2mla.model.Chunking;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.model.ConformerCtcModel;
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import dev.mha2mla.model.WaveformStatistics;
 import java.io.IOException;
 import java.nio.file.Files;

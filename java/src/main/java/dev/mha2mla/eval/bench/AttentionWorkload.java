@@ -1,7 +1,7 @@
 package dev.mha2mla.eval.bench;
 
 import dev.mha2mla.kernels.FusedAttention;
-import dev.mha2mla.mla.LatentAttention;
+import dev.mha2mla.model.LatentAttention;
 import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.Linear;
 import dev.mha2mla.model.MultiHeadAttention;

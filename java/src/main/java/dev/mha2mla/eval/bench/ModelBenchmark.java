@@ -2,7 +2,7 @@ package dev.mha2mla.eval.bench;
 
 import dev.mha2mla.data.Dataset;
 import dev.mha2mla.io.RunInfo;
-import dev.mha2mla.mla.LatentAttention;
+import dev.mha2mla.model.LatentAttention;
 import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.AudioNormalizer;
 import dev.mha2mla.model.ConformerConfig;
@@ -11,7 +11,7 @@ import dev.mha2mla.model.ConformerLayer;
 import dev.mha2mla.model.CpuThreads;
 import dev.mha2mla.model.Devices;
 import dev.mha2mla.model.MultiHeadAttention;
-import dev.mha2mla.model.TorchTensors;
+import dev.mha2mla.kernels.TorchTensors;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -49,7 +49,7 @@ class ModelBenchmarkTest {
     Path audio1 = Files.copy(Fixtures.conformerTiny().resolve("audio1.wav"), tmp.resolve("audio1.wav"));
     Files.writeString(manifest, audio + "\tHELLO\n" + audio1 + "\tWORLD\n");
     ModelBenchmark.Options o = new ModelBenchmark.Options("cpu", java.util.List.of(), 1, 0, 2, 0,
-        dev.mha2mla.model.AttentionBackend.defaultBackend(), dev.mha2mla.mla.LatentAttention.Form.EXPANDED, false);
+        dev.mha2mla.model.AttentionBackend.defaultBackend(), dev.mha2mla.model.LatentAttention.Form.EXPANDED, false);
     BenchmarkReport r = new ModelBenchmark(o, null).runOn(Fixtures.conformerTiny(), dev.mha2mla.data.Datasets.open(manifest));
     assertThat(r.dataset()).isEqualTo(dev.mha2mla.data.Datasets.open(manifest).name());
     assertThat(r.lengths()).hasSize(2);

@@ -1,17 +1,9 @@
-package dev.mha2mla.mla;
+package dev.mha2mla.model;
 
 import dev.mha2mla.kernels.FusedAttention;
 import dev.mha2mla.kernels.KeyValueCache;
 import dev.mha2mla.kernels.LatentCache;
 import dev.mha2mla.kernels.StreamingCache;
-import dev.mha2mla.model.AttentionBackend;
-import dev.mha2mla.model.ConformerConfig;
-import dev.mha2mla.model.Linear;
-import dev.mha2mla.model.PaddingMask;
-import dev.mha2mla.model.RelativeAttention;
-import dev.mha2mla.model.SelfAttention;
-import dev.mha2mla.model.StateDict;
-import dev.mha2mla.model.StreamingCacheKind;
 import java.util.Map;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;

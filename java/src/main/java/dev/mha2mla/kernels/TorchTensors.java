@@ -1,4 +1,4 @@
-package dev.mha2mla.model;
+package dev.mha2mla.kernels;
 
 import dev.mha2mla.io.DType;
 import dev.mha2mla.io.RawTensor;
