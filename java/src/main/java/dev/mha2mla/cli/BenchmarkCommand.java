@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code mha2mla benchmark}: speed and memory of one model folder, written as {@code <model>_benchmark.json}. */
 @Command(
@@ -59,15 +61,22 @@ final class BenchmarkCommand implements Callable<Integer> {
       description = "Skip measuring the machine's copy bandwidth and matmul rate (about 2 s).")
   boolean noCeilings;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     LatentAttention.Form form = switch (latentForm) {
       case "expanded" -> LatentAttention.Form.EXPANDED;
       case "absorbed" -> LatentAttention.Form.ABSORBED;
-      default -> throw new IllegalArgumentException("--latent-form must be expanded or absorbed, got '" + latentForm + "'");
+      default -> throw Usage.error(spec, "--latent-form must be expanded or absorbed, got '" + latentForm + "'");
     };
-    ModelBenchmark.Options options = new ModelBenchmark.Options(device, seconds, batchSize, warmup, repeats, threads,
-        AttentionBackend.parse(attention), form, !noCeilings);
+    Usage.require(spec, threads >= 0, "--threads must be 0 (all cores) or more, got " + threads);
+    for (double s : seconds) Usage.require(spec, s > 0 && s <= 3600, "--seconds: each length must be in (0, 3600] s, got " + s);
+    Usage.require(spec, repeats >= 1, "--repeats must be at least 1, got " + repeats);
+    Usage.check(spec, () -> dev.mha2mla.model.Devices.parse(device));
+    ModelBenchmark.Options options = Usage.check(spec, () -> new ModelBenchmark.Options(device, seconds, batchSize, warmup,
+        repeats, threads, AttentionBackend.parse(attention), form, !noCeilings));
     Path target = out != null ? out : Path.of(model.toAbsolutePath().normalize().getFileName() + "_benchmark.json");
     BenchmarkReport report = new ModelBenchmark(options, s -> System.err.println("benchmark: " + s)).run(model);
     Json.write(target, report);

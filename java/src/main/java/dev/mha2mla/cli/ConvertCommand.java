@@ -14,7 +14,9 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code mha2mla convert}: MHA model folder in, MLA model folder out. */
 @Command(
@@ -73,18 +75,29 @@ final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--overwrite", description = "Replace --out if it exists (atomically, once the new model is complete).")
   boolean overwrite;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     CpuThreads.configure(0);
-    if (!precision.equals("float32") && !precision.equals("float64")) {
-      throw new IllegalArgumentException("--svd-precision must be float32 or float64, got '" + precision + "'");
-    }
-    if (ridge < 0 || Double.isNaN(ridge)) throw new IllegalArgumentException("--ridge must be >= 0, got " + ridge);
-    ConversionMethod m = ConversionMethod.parse(method);
+    Usage.require(spec, precision.equals("float32") || precision.equals("float64"),
+        "--svd-precision must be float32 or float64, got '" + precision + "'");
+    Usage.require(spec, ridge >= 0, "--ridge must be >= 0, got " + ridge);
+    Usage.require(spec, latentDim == null || latentDim >= 1, "--latent-dim must be at least 1, got " + latentDim);
+    Usage.check(spec, () -> dev.mha2mla.model.Devices.parse(device));
+    ConversionMethod m = Usage.check(spec, () -> ConversionMethod.parse(method));
     int r = latentDim != null ? latentDim : ConformerConfig.read(model.resolve("config.json")).hiddenSize() / 2;
-    ConversionOptions options = new ConversionOptions(r, m, whiten, !noBalance, ridge, device,
-        precision.equals("float64"), calibration, calibrationUtterances, heldOut);
-    int layers = new MlaConverter(options, null).validate(model, out, overwrite).numHiddenLayers();
+    ConversionOptions options = Usage.check(spec, () -> new ConversionOptions(r, m, whiten, !noBalance, ridge, device,
+        precision.equals("float64"), calibration, calibrationUtterances, heldOut));
+    // the model's own limits on the options (r against its hidden size, the output folder); a bad model file is an
+    // IOException and stays a failure
+    int layers;
+    try {
+      layers = new MlaConverter(options, null).validate(model, out, overwrite).numHiddenLayers();
+    } catch (IllegalArgumentException e) {
+      throw Usage.error(spec, e.getMessage());
+    }
     ConversionReport report;
     try (ProgressBar bar = new ProgressBarBuilder().setTaskName("convert").setInitialMax(layers)
         .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))

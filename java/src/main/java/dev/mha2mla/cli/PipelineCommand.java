@@ -108,8 +108,13 @@ final class PipelineCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CpuThreads.configure(0);
-    PipelinePreset p = PipelinePreset.named(preset);
-    Path source = model != null ? model : defaultModel();
+    PipelinePreset p;
+    try {
+      p = PipelinePreset.named(preset);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
+    Path source = model != null ? model : shippedModel();
     Path out = results != null ? results
         : Path.of("results", "pipeline_" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss")));
     PipelineOptions options;
@@ -123,6 +128,9 @@ final class PipelineCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
+    if (model == null && !Files.isDirectory(source)) {
+      throw new IllegalArgumentException(source + ": the shipped small model is missing; pass --model DIR");
+    }
     Pipeline pipeline = new Pipeline(options, Pipeline.ModelBenchmark.onUtterances(1, 3), System.err::println)
         .allowOutsidePaths(allowOutsidePaths);
     System.err.print(pipeline.plan());
@@ -132,13 +140,9 @@ final class PipelineCommand implements Callable<Integer> {
   }
 
   /** models/conformer-small-synthetic beside the launcher (the repository root), or below the working directory. */
-  private static Path defaultModel() {
+  private static Path shippedModel() {
     String home = System.getProperty("mha2mla.home");
-    Path shipped = Path.of(home != null ? home : ".").resolve("models").resolve("conformer-small-synthetic");
-    if (!Files.isDirectory(shipped)) {
-      throw new IllegalArgumentException(shipped + ": the shipped small model is missing; pass --model DIR");
-    }
-    return shipped;
+    return Path.of(home != null ? home : ".").resolve("models").resolve("conformer-small-synthetic");
   }
 
   private static List<Integer> parseChunks(String text) {

@@ -13,7 +13,9 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code mha2mla synth}: a synthetic (espeak-ng) speech corpus in the LibriSpeech layout. */
 @Command(
@@ -57,9 +59,14 @@ final class SynthCommand implements Callable<Integer> {
   @Option(names = "--overwrite", description = "Replace --out if it exists (once the new corpus is complete).")
   boolean overwrite;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
-    CorpusPlan plan = CorpusPlan.create(seed, count, vocabularySize, Splits.parse(splits));
+    Usage.require(spec, count >= 1, "--count must be at least 1, got " + count);
+    Usage.require(spec, jobs == null || jobs >= 1, "--jobs must be at least 1, got " + jobs);
+    CorpusPlan plan = Usage.check(spec, () -> CorpusPlan.create(seed, count, vocabularySize, Splits.parse(splits)));
     SpeechTools tools = SpeechTools.find();
     int threads = jobs != null ? jobs : Runtime.getRuntime().availableProcessors();
     CorpusDescription d;

@@ -15,7 +15,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Parameters;
 
 /** {@code mha2mla transcribe}: one transcript line per audio file. */
@@ -53,12 +55,16 @@ final class TranscribeCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "AUDIO", description = "WAV or FLAC files (16-bit, mono, 16 kHz).")
   List<Path> audio;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     CpuThreads.configure(0);
-    if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+    Usage.require(spec, batchSize >= 1, "--batch-size must be at least 1, got " + batchSize);
+    Usage.check(spec, () -> dev.mha2mla.model.Devices.parse(device));
     List<float[]> samples = new ArrayList<>();
-    dev.mha2mla.model.AttentionBackend backend = dev.mha2mla.model.AttentionBackend.parse(attention);
+    dev.mha2mla.model.AttentionBackend backend = Usage.check(spec, () -> dev.mha2mla.model.AttentionBackend.parse(attention));
     try (SpeechRecognizer asr = SpeechRecognizer.open(model, device)) {
       asr.model().setAttentionBackend(backend);
       int rate = asr.normalizer().samplingRate();

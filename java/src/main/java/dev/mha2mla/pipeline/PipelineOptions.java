@@ -46,7 +46,30 @@ public record PipelineOptions(
   public PipelineOptions {
     streamChunks = List.copyOf(streamChunks);
     if (streamChunks.isEmpty()) throw new IllegalArgumentException("--stream-chunks needs at least one chunk size");
-    for (int c : streamChunks) new Chunking(c, leftContext);
+    if (leftContext < 0) throw new IllegalArgumentException("--left-context must be 0 or more frames, got " + leftContext);
+    for (int c : streamChunks) {
+      if (c < 1) throw new IllegalArgumentException("--stream-chunks: a chunk must be at least 1 frame, got " + c);
+      if ((long) c + leftContext > Chunking.MAX_WINDOW) {
+        throw new IllegalArgumentException("--stream-chunks " + c + " + --left-context " + leftContext + " is more than 2^20 frames");
+      }
+    }
+    if (latentDim != null && latentDim < 1) throw new IllegalArgumentException("--latent-dim must be at least 1, got " + latentDim);
+    if (synthCount < 1) throw new IllegalArgumentException("--synth-count must be at least 1, got " + synthCount);
+    if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+    if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
+      throw new IllegalArgumentException("--lr must be a positive number, got " + learningRate);
+    }
+    atLeastZero("--train-utterances", trainLimit);
+    atLeastZero("--eval-utterances", evalLimit);
+    atLeastZero("--benchmark-utterances", benchmarkLimit);
+    atLeastZero("--epochs", epochs);
+    atLeastZero("--max-steps", maxSteps);
+    atLeastZero("--patience", patience);
+    atLeastZero("--eval-every", evalEvery);
+  }
+
+  private static void atLeastZero(String option, long value) {
+    if (value < 0) throw new IllegalArgumentException(option + " must be 0 or more, got " + value);
   }
 
   public int latentDimOr(int dflt) {
