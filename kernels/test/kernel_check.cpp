@@ -8,7 +8,7 @@
 //                           points against the float32 kernel on the same 16-bit values, its output rounded;
 //                           the 16-bit conversions against a search of all 16-bit values
 //   kernel_check --cuda     every CUDA entry point, float32 and 16-bit, against its CPU twin on the same inputs
-//                           (one "skipped" line and exit 0 when there is no GPU)
+//                           (one "skipped" line and exit 77, CTest's skip, when there is no GPU)
 //   kernel_check --bench    timings at the flagship sizes (d = 1024, H = 16, dh = 64, r = 512;
 //                           T = 250, 750, 1500), CPU and, when present, CUDA (float32 and bfloat16); then the
 //                           streaming caches
@@ -43,6 +43,10 @@ constexpr double kTolerance = 1e-4;
 constexpr double kMaskValue = -3.4028234663852886e38;  // torch.finfo(torch.float32).min, HF's mask
 
 int g_failures = 0;
+// --cuda with nothing to run (no GPU, or a build without CUDA): exit kExitSkipped, which CTest counts as skipped
+// (SKIP_RETURN_CODE), so a missing GPU never reads as a passed check.
+bool g_cuda_skipped = false;
+constexpr int kExitSkipped = 77;
 
 void expect(bool ok, const char* what) {
     if (!ok) {
@@ -1497,6 +1501,7 @@ int run_cuda_checks() {
     const int devices = mla_cuda_device_count();
     if (devices == 0) {
         std::printf("CUDA checks skipped: built with CUDA, but no GPU or driver is present\n");
+        g_cuda_skipped = true;
         return 0;
     }
     cudaDeviceProp prop;
@@ -1576,6 +1581,7 @@ int run_cuda_checks() {
 
 int run_cuda_checks() {
     std::printf("CUDA checks skipped: built without CUDA (no nvcc found, or MHA2MLA_CUDA=OFF)\n");
+    g_cuda_skipped = true;
     Rng rng(5);
     Shape s{"no cuda", 1, 1, 2, 2, 8, 8, 0, {}};
     const Problem pb = make_relpos(s, rng);
@@ -1875,5 +1881,6 @@ int main(int argc, char** argv) {
     if (mode != "--cuda") run_cpu_checks();
     if (mode != "--cpu") run_cuda_checks();
     std::printf("%s: %d failure(s), %.1f s\n", g_failures == 0 ? "PASS" : "FAIL", g_failures, (now_ms() - t0) / 1000.0);
+    if (g_failures == 0 && mode == "--cuda" && g_cuda_skipped) return kExitSkipped;  // CTest reports it as skipped
     return g_failures == 0 ? 0 : 1;
 }

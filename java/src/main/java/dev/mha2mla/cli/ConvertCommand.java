@@ -87,7 +87,7 @@ final class ConvertCommand implements Callable<Integer> {
     Usage.require(spec, latentDim == null || latentDim >= 1, "--latent-dim must be at least 1, got " + latentDim);
     Usage.check(spec, () -> dev.mha2mla.model.Devices.parse(device));
     ConversionMethod m = Usage.check(spec, () -> ConversionMethod.parse(method));
-    int r = latentDim != null ? latentDim : ConformerConfig.read(model.resolve("config.json")).hiddenSize() / 2;
+    int r = latentDim != null ? latentDim : ConformerConfig.read(model.resolve("config.json")).defaultLatentDim();
     ConversionOptions options = Usage.check(spec, () -> new ConversionOptions(r, m, whiten, !noBalance, ridge, device,
         precision.equals("float64"), calibration, calibrationUtterances, heldOut));
     // the model's own limits on the options (r against its hidden size, the output folder); a bad model file is an

@@ -51,6 +51,14 @@ public record ConformerConfig(
   /** The MLA fields of a converted model: latent size per frame and layer, how it was made, from what. */
   public record MlaSettings(int latentDim, String method, boolean whitened, String sourceModel) {}
 
+  /**
+   * The latent size a conversion uses unless told otherwise: r = d/2, which caches 4x fewer floats per frame than
+   * K/V (2d) and keeps the whole attention output on the shipped model (README, the quick pipeline).
+   */
+  public int defaultLatentDim() {
+    return Math.max(1, hiddenSize / 2);
+  }
+
   public int headDim() {
     return hiddenSize / numAttentionHeads;
   }

@@ -113,7 +113,7 @@ public final class Pipeline {
     m.put("train", o.train() == null ? null : o.train().toAbsolutePath().normalize().toString());
     m.put("valid", o.valid() == null ? null : o.valid().toAbsolutePath().normalize().toString());
     m.put("test", o.test() == null ? null : o.test().toAbsolutePath().normalize().toString());
-    m.put("latent_dim", o.latentDimOr(source.hiddenSize() / 2));
+    m.put("latent_dim", o.latentDimOr(source.defaultLatentDim()));
     m.put("method", o.method().name().toLowerCase(java.util.Locale.ROOT));
     m.put("whiten", o.whiten());
     m.put("device", o.device());
@@ -183,7 +183,7 @@ public final class Pipeline {
   /** What will run, where, and roughly how long, before anything runs. */
   public String plan() throws IOException {
     ConformerConfig config = ConformerConfig.read(options.model().resolve("config.json"));
-    int r = options.latentDimOr(config.hiddenSize() / 2);
+    int r = options.latentDimOr(config.defaultLatentDim());
     double params = estimateParameters(config);
     // rough, from runs on 2 cores with the shipped 2.1M-parameter model: per training utterance ~0.02 s per million
     // parameters for the attention scope (1920 utterances in 77 s), ~0.033 s for the streaming fine-tune's encoder
@@ -229,7 +229,7 @@ public final class Pipeline {
 
     Path converted = results.resolve(CONVERTED);
     step("1/6 convert MHA -> MLA", converted.resolve(MlaConverter.REPORT_FILE), () -> {
-      int r = options.latentDimOr(source.hiddenSize() / 2);
+      int r = options.latentDimOr(source.defaultLatentDim());
       // calibration audio also when not whitening: it measures each layer's attention-output error
       // the audio files themselves: data/train.tsv names them by absolute path, outside its own folder
       List<Path> calibration = Datasets.open(data.train, true).limit(64).utterances().stream().map(Utterance::audio).toList();

@@ -36,6 +36,6 @@ public record AttentionShape(String name, int hidden, int heads, int latent) {
   /** A model's attention: its latent size if converted, else r = d / 2 (what conversion would choose by default). */
   public static AttentionShape of(String name, ConformerConfig c) {
     return new AttentionShape(name, c.hiddenSize(), c.numAttentionHeads(),
-        c.isMla() ? c.mla().latentDim() : Math.max(1, c.hiddenSize() / 2));
+        c.isMla() ? c.mla().latentDim() : c.defaultLatentDim());
   }
 }

@@ -115,7 +115,7 @@ public final class EncoderWorkload implements AutoCloseable {
   private static Path convertedTinyModel(Path fixtures) throws IOException {
     Path source = tinyModel(fixtures);
     Path out = java.nio.file.Files.createTempDirectory("mha2mla-bench-tiny-mla");
-    int r = ConformerConfig.read(source.resolve("config.json")).hiddenSize() / 2;
+    int r = ConformerConfig.read(source.resolve("config.json")).defaultLatentDim();
     new dev.mha2mla.mla.MlaConverter(dev.mha2mla.mla.ConversionOptions.plain(r, dev.mha2mla.mla.ConversionMethod.JOINT), null)
         .convert(source, out, true);
     try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(out)) {
