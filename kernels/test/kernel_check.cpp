@@ -936,20 +936,19 @@ void check_cache_lifecycle() {
     c = nullptr;
     // The ring grows with the frames appended, not with max_frames: 128 rows at first, then doubling, capped.
     const int64_t per_frame = 2 * r * 4;
-    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 2, r, 1 << 30) == MLA_OK && mla_cache_bytes(c) == 128 * per_frame,
-           "a cache of 2^30 frames starts with 128 rows");
     const std::vector<float> y = rng.fill(size_t(300) * r, 1.0f);
-    expect(mla_latent_cache_append_f32(c, nullptr, 0, 100, y.data(), r) == MLA_OK && mla_cache_bytes(c) == 128 * per_frame,
-           "100 frames fit in the first rows");
-    expect(mla_latent_cache_append_f32(c, nullptr, 0, 29, y.data(), r) == MLA_OK && mla_cache_bytes(c) == 256 * per_frame,
-           "frame 129 doubles the ring");
-    expect(mla_latent_cache_append_f32(c, nullptr, 1, 300, y.data(), r) == MLA_OK && mla_cache_bytes(c) == 512 * per_frame,
-           "300 frames at once double it again (256 -> 512 rows)");
+    auto rows = [&] { return mla_cache_bytes(c) / per_frame; };
+    auto append = [&](int layer, int frames) { return mla_latent_cache_append_f32(c, nullptr, layer, frames, y.data(), r); };
+    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 2, r, 1 << 30) == MLA_OK && rows() == 128,
+           "a cache of 2^30 frames starts with 128 rows");
+    expect(append(0, 100) == MLA_OK && rows() == 128, "100 frames fit in the first rows");
+    expect(append(0, 29) == MLA_OK && rows() == 256, "frame 129 doubles the ring");
+    expect(append(1, 300) == MLA_OK && rows() == 512, "300 frames at once double it again (256 -> 512 rows)");
     expect(mla_cache_frames(c, 0) == 129 && mla_cache_frames(c, 1) == 300, "growing keeps every layer's frames");
     mla_cache_destroy(c);
     expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 2, r, 200) == MLA_OK, "latent cache of 200 frames");
-    expect(mla_latent_cache_append_f32(c, nullptr, 0, 300, y.data(), r) == MLA_OK && mla_cache_bytes(c) == 200 * per_frame &&
-               mla_cache_frames(c, 0) == 200 && mla_cache_first_position(c, 0) == 100,
+    expect(append(0, 300) == MLA_OK && rows() == 200 && mla_cache_frames(c, 0) == 200 &&
+               mla_cache_first_position(c, 0) == 100,
            "growth stops at max_frames");
     mla_cache_destroy(c);
     c = nullptr;

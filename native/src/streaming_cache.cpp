@@ -10,10 +10,12 @@
 // The ring grows with the stream: create allocates min(max_frames, kInitialFrames) rows, and an append whose
 // window would not fit reallocates to min(max_frames, max(2 * capacity, frames needed)) rows, moving every
 // layer's window to its rows mod the new capacity. A stream's memory is so bounded by the audio it has seen
-// (max(kInitialFrames, 2 x its frames) rows, at most max_frames), not by the left context it may use: a left context of 2^20
-// frames costs nothing on a short stream. Doubling keeps the copying to under two moves per frame. Attention reads the window through CacheWindow (start row, frame count) with
-// the entry point 1 / 2 kernels, which take it in place of dense keys: the rows of a window are at most two
-// contiguous runs of the ring, so no page table is needed.
+// (max(kInitialFrames, 2 x its frames) rows, at most max_frames), not by the left context it may use: a left
+// context of 2^20 frames costs nothing on a short stream. Doubling keeps the copying under two moves per frame.
+//
+// Attention reads the window through CacheWindow (start row, frame count) with the entry point 1 / 2 kernels,
+// which take it in place of dense keys: the rows of a window are at most two contiguous runs of the ring, so no
+// page table is needed.
 //
 // Storage per layer, floats: latent caches [capacity][r]; K/V caches K [H][capacity][dh] then
 // V [H][capacity][dh] (head-major: a (batch, head) task streams one contiguous run per head).

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mha2mla.io.Fixtures;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,11 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.tools.DiagnosticCollector;
-import javax.tools.JavaCompiler;
-import javax.tools.JavaFileObject;
-import javax.tools.StandardJavaFileManager;
-import javax.tools.ToolProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,21 +53,26 @@ class ReadmeSnippetsTest {
     return out;
   }
 
-  /** javac's error messages for the sources against the test classpath; empty when they compile. */
+  /**
+   * javac's error messages for the sources against the test classpath; empty when they compile. javac runs in a
+   * process of its own: compiling in this JVM would leave its JIT and allocator busy while later tests measure
+   * native memory.
+   */
   static String compile(List<Path> sources, Path classes) throws IOException {
     Files.createDirectories(classes);
-    JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-    DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
-    StringWriter output = new StringWriter();
-    try (StandardJavaFileManager files = javac.getStandardFileManager(diagnostics, null, StandardCharsets.UTF_8)) {
-      List<String> options = List.of("-classpath", System.getProperty("java.class.path"), "-d", classes.toString(),
-          "-proc:none");
-      boolean ok = javac.getTask(output, files, diagnostics, options, null, files.getJavaFileObjectsFromPaths(sources)).call();
-      StringBuilder errors = new StringBuilder(output.toString());
-      diagnostics.getDiagnostics().stream().filter(d -> d.getKind() == javax.tools.Diagnostic.Kind.ERROR)
-          .forEach(d -> errors.append(d.getSource() == null ? "" : d.getSource().getName()).append(':')
-              .append(d.getLineNumber()).append(": ").append(d.getMessage(null)).append('\n'));
-      return ok ? "" : errors.toString();
+    Path javac = Path.of(System.getProperty("java.home"), "bin", "javac");
+    List<String> command = new ArrayList<>(List.of(javac.toString(), "-proc:none", "-d", classes.toString(),
+        "-classpath", System.getProperty("java.class.path")));
+    for (Path source : sources) command.add(source.toString());
+    Path log = classes.resolveSibling("javac.log");
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      int code = p.waitFor();
+      return code == 0 ? "" : Files.readString(log, StandardCharsets.UTF_8) + "(javac exit " + code + ")";
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while compiling the README's examples", e);
     }
   }
 }
