@@ -18,6 +18,7 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -84,10 +85,8 @@ final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--stream-normalization", paramLabel = "MEAN,STD|DATA", description = StreamNormalization.HELP)
   String streamNormalization;
 
-  @Option(names = "--allow-outside-paths",
-      description = "Let TSV manifests name audio outside their own folder (absolute paths, ../, links leading out); "
-          + "refused by default.")
-  boolean allowOutsidePaths;
+  @Mixin
+  ManifestPathsOption outsidePaths;
 
   @Spec
   CommandSpec spec;
@@ -116,7 +115,7 @@ final class EvaluateCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw usage(e.getMessage());
     }
-    Dataset dataset = Datasets.open(data, allowOutsidePaths);
+    Dataset dataset = Datasets.open(data, outsidePaths.allowed);
     if (!dataset.hasTranscripts()) {
       throw new IllegalArgumentException(data + ": has no transcripts to score against (a folder of audio files); "
           + "use a TSV manifest (path<TAB>transcript) or a LibriSpeech folder");

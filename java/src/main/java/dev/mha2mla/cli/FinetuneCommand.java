@@ -22,6 +22,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -147,10 +148,8 @@ final class FinetuneCommand implements Callable<Integer> {
       description = "Clip the global gradient norm to X; 0 disables (default: ${DEFAULT-VALUE}).")
   double maxGradNorm;
 
-  @Option(names = "--allow-outside-paths",
-      description = "Let TSV manifests name audio outside their own folder (absolute paths, ../, links leading out); "
-          + "refused by default.")
-  boolean allowOutsidePaths;
+  @Mixin
+  ManifestPathsOption outsidePaths;
 
   @Option(names = "--no-spec-augment", description = "Train without the config's SpecAugment masks.")
   boolean noSpecAugment;
@@ -167,7 +166,7 @@ final class FinetuneCommand implements Callable<Integer> {
           .learningRate(lr).warmupSteps(warmup).patience(patience).evalEvery(evalEvery).checkpointEvery(checkpointEvery)
           .scope(scope == null ? null : TrainScope.parse(scope)).device(device).seed(seed).resume(resume)
           .optimizer(new AdamW.Settings(0.9, 0.999, 1e-8, weightDecay)).maxGradNorm(maxGradNorm)
-          .specAugment(!noSpecAugment).streaming(streamingOptions()).allowOutsidePaths(allowOutsidePaths)
+          .specAugment(!noSpecAugment).streaming(streamingOptions()).allowOutsidePaths(outsidePaths.allowed)
           .build();
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());

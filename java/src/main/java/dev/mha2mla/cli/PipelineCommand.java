@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -97,10 +98,8 @@ final class PipelineCommand implements Callable<Integer> {
       description = "Left context of those streams and of the streaming fine-tune (default: ${DEFAULT-VALUE}).")
   int leftContext;
 
-  @Option(names = "--allow-outside-paths",
-      description = "Let TSV manifests name audio outside their own folder (absolute paths, ../, links leading out); "
-          + "refused by default.")
-  boolean allowOutsidePaths;
+  @Mixin
+  ManifestPathsOption outsidePaths;
 
   @Spec
   CommandSpec spec;
@@ -132,7 +131,7 @@ final class PipelineCommand implements Callable<Integer> {
       throw new IllegalArgumentException(source + ": the shipped small model is missing; pass --model DIR");
     }
     Pipeline pipeline = new Pipeline(options, Pipeline.ModelBenchmark.onUtterances(1, 3), System.err::println)
-        .allowOutsidePaths(allowOutsidePaths);
+        .allowOutsidePaths(outsidePaths.allowed);
     System.err.print(pipeline.plan());
     Pipeline.PipelineResult result = pipeline.run();
     System.out.println(result.report());
