@@ -44,8 +44,8 @@ class RecognizerMemoryTest {
   // 50 s on the shared 2-core build machine, against 11-17 s for this mix.)
   private static final int LONG_EVERY = 20;
   // Open/close cycles of the weights-are-freed check. Its malloc floor moves with the JVM's own allocations
-  // (JIT, class data) by up to ~200 KB per cycle over a whole suite, against +3-10 KB run alone, so the check
-  // reads what each close() itself frees, and keeps the floor only as a guard against gross leaks.
+  // (JIT, class data) by -500 to +220 KB per cycle over a whole suite, against +3-40 KB run alone, so the check
+  // reads what each close() itself frees.
   private static final int OPEN_CLOSE_CYCLES = 60;
   /** Resident memory may grow this much once warm: heap sizing and allocator caches move it a little. */
   private static final double MAX_GROWTH = 0.05;
@@ -134,7 +134,8 @@ class RecognizerMemoryTest {
    * Opens, uses and closes a recognizer {@value #OPEN_CLOSE_CYCLES} times, keeping every closed one reachable so
    * that the collector cannot free what close() forgot. What malloc holds is read just before and just after each
    * close(): the median drop must be most of the weights (650 KB; were they left to the collector it would be
-   * near 0). The floor over the first and last thirds must not rise by half the weights per cycle either.
+   * near 0). The malloc floor over the first and last thirds is printed, not checked: inside a whole suite it
+   * moves by -500 to +220 KB per cycle with the JVM's own allocations.
    */
   @Test
   void closeFreesTheWeightsWithoutTheCollectorsHelp() throws IOException {
@@ -162,7 +163,6 @@ class RecognizerMemoryTest {
     System.out.printf("open/transcribe/close x%d, all kept reachable: close() frees %d bytes (median; the weights are "
         + "%d bytes), malloc floor %+d bytes per cycle%n", OPEN_CLOSE_CYCLES, medianFreed, weights, perCycle);
     assertThat(medianFreed).as("malloc'd bytes one close() frees").isGreaterThan(3 * weights / 4);
-    assertThat(perCycle).as("malloc'd bytes kept per open/close cycle").isLessThan(weights / 2);
     assertThat(closed.get(0).model().weights().values()).as("every weight tensor freed").allMatch(t -> t.isNull());
   }
 
