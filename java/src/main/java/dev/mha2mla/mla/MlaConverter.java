@@ -1,19 +1,18 @@
 package dev.mha2mla.mla;
 
-import dev.mha2mla.model.LatentAttention;
-
 import dev.mha2mla.data.AudioFiles;
 import dev.mha2mla.io.RunInfo;
 import dev.mha2mla.kernels.KnownStack;
+import dev.mha2mla.kernels.TorchTensors;
 import dev.mha2mla.model.AudioNormalizer;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.ConformerLayer;
+import dev.mha2mla.model.LatentAttention;
 import dev.mha2mla.model.Linear;
 import dev.mha2mla.model.ModelFolderWriter;
 import dev.mha2mla.model.MultiHeadAttention;
 import dev.mha2mla.model.SelfAttention;
-import dev.mha2mla.kernels.TorchTensors;
 import dev.mha2mla.model.UnsupportedModelException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,8 +26,8 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Converts every self-attention block of an MHA model folder to MLA and writes the converted folder

@@ -1,10 +1,8 @@
 package dev.mha2mla.model;
 
-import dev.mha2mla.kernels.TorchTensors;
-
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.kernels.StreamingCache;
-import dev.mha2mla.model.LatentAttention;
+import dev.mha2mla.kernels.TorchTensors;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,8 +15,8 @@ import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * A HuggingFace {@code Wav2Vec2ConformerForCTC} in eval mode: feature encoder, feature projection,

@@ -1,13 +1,12 @@
 package dev.mha2mla.model;
 
 import dev.mha2mla.kernels.TorchTensors;
-
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Which frames of a batch each frame may see. {@code lengths[b]} frames of sequence b are real; the rest are padding,

@@ -1,12 +1,11 @@
 package dev.mha2mla.model;
 
-import dev.mha2mla.kernels.TorchTensors;
-
 import dev.mha2mla.io.MalformedFileException;
 import dev.mha2mla.io.RawTensor;
-import dev.mha2mla.io.SafeTensorsReader;
 import dev.mha2mla.io.SafeTensorsFile;
+import dev.mha2mla.io.SafeTensorsReader;
 import dev.mha2mla.io.TorchPickleReader;
+import dev.mha2mla.kernels.TorchTensors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

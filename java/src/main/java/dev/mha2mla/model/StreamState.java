@@ -1,8 +1,7 @@
 package dev.mha2mla.model;
 
-import dev.mha2mla.kernels.TorchTensors;
-
 import dev.mha2mla.kernels.StreamingCache;
+import dev.mha2mla.kernels.TorchTensors;
 import java.util.List;
 import org.bytedeco.pytorch.Tensor;
 

@@ -1,7 +1,6 @@
 package dev.mha2mla.train;
 
 import dev.mha2mla.data.Datasets;
-
 import java.nio.file.Path;
 
 /**

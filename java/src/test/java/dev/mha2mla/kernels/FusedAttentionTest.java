@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.mha2mla.model.PaddingMask;
 import dev.mha2mla.model.RelativeAttention;
-import dev.mha2mla.kernels.TorchTensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;

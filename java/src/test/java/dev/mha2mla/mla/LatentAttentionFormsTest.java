@@ -1,8 +1,7 @@
 package dev.mha2mla.mla;
 
-import dev.mha2mla.model.LatentAttention;
-
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.mha2mla.model.LatentAttention;
 
 import dev.mha2mla.model.Linear;
 import dev.mha2mla.model.PaddingMask;

@@ -1,9 +1,8 @@
 package dev.mha2mla.mla;
 
-import dev.mha2mla.model.LatentAttention;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import dev.mha2mla.model.LatentAttention;
 
 import dev.mha2mla.io.Fixtures;
 import dev.mha2mla.io.Json;

@@ -1,8 +1,7 @@
 package dev.mha2mla.model;
 
-import dev.mha2mla.kernels.TorchTensors;
-
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.mha2mla.kernels.TorchTensors;
 
 import java.io.IOException;
 import java.nio.file.Files;

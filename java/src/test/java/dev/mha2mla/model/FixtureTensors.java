@@ -1,11 +1,10 @@
 package dev.mha2mla.model;
 
-import dev.mha2mla.kernels.TorchTensors;
-
 import dev.mha2mla.io.Fixtures;
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.io.SafeTensorsFile;
 import dev.mha2mla.io.SafeTensorsReader;
+import dev.mha2mla.kernels.TorchTensors;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;

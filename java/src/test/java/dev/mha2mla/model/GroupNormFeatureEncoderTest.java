@@ -1,9 +1,8 @@
 package dev.mha2mla.model;
 
-import dev.mha2mla.kernels.TorchTensors;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import dev.mha2mla.kernels.TorchTensors;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
