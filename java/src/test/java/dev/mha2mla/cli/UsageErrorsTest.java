@@ -3,9 +3,6 @@ package dev.mha2mla.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mha2mla.io.Fixtures;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -67,18 +64,9 @@ class UsageErrorsTest {
     Path dir = Files.createTempDirectory(temp, "case");
     Path out = dir.resolve("out");
     String[] resolved = java.util.Arrays.stream(args).map(a -> a.equals("OUT") ? out.toString() : a).toArray(String[]::new);
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    PrintStream saved = System.err;
-    int code;
-    try {
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      code = Main.run(resolved);
-    } finally {
-      System.setErr(saved);
-    }
-    String message = err.toString(StandardCharsets.UTF_8);
-    assertThat(code).as(message).isEqualTo(2);
-    assertThat(message).contains(named.contains("|") ? named.split("\\|")[0] : named);
+    CliRun run = CliRun.of(resolved);
+    assertThat(run.code()).as(run.stderr()).isEqualTo(2);
+    assertThat(run.stderr()).contains(named.contains("|") ? named.split("\\|")[0] : named);
     assertThat(out).doesNotExist();
   }
 }

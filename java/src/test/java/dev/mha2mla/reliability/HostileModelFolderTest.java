@@ -3,6 +3,7 @@ package dev.mha2mla.reliability;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.mha2mla.cli.CliRun;
 import dev.mha2mla.cli.Main;
 import dev.mha2mla.io.DType;
 import dev.mha2mla.io.Fixtures;
@@ -13,14 +14,11 @@ import dev.mha2mla.io.SafeTensorsReader;
 import dev.mha2mla.io.SafeTensorsWriter;
 import dev.mha2mla.io.TorchPickleReader;
 import dev.mha2mla.model.ConformerCtcModel;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -273,16 +271,9 @@ class HostileModelFolderTest {
         {"transcribe", "--model", deep.toString(), audio},
         {"transcribe", "--verbose", "--model", deep.toString(), audio},
         {"--verbose", "transcribe", "--model", deep.toString(), audio}}) {
-      ByteArrayOutputStream err = new ByteArrayOutputStream();
-      PrintStream old = System.err;
-      int code;
-      try {
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        code = Main.run(args);
-      } finally {
-        System.setErr(old);
-      }
-      String stderr = err.toString(StandardCharsets.UTF_8);
+      CliRun run = CliRun.of(args);
+      int code = run.code();
+      String stderr = run.stderr();
       boolean verbose = List.of(args).contains("--verbose");
       assertThat(code).as(String.join(" ", args)).isEqualTo(1);
       assertThat(stderr).as(String.join(" ", args)).contains("error: " + deep.resolve("pytorch_model.bin") + ": ");
