@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-shot check of the CUDA kernels on a machine with an NVIDIA GPU, CMake, a C++ compiler, nvcc and Python
-# with PyTorch (no Java needed), in about 5 minutes on an H100/H200-class machine (under 8):
+# with PyTorch (no Java needed); each step has a time limit (not yet run on a GPU, so its time there is unmeasured):
 #   1. builds native/ and kernels/ for this GPU's architecture (Release);
 #   2. runs CTest: every CUDA entry point against its CPU twin (float32 and 16-bit), the streaming caches, the
 #      CPU checks and the emulated CUDA build; a "skipped" CUDA check counts as a failure here;

@@ -3,8 +3,9 @@ package dev.mha2mla.cli;
 import dev.mha2mla.eval.bench.BenchmarkReport;
 import dev.mha2mla.eval.bench.ModelBenchmark;
 import dev.mha2mla.io.Json;
-import dev.mha2mla.model.LatentAttention;
 import dev.mha2mla.model.AttentionBackend;
+import dev.mha2mla.model.Devices;
+import dev.mha2mla.model.LatentAttention;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -74,7 +75,7 @@ final class BenchmarkCommand implements Callable<Integer> {
     Usage.require(spec, threads >= 0, "--threads must be 0 (all cores) or more, got " + threads);
     for (double s : seconds) Usage.require(spec, s > 0 && s <= 3600, "--seconds: each length must be in (0, 3600] s, got " + s);
     Usage.require(spec, repeats >= 1, "--repeats must be at least 1, got " + repeats);
-    Usage.check(spec, () -> dev.mha2mla.model.Devices.parse(device));
+    Usage.check(spec, () -> Devices.parse(device));
     ModelBenchmark.Options options = Usage.check(spec, () -> new ModelBenchmark.Options(device, seconds, batchSize, warmup,
         repeats, threads, AttentionBackend.parse(attention), form, !noCeilings));
     Path target = out != null ? out : Path.of(model.toAbsolutePath().normalize().getFileName() + "_benchmark.json");

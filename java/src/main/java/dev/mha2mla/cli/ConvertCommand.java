@@ -6,6 +6,7 @@ import dev.mha2mla.mla.ConversionReport;
 import dev.mha2mla.mla.MlaConverter;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.model.CpuThreads;
+import dev.mha2mla.model.Devices;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,7 +86,7 @@ final class ConvertCommand implements Callable<Integer> {
         "--svd-precision must be float32 or float64, got '" + precision + "'");
     Usage.require(spec, ridge >= 0, "--ridge must be >= 0, got " + ridge);
     Usage.require(spec, latentDim == null || latentDim >= 1, "--latent-dim must be at least 1, got " + latentDim);
-    Usage.check(spec, () -> dev.mha2mla.model.Devices.parse(device));
+    Usage.check(spec, () -> Devices.parse(device));
     ConversionMethod m = Usage.check(spec, () -> ConversionMethod.parse(method));
     int r = latentDim != null ? latentDim : ConformerConfig.read(model.resolve("config.json")).defaultLatentDim();
     ConversionOptions options = Usage.check(spec, () -> new ConversionOptions(r, m, whiten, !noBalance, ridge, device,

@@ -16,7 +16,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Parameters;
 
@@ -107,26 +106,16 @@ final class PipelineCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CpuThreads.configure(0);
-    PipelinePreset p;
-    try {
-      p = PipelinePreset.named(preset);
-    } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage());
-    }
+    PipelinePreset p = Usage.check(spec, () -> PipelinePreset.named(preset));
     Path source = model != null ? model : shippedModel();
     Path out = results != null ? results
         : Path.of("results", "pipeline_" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss")));
-    PipelineOptions options;
-    try {
-      options = new PipelineOptions(p, source, train, valid, test, out, latentDim,
-          ConversionMethod.parse(method), whiten, device, seed, or(synthCount, p.synthUtterances()),
-          or(trainUtterances, p.trainUtterances()), or(evalUtterances, p.evalUtterances()),
-          or(benchmarkUtterances, p.benchmarkUtterances()), or(epochs, p.epochs()), maxSteps != null ? maxSteps : p.maxSteps(),
-          or(batchSize, p.batchSize()), lr != null ? lr : p.learningRate(), or(patience, p.patience()),
-          evalEvery != null ? evalEvery : p.evalEvery(), streaming, parseChunks(streamChunks), leftContext);
-    } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage());
-    }
+    PipelineOptions options = Usage.check(spec, () -> new PipelineOptions(p, source, train, valid, test, out, latentDim,
+        ConversionMethod.parse(method), whiten, device, seed, or(synthCount, p.synthUtterances()),
+        or(trainUtterances, p.trainUtterances()), or(evalUtterances, p.evalUtterances()),
+        or(benchmarkUtterances, p.benchmarkUtterances()), or(epochs, p.epochs()), maxSteps != null ? maxSteps : p.maxSteps(),
+        or(batchSize, p.batchSize()), lr != null ? lr : p.learningRate(), or(patience, p.patience()),
+        evalEvery != null ? evalEvery : p.evalEvery(), streaming, parseChunks(streamChunks), leftContext));
     if (model == null && !Files.isDirectory(source)) {
       throw new IllegalArgumentException(source + ": the shipped small model is missing; pass --model DIR");
     }

@@ -7,7 +7,9 @@ import dev.mha2mla.io.AtomicFiles;
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.io.SafeTensorsWriter;
 import dev.mha2mla.io.WavAudio;
+import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.CpuThreads;
+import dev.mha2mla.model.Devices;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,8 +19,8 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code mha2mla transcribe}: one transcript line per audio file. */
 @Command(
@@ -62,9 +64,9 @@ final class TranscribeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     CpuThreads.configure(0);
     Usage.require(spec, batchSize >= 1, "--batch-size must be at least 1, got " + batchSize);
-    Usage.check(spec, () -> dev.mha2mla.model.Devices.parse(device));
+    Usage.check(spec, () -> Devices.parse(device));
     List<float[]> samples = new ArrayList<>();
-    dev.mha2mla.model.AttentionBackend backend = Usage.check(spec, () -> dev.mha2mla.model.AttentionBackend.parse(attention));
+    AttentionBackend backend = Usage.check(spec, () -> AttentionBackend.parse(attention));
     try (SpeechRecognizer asr = SpeechRecognizer.open(model, device)) {
       asr.model().setAttentionBackend(backend);
       int rate = asr.normalizer().samplingRate();

@@ -8,6 +8,7 @@ import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
 
+import dev.mha2mla.kernels.TorchTensors;
 import org.bytedeco.cuda.cusolver.cusolverDnContext;
 import org.bytedeco.cuda.global.cusolver;
 import org.bytedeco.javacpp.DoublePointer;
@@ -18,8 +19,8 @@ import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * SVD on an NVIDIA GPU with cuSOLVER's gesvd (float32 or float64, the input's type), through the JavaCPP
@@ -63,7 +64,7 @@ public final class CuSolverSvd implements SvdBackend {
 
   @Override
   public Factors svd(Tensor a) {
-    boolean f64 = dev.mha2mla.kernels.TorchTensors.isType(a, ScalarType.Double);
+    boolean f64 = TorchTensors.isType(a, ScalarType.Double);
     int m = (int) a.size(0);
     int n = (int) a.size(1);
     if (m < n) throw new IllegalArgumentException("cuSOLVER gesvd needs rows >= columns, got " + m + " x " + n);

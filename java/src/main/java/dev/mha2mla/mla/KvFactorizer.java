@@ -1,10 +1,11 @@
 package dev.mha2mla.mla;
 
+import dev.mha2mla.kernels.TorchTensors;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Factors a layer's K and V projections into a latent of r values per frame (DESIGN.md section 2).
@@ -85,7 +86,7 @@ public final class KvFactorizer {
     Tensor down = lInv == null ? vhR : torch.matmul(vhR, lInv);
     Tensor up = u.narrow(1, 0, rank).mul(s.narrow(0, 0, rank).unsqueeze(0));
     Tensor s2 = s.mul(s);
-    double[] singular = dev.mha2mla.kernels.TorchTensors.toDoubles(s);
+    double[] singular = TorchTensors.toDoubles(s);
     return new Part(down, up, s2.narrow(0, 0, rank).sum().item_double(), s2.sum().item_double(), singular);
   }
 
