@@ -667,6 +667,9 @@ void check_arguments() {
 
 enum class CacheKind { Latent, KeyValue };
 
+// The latent sizes mla_latent_cache_create takes: r in each of `layers` layers.
+std::vector<int> same_r(int layers, int r) { return std::vector<int>(size_t(layers), r); }
+
 struct StreamCase {
     const char* name;
     CacheKind kind;
@@ -676,10 +679,11 @@ struct StreamCase {
     int max_frames;        // cache window
     int sessions;          // caches attended in one call
     int preroll;           // session b first appends b * preroll frames in one call (may exceed max_frames)
+    std::vector<int> rs{};  // latent: r of each layer, where layers differ (empty: r in every layer)
 };
 
-// Per layer: every frame's keys (c [T, r], or k and v [T, H, dh]) for each session (index layer * B + b), and
-// the queries of all sessions in one buffer [B, Tmax, H, D] (qa or q; qw [B, Tmax, H, dh] for latent caches),
+// Per layer: every frame's keys (c [T, r_l], or k and v [T, H, dh]) for each session (index layer * B + b), and
+// the queries of all sessions in one buffer [B, Tmax, H, D_l] (qa or q; qw [B, Tmax, H, dh] for latent caches),
 // Tmax = preroll * (B - 1) + frames. Session b's frame f is row b * Tmax + f, so a step's chunk rows of all
 // sessions sit one fixed stride apart: the batched attend reads them in place. Shared: p [P, H, dh], u, w.
 struct StreamData {
@@ -690,8 +694,19 @@ struct StreamData {
     std::vector<float> p, u, w;
     bool latent() const { return sc.kind == CacheKind::Latent; }
     int total(int b) const { return b * sc.preroll + sc.frames; }
-    int key_width() const { return latent() ? sc.r : sc.H * sc.dh; }
-    int out_dim() const { return latent() ? sc.r : sc.dh; }
+    int r_of(int l) const { return sc.rs.empty() ? sc.r : sc.rs[size_t(l)]; }  // layer l's latent size
+    std::vector<int> latent_sizes() const {
+        std::vector<int> r;
+        for (int l = 0; l < sc.layers; ++l) r.push_back(r_of(l));
+        return r;
+    }
+    int key_width(int l) const { return latent() ? r_of(l) : sc.H * sc.dh; }
+    int out_dim(int l) const { return latent() ? r_of(l) : sc.dh; }  // D_l
+    int max_out_dim() const {
+        int D = 0;
+        for (int l = 0; l < sc.layers; ++l) D = std::max(D, out_dim(l));
+        return D;
+    }
     int64_t query_row(int b, int f) const { return int64_t(b) * Tmax + f; }  // in units of H * D floats
 };
 
@@ -699,11 +714,11 @@ StreamData make_stream(const StreamCase& sc, Rng& rng) {
     StreamData d;
     d.sc = sc;
     d.Tmax = sc.preroll * (sc.sessions - 1) + sc.frames;
-    const int D = d.out_dim();
     for (int l = 0; l < sc.layers; ++l) {
+        const int D = d.out_dim(l), width = d.key_width(l);
         for (int b = 0; b < sc.sessions; ++b) {
-            d.keys.push_back(rng.fill(size_t(d.total(b)) * d.key_width(), 1.0f));
-            d.values.push_back(d.latent() ? std::vector<float>() : rng.fill(size_t(d.total(b)) * d.key_width(), 1.0f));
+            d.keys.push_back(rng.fill(size_t(d.total(b)) * width, 1.0f));
+            d.values.push_back(d.latent() ? std::vector<float>() : rng.fill(size_t(d.total(b)) * width, 1.0f));
         }
         d.queries.push_back(rng.fill(size_t(sc.sessions) * d.Tmax * sc.H * D, d.latent() ? 0.5f : 2.0f));
         d.qw.push_back(d.latent() ? rng.fill(size_t(sc.sessions) * d.Tmax * sc.H * sc.dh, 2.0f) : std::vector<float>());
@@ -719,10 +734,15 @@ StreamData make_stream(const StreamCase& sc, Rng& rng) {
 }
 
 std::string describe(const StreamCase& sc) {
+    // the size: dh=24, r=40, or per layer r=8/24/5
+    std::string size = sc.kind == CacheKind::Latent ? "r=" : "dh=";
+    if (sc.kind == CacheKind::Latent && !sc.rs.empty())
+        for (size_t l = 0; l < sc.rs.size(); ++l) size += (l > 0 ? "/" : "") + std::to_string(sc.rs[l]);
+    else
+        size += std::to_string(sc.kind == CacheKind::Latent ? sc.r : sc.dh);
     char buf[160];
-    std::snprintf(buf, sizeof buf, "%s: L=%d H=%d %s=%d T=%d chunk=%d window=%d B=%d", sc.name, sc.layers, sc.H,
-                  sc.kind == CacheKind::Latent ? "r" : "dh", sc.kind == CacheKind::Latent ? sc.r : sc.dh, sc.frames,
-                  sc.chunk, sc.max_frames, sc.sessions);
+    std::snprintf(buf, sizeof buf, "%s: L=%d H=%d %s T=%d chunk=%d window=%d B=%d", sc.name, sc.layers, sc.H,
+                  size.c_str(), sc.frames, sc.chunk, sc.max_frames, sc.sessions);
     return buf;
 }
 
@@ -732,16 +752,17 @@ void for_each_chunk(const StreamCase& sc, F f) {
     for (int t0 = 0; t0 < sc.frames; t0 += sc.chunk) f(t0, std::min(sc.chunk, sc.frames - t0));
 }
 
-// Reference outputs: per step, per layer, dense [B, H, s, D], from entry points 1 / 2 over each window.
+// Reference outputs: per step, per layer, dense [B, H, s, D_l], from entry points 1 / 2 over each window.
 int stream_reference(const StreamData& d, std::vector<float>& out) {
     const StreamCase& sc = d.sc;
-    const int B = sc.sessions, H = sc.H, D = d.out_dim(), dh = sc.dh;
+    const int B = sc.sessions, H = sc.H, dh = sc.dh;
     const int64_t ps[2] = {int64_t(H) * dh, dh};
     int status = MLA_OK;
     out.clear();
     for_each_chunk(sc, [&](int t0, int s) {
         for (int l = 0; l < sc.layers; ++l)
             for (int b = 0; b < B; ++b) {
+                const int D = d.out_dim(l), r = d.r_of(l);
                 const int end = b * sc.preroll + t0 + s;  // frames appended once this chunk is in
                 const int n = std::min(end, sc.max_frames), first = end - n;
                 const size_t at = out.size();
@@ -753,10 +774,10 @@ int stream_reference(const StreamData& d, std::vector<float>& out) {
                 const std::vector<float>& keys = d.keys[size_t(l) * B + b];
                 int st;
                 if (d.latent()) {
-                    const int64_t cs[2] = {0, sc.r};
-                    st = mla_latent_attention_f32(MLA_DEVICE_CPU, nullptr, 1, H, s, n, sc.r, dh, d.P, d.zero_row,
+                    const int64_t cs[2] = {0, r};
+                    st = mla_latent_attention_f32(MLA_DEVICE_CPU, nullptr, 1, H, s, n, r, dh, d.P, d.zero_row,
                                                   n - s, d.scale, d.queries[l].data() + row * H * D, qs,
-                                                  keys.data() + int64_t(first) * sc.r, cs,
+                                                  keys.data() + int64_t(first) * r, cs,
                                                   d.qw[l].data() + row * H * dh, qws, d.p.data(), ps, nullptr,
                                                   out.data() + at, os);
                 } else {
@@ -797,11 +818,12 @@ struct HostMemory {
 template <class Mem>
 int stream_through_caches(const StreamData& d, Mem& mem, int splits, std::vector<float>& out, double& attend_ms) {
     const StreamCase& sc = d.sc;
-    const int B = sc.sessions, H = sc.H, D = d.out_dim(), dh = sc.dh, width = d.key_width();
+    const int B = sc.sessions, H = sc.H, dh = sc.dh;
+    const std::vector<int> r = d.latent_sizes();
     std::vector<mla_cache*> caches(B, nullptr);
     int status = MLA_OK;
     for (int b = 0; b < B && status == MLA_OK; ++b)
-        status = d.latent() ? mla_latent_cache_create(&caches[b], mem.device, sc.layers, sc.r, sc.max_frames)
+        status = d.latent() ? mla_latent_cache_create(&caches[b], mem.device, sc.layers, r.data(), sc.max_frames)
                             : mla_kv_cache_create(&caches[b], mem.device, sc.layers, H, dh, sc.max_frames);
     std::vector<const float*> keys, values, queries, qw_rows;
     for (size_t x = 0; x < d.keys.size(); ++x) {
@@ -815,10 +837,11 @@ int stream_through_caches(const StreamData& d, Mem& mem, int splits, std::vector
     const float* p = mem.put(d.p);
     const float* u = mem.put(d.u);
     const float* w = mem.put(d.w);
-    float* z = mem.buffer(size_t(B) * H * sc.chunk * D);
+    float* z = mem.buffer(size_t(B) * H * sc.chunk * d.max_out_dim());
     const int64_t kv_strides[2] = {int64_t(H) * dh, dh};  // time, head of [T, H, dh]
     auto append = [&](mla_cache* cache, int l, int b, int f0, int frames) {
         const size_t x = size_t(l) * B + b;
+        const int width = d.key_width(l);
         if (d.latent())
             return mla_latent_cache_append_f32(cache, mem.stream, l, frames, keys[x] + int64_t(f0) * width, width);
         return mla_kv_cache_append_f32(cache, mem.stream, l, frames, keys[x] + int64_t(f0) * width, kv_strides,
@@ -835,6 +858,7 @@ int stream_through_caches(const StreamData& d, Mem& mem, int splits, std::vector
         for (int l = 0; l < sc.layers && status == MLA_OK; ++l) {
             for (int b = 0; b < B && status == MLA_OK; ++b) status = append(caches[b], l, b, b * sc.preroll + t0, s);
             if (status != MLA_OK) break;
+            const int D = d.out_dim(l);  // this layer's r, or dh
             // Session b's chunk queries are rows b * (Tmax + preroll) + t0 .. : batch stride (Tmax + preroll) rows.
             const int64_t row = d.query_row(0, t0), batch_rows = int64_t(d.Tmax) + sc.preroll;
             const int64_t qs[3] = {batch_rows * H * D, D, int64_t(H) * D};
@@ -897,6 +921,12 @@ std::vector<StreamCase> stream_cases() {
     cases.push_back({"batch", CacheKind::KeyValue, 1, 4, 16, 0, 30, 4, 40, 3, 29});
     cases.push_back({"batch of 35", CacheKind::Latent, 1, 2, 8, 16, 9, 3, 20, 35, 1});
     cases.push_back({"batch of 35", CacheKind::KeyValue, 1, 2, 8, 0, 9, 3, 20, 35, 1});
+    // Layers of different latent sizes (per-layer rank allocation): every layer's ring at its own offset and
+    // width, through growth past 128 rows, into eviction, and in a batch whose windows differ.
+    const std::vector<int> mixed = {8, 24, 5};
+    cases.push_back({"mixed r, growing", CacheKind::Latent, 3, 2, 8, 0, 300, 7, 4096, 1, 0, mixed});
+    cases.push_back({"mixed r, growing, evicting", CacheKind::Latent, 3, 2, 8, 0, 400, 9, 200, 1, 0, mixed});
+    cases.push_back({"mixed r, batch", CacheKind::Latent, 3, 2, 8, 0, 60, 4, 300, 3, 100, mixed});
     return cases;
 }
 
@@ -921,7 +951,8 @@ void check_cache_lifecycle() {
     Rng rng(11);
     const int r = 8, window = 5;
     mla_cache* c = nullptr;
-    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 3, r, window) == MLA_OK && c != nullptr, "latent cache created");
+    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 3, same_r(3, r).data(), window) == MLA_OK && c != nullptr,
+           "latent cache created");
     expect(mla_cache_bytes_per_frame(c) == 3 * r * 4 && mla_cache_bytes(c) == 3 * r * 4 * window,
            "latent cache bytes: 4 * layers * r per frame");
     const std::vector<float> x = rng.fill(size_t(12) * r, 1.0f);
@@ -939,14 +970,15 @@ void check_cache_lifecycle() {
     const std::vector<float> y = rng.fill(size_t(300) * r, 1.0f);
     auto rows = [&] { return mla_cache_bytes(c) / per_frame; };
     auto append = [&](int layer, int frames) { return mla_latent_cache_append_f32(c, nullptr, layer, frames, y.data(), r); };
-    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 2, r, 1 << 30) == MLA_OK && rows() == 128,
+    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 2, same_r(2, r).data(), 1 << 30) == MLA_OK && rows() == 128,
            "a cache of 2^30 frames starts with 128 rows");
     expect(append(0, 100) == MLA_OK && rows() == 128, "100 frames fit in the first rows");
     expect(append(0, 29) == MLA_OK && rows() == 256, "frame 129 doubles the ring");
     expect(append(1, 300) == MLA_OK && rows() == 512, "300 frames at once double it again (256 -> 512 rows)");
     expect(mla_cache_frames(c, 0) == 129 && mla_cache_frames(c, 1) == 300, "growing keeps every layer's frames");
     mla_cache_destroy(c);
-    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 2, r, 200) == MLA_OK, "latent cache of 200 frames");
+    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 2, same_r(2, r).data(), 200) == MLA_OK,
+           "latent cache of 200 frames");
     expect(append(0, 300) == MLA_OK && rows() == 200 && mla_cache_frames(c, 0) == 200 &&
                mla_cache_first_position(c, 0) == 100,
            "growth stops at max_frames");
@@ -955,7 +987,7 @@ void check_cache_lifecycle() {
     expect(mla_kv_cache_create(&c, MLA_DEVICE_CPU, 24, 16, 64, 10) == MLA_OK, "K/V cache created");
     expect(mla_cache_bytes_per_frame(c) == 24 * 2 * 1024 * 4, "K/V cache bytes: 4 * layers * 2*H*dh per frame");
     mla_cache_destroy(c);
-    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 24, 512, 10) == MLA_OK &&
+    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, 24, same_r(24, 512).data(), 10) == MLA_OK &&
                mla_cache_bytes_per_frame(c) == 24 * 512 * 4,
            "flagship latent cache is 4x smaller per frame than K/V at r = d/2");
     mla_cache_destroy(c);
@@ -967,20 +999,27 @@ void check_cache_arguments() {
     Rng rng(13);
     const int H = 2, dh = 8, r = 16, window = 6;
     mla_cache *lat = nullptr, *kv = nullptr, *other = nullptr, *none = nullptr;
-    expect(mla_latent_cache_create(nullptr, MLA_DEVICE_CPU, 1, r, window) == MLA_ERR_INVALID_ARGUMENT, "create without out pointer");
-    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 0, r, window) == MLA_ERR_INVALID_ARGUMENT && none == nullptr,
+    const std::vector<int> r1 = same_r(1, r), r2 = same_r(2, r), r2_other = same_r(2, r + 1);
+    expect(mla_latent_cache_create(nullptr, MLA_DEVICE_CPU, 1, r1.data(), window) == MLA_ERR_INVALID_ARGUMENT,
+           "create without out pointer");
+    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 0, r1.data(), window) == MLA_ERR_INVALID_ARGUMENT &&
+               none == nullptr,
            "create with 0 layers");
-    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 1, 0, window) == MLA_ERR_INVALID_ARGUMENT, "create with r = 0");
-    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 1, r, 0) == MLA_ERR_INVALID_ARGUMENT, "create with max_frames = 0");
-    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 1, r, (1 << 30) + 1) == MLA_ERR_INVALID_ARGUMENT,
+    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 1, same_r(1, 0).data(), window) == MLA_ERR_INVALID_ARGUMENT,
+           "create with r = 0");
+    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 1, r1.data(), 0) == MLA_ERR_INVALID_ARGUMENT,
+           "create with max_frames = 0");
+    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 1, r1.data(), (1 << 30) + 1) == MLA_ERR_INVALID_ARGUMENT,
            "create with max_frames > 2^30");
     expect(mla_kv_cache_create(&none, 7, 1, H, dh, window) == MLA_ERR_INVALID_ARGUMENT, "create on an unknown device");
-    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 1 << 20, 1 << 20, 1 << 20) == MLA_ERR_OUT_OF_MEMORY &&
+    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, 1 << 20, same_r(1 << 20, 1 << 20).data(), 1 << 20) ==
+                   MLA_ERR_OUT_OF_MEMORY &&
                none == nullptr,
            "create beyond memory is MLA_ERR_OUT_OF_MEMORY");
-    expect(mla_latent_cache_create(&lat, MLA_DEVICE_CPU, 2, r, window) == MLA_OK, "latent create");
+    expect(mla_latent_cache_create(&lat, MLA_DEVICE_CPU, 2, r2.data(), window) == MLA_OK, "latent create");
     expect(mla_kv_cache_create(&kv, MLA_DEVICE_CPU, 2, H, dh, window) == MLA_OK, "K/V create");
-    expect(mla_latent_cache_create(&other, MLA_DEVICE_CPU, 2, r + 1, window) == MLA_OK, "second latent create");
+    expect(mla_latent_cache_create(&other, MLA_DEVICE_CPU, 2, r2_other.data(), window) == MLA_OK,
+           "second latent create");
 
     const std::vector<float> c = rng.fill(size_t(window) * r, 1.0f), k = rng.fill(size_t(window) * H * dh, 1.0f);
     const int64_t kvs[2] = {int64_t(H) * dh, dh}, bad_kvs[2] = {-1, dh};
@@ -1064,6 +1103,109 @@ void check_cache_arguments() {
            "reset(NULL) is an error, destroy(NULL) is not");
     for (mla_cache* x : {lat, kv, other}) mla_cache_destroy(x);
     std::printf("cpu  cache   checked status codes of bad cache arguments: %s\n", g_failures == 0 ? "ok" : "FAIL");
+}
+
+// Layers of different latent sizes (per-layer rank allocation): create checks every r[l], the byte counts sum
+// the layers' sizes, each layer's window attends like entry point 2 over its frames (r = that layer's r) after
+// growth past 128 rows and after eviction, and a batch attend needs its caches to agree on the attended layer's
+// r. (The "mixed r" stream cases also stream such caches chunk by chunk, in batches.)
+void check_cache_mixed_sizes() {
+    Rng rng(17);
+    const int H = 2, dh = 8, layers = 3, window = 300, max_tq = 4;
+    const std::vector<int> r = {8, 24, 5}, r_other = {8, 16, 5};  // r_other differs in layer 1 only
+    const int64_t per_frame = 4 * (8 + 24 + 5);
+    mla_cache *c = nullptr, *other = nullptr, *none = nullptr;
+    expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, layers, nullptr, window) == MLA_ERR_INVALID_ARGUMENT &&
+               none == nullptr,
+           "create with r = NULL");
+    for (int bad : {0, -3}) {
+        const std::vector<int> r_bad = {8, bad, 5};
+        expect(mla_latent_cache_create(&none, MLA_DEVICE_CPU, layers, r_bad.data(), window) ==
+                       MLA_ERR_INVALID_ARGUMENT &&
+                   none == nullptr,
+               "create with r[1] < 1");
+    }
+    expect(mla_latent_cache_create(&c, MLA_DEVICE_CPU, layers, r.data(), window) == MLA_OK && c != nullptr,
+           "latent cache of r = 8, 24, 5 created");
+    expect(mla_cache_bytes_per_frame(c) == per_frame && mla_cache_bytes(c) == per_frame * 128,
+           "mixed r cache bytes: 4 * (8 + 24 + 5) per frame, 128 rows at first");
+
+    // Frame f of layer l: x[l][f * r_l ..]. P rows cover delta in [-(max_tq-1), window-1].
+    const int total = 380, zero_row = window - 1 + max_tq, P = zero_row + max_tq;
+    std::vector<std::vector<float>> x;
+    for (int l = 0; l < layers; ++l) x.push_back(rng.fill(size_t(total) * r[size_t(l)], 1.0f));
+    // queries for up to 2 caches: qa [2,H,Tq,r_l] (r_l <= 24), qw [2,H,max_tq,dh]
+    const std::vector<float> qa = rng.fill(size_t(2) * H * max_tq * 24, 0.5f);
+    const std::vector<float> qw = rng.fill(size_t(2) * H * max_tq * dh, 1.0f);
+    const std::vector<float> p = rng.fill(size_t(P) * H * dh, 1.0f);
+    const int64_t ps[2] = {int64_t(H) * dh, dh}, qws[3] = {int64_t(H) * max_tq * dh, int64_t(max_tq) * dh, dh};
+    const float scale = 0.3f;
+    std::vector<float> z, ref;
+    // Tq queries of layer l ([1,H,Tq,r_l], contiguous) over the caches' windows into z.
+    auto attend = [&](mla_cache* const* cs, int B, int l, int Tq) {
+        const int64_t rl = r[size_t(l)], qas[3] = {H * Tq * rl, Tq * rl, rl};
+        z.assign(size_t(B) * H * Tq * rl, NAN);
+        return mla_latent_cache_attend_f32(nullptr, 1, nullptr, 0, cs, B, l, H, Tq, dh, P, zero_row, scale,
+                                           qa.data(), qas, qw.data(), qws, p.data(), ps, z.data(), qas);
+    };
+    // Every layer of c attended against entry point 2 over the same frames, taken from x.
+    auto check_layers = [&](const char* when) {
+        for (int l = 0; l < layers; ++l) {
+            const int rl = r[size_t(l)], n = mla_cache_frames(c, l), Tq = std::min(max_tq, n);
+            const int64_t first = mla_cache_first_position(c, l);
+            const int64_t qas[3] = {int64_t(H) * Tq * rl, int64_t(Tq) * rl, rl}, cs[2] = {0, rl};
+            mla_cache* one[1] = {c};
+            int status = attend(one, 1, l, Tq);
+            ref.assign(z.size(), NAN);
+            const int st = mla_latent_attention_f32(MLA_DEVICE_CPU, nullptr, 1, H, Tq, n, rl, dh, P, zero_row, n - Tq,
+                                                    scale, qa.data(), qas, x[size_t(l)].data() + first * rl, cs,
+                                                    qw.data(), qws, p.data(), ps, nullptr, ref.data(), qas);
+            if (status == MLA_OK) status = st;
+            char what[96];
+            std::snprintf(what, sizeof what, "mixed r: layer %d of r=8/24/5 (r=%d, %d frames) %s", l, rl, n, when);
+            report("cpu", "lcache", "mixed r", what, status, max_abs_diff(z, ref), 0.0);
+        }
+    };
+    // Layers at different lengths; 129 frames in layer 1 grow every layer's ring to 256 rows.
+    auto append = [&](int l, int64_t from, int frames) {
+        const int rl = r[size_t(l)];
+        return mla_latent_cache_append_f32(c, nullptr, l, frames, x[size_t(l)].data() + from * rl, rl);
+    };
+    expect(append(0, 0, 100) == MLA_OK && append(2, 0, 7) == MLA_OK && append(1, 0, 129) == MLA_OK,
+           "appends to layers of r = 8, 24, 5");
+    expect(mla_cache_bytes(c) == per_frame * 256 && mla_cache_frames(c, 0) == 100 && mla_cache_frames(c, 1) == 129 &&
+               mla_cache_frames(c, 2) == 7,
+           "growth keeps every layer's frames");
+    check_layers("grown to 256 rows");
+    // Every layer to 380 frames, in chunks of 90: the ring reaches max_frames = 300 and evicts.
+    for (int l = 0; l < layers; ++l)
+        for (int n = mla_cache_frames(c, l); n < total; n += 90)
+            expect(append(l, n, std::min(90, total - n)) == MLA_OK, "append up to 380 frames");
+    expect(mla_cache_bytes(c) == per_frame * window && mla_cache_frames(c, 1) == window &&
+               mla_cache_first_position(c, 1) == total - window,
+           "growth stops at max_frames, then the oldest frames go");
+    check_layers("evicting, window 300");
+
+    // A batch of c and a cache that differs in layer 1 only: layers 0 and 2 attend, layer 1 is refused.
+    expect(mla_latent_cache_create(&other, MLA_DEVICE_CPU, layers, r_other.data(), window) == MLA_OK,
+           "latent cache of r = 8, 16, 5 created");
+    for (int l = 0; l < layers; ++l)
+        expect(mla_latent_cache_append_f32(other, nullptr, l, 10, x[size_t(l)].data(), r_other[size_t(l)]) == MLA_OK,
+               "append to the other cache");
+    mla_cache* batch[2] = {c, other};
+    int splits = 0;
+    int64_t bytes = 0;
+    expect(attend(batch, 2, 0, 2) == MLA_OK && attend(batch, 2, 2, 2) == MLA_OK,
+           "batch of caches alike in the attended layer (other layers' r differ)");
+    expect(attend(batch, 2, 1, 2) == MLA_ERR_INVALID_ARGUMENT, "batch of caches of different r in the attended layer");
+    expect(mla_cache_attend_plan(batch, 2, 1, H, 2, &splits, &bytes) == MLA_ERR_INVALID_ARGUMENT,
+           "plan over caches of different r in the attended layer");
+    splits = 0;
+    expect(mla_cache_attend_plan(batch, 2, 0, H, 2, &splits, &bytes) == MLA_OK, "plan over caches alike in the layer");
+    mla_cache_destroy(c);
+    mla_cache_destroy(other);
+    std::printf("cpu  cache   layers of different r: arguments, bytes, growth, eviction, batches: %s\n",
+                g_failures == 0 ? "ok" : "FAIL");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1234,6 +1376,7 @@ int run_cpu_checks() {
 
     check_cache_arguments();
     check_cache_lifecycle();
+    check_cache_mixed_sizes();
     for (const char* isa : {"avx512f", "avx2", "baseline"})
         if (mla_set_cpu_isa(isa) == MLA_OK) check_streaming_cpu(isa);
     mla_set_cpu_isa(nullptr);
@@ -1365,6 +1508,9 @@ std::vector<StreamCase> cuda_stream_cases() {
         cases.push_back({"batch", kind, 1, 4, 16, 48, 4, 4, 9, 3, 5});
     }
     cases.push_back({"batch of 35", CacheKind::Latent, 1, 2, 8, 16, 2, 2, 4, 35, 1});
+    // Layers of r = 8, 24, 5 (each its own offset and width in the ring): session 1's 125 + 2 + 2 frames grow
+    // the ring past 128 rows (the copy kernel moves 127 frames of each layer), and its last chunk evicts.
+    cases.push_back({"mixed r, growing batch", CacheKind::Latent, 3, 1, 8, 0, 6, 2, 129, 2, 125, {8, 24, 5}});
     return cases;
 #else
     std::vector<StreamCase> cases = stream_cases();
@@ -1373,6 +1519,8 @@ std::vector<StreamCase> cuda_stream_cases() {
         cases.push_back({"flagship evicting", kind, 1, 16, 64, 512, 400, 16, 272, 1, 0});
         cases.push_back({"flagship batch 8", kind, 1, 16, 64, 512, 48, 8, 400, 8, 45});
     }
+    // Per-layer ranks across the latent kernel's r instantiations (<= 128, <= 512, <= 1024), with key splits.
+    cases.push_back({"mixed r flagship batch 4", CacheKind::Latent, 3, 16, 64, 0, 200, 8, 272, 4, 40, {512, 96, 1000}});
     return cases;
 #endif
 }
@@ -1402,8 +1550,9 @@ void check_streaming_cuda(cudaStream_t stream) {
     }
     // A CUDA cache is attended only with CUDA caches; appends and attends check their arguments as on the CPU.
     mla_cache *gpu = nullptr, *cpu = nullptr;
-    expect(mla_latent_cache_create(&gpu, MLA_DEVICE_CUDA, 1, 8, 4) == MLA_OK, "CUDA latent cache created");
-    expect(mla_latent_cache_create(&cpu, MLA_DEVICE_CPU, 1, 8, 4) == MLA_OK, "CPU latent cache created");
+    const std::vector<int> r8 = same_r(1, 8);
+    expect(mla_latent_cache_create(&gpu, MLA_DEVICE_CUDA, 1, r8.data(), 4) == MLA_OK, "CUDA latent cache created");
+    expect(mla_latent_cache_create(&cpu, MLA_DEVICE_CPU, 1, r8.data(), 4) == MLA_OK, "CPU latent cache created");
     DeviceMemory dev;
     dev.stream = stream;
     const float* c = dev.put(std::vector<float>(32, 0.5f));
@@ -1589,7 +1738,8 @@ int run_cuda_checks() {
     expect(call_relpos(MLA_DEVICE_CUDA, nullptr, pb, host_buffers(pb, out)) == MLA_ERR_UNSUPPORTED,
            "device = CUDA without CUDA is MLA_ERR_UNSUPPORTED");
     mla_cache* cache = nullptr;
-    expect(mla_latent_cache_create(&cache, MLA_DEVICE_CUDA, 1, 8, 4) == MLA_ERR_UNSUPPORTED && cache == nullptr,
+    expect(mla_latent_cache_create(&cache, MLA_DEVICE_CUDA, 1, same_r(1, 8).data(), 4) == MLA_ERR_UNSUPPORTED &&
+               cache == nullptr,
            "a CUDA cache without CUDA is MLA_ERR_UNSUPPORTED");
     return g_failures;
 }
@@ -1658,7 +1808,7 @@ void bench_caches(const char* device, Mem& mem, Sync sync, Flush flush) {
                     std::vector<mla_cache*> caches(B, nullptr);
                     int status = MLA_OK;
                     for (int b = 0; b < B && status == MLA_OK; ++b) {
-                        status = latent ? mla_latent_cache_create(&caches[b], mem.device, 1, r, W)
+                        status = latent ? mla_latent_cache_create(&caches[b], mem.device, 1, &r, W)
                                         : mla_kv_cache_create(&caches[b], mem.device, 1, H, dh, W);
                         if (status == MLA_OK)
                             status = latent ? mla_latent_cache_append_f32(caches[b], mem.stream, 0, W, rows, r)

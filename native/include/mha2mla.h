@@ -156,8 +156,11 @@ int mla_latent_attention_split(int device, void* stream, int dtype, int num_spli
 /* 3. Streaming caches: one cache per session (a stream of audio chunks), holding for each of `layers` layers
    the most recent frames, for attention of each new chunk over its left context.
 
-   - Latent cache (absorbed MLA): per frame and layer the latent c, r floats, shared by all heads.
-   - K/V cache (MHA, and expanded MLA, the baseline): per frame and layer K and V of every head, 2*H*dh floats.
+   - Latent cache (absorbed MLA): per frame and layer l the latent c, r_l floats, shared by all heads. The
+     latent size may differ per layer (per-layer rank allocation after an SVD conversion); a frame of context
+     costs sum_l r_l floats, so the cache holds rows * sum_l r_l floats.
+   - K/V cache (MHA, and expanded MLA, the baseline): per frame and layer K and V of every head, 2*H*dh floats
+     (the same H and dh in every layer), rows * layers * 2*H*dh floats.
 
    Each layer keeps the frames appended since create or the last reset, up to max_frames of them: appending
    more overwrites the oldest (a ring), so the layer's window is always its last min(appended, max_frames)
@@ -181,20 +184,23 @@ int mla_latent_attention_split(int device, void* stream, int dtype, int num_spli
    p rows zero_row - delta must lie in [0,P) for every pair of every cache (e.g. P = n_max + Tq - 1 and
    zero_row = n_max - 1 for the longest window n_max), else MLA_ERR_INVALID_ARGUMENT.
    The attend calls take B caches (one session: B = 1; a batch of sessions: B >= 1, one stacked query
-   tensor): alike caches (kind, device, layers, sizes) whose windows may differ in length; each needs
-   n >= Tq frames in the layer. Query and output tensors are strided as in entry points 1-2 (batch b
-   belongs to caches[b]).
+   tensor): alike caches (kind, device, layers, H, and the attended layer's size: r_l or dh; other layers'
+   sizes may differ) whose windows may differ in length; each needs n >= Tq frames in the layer. Query and
+   output tensors are strided as in entry points 1-2 (batch b belongs to caches[b]).
 
    CUDA caches: data pointers are device memory, `stream` orders the work (NULL: the default stream), and the
    host-side frame counts change at once, so use one stream per cache or synchronise. Keys split across GPU
    blocks as in 2b: mla_cache_attend_plan gives num_splits and the workspace bytes (device memory, caller
    owned, overwritten; not shared by calls that may overlap). On the CPU, num_splits is 1, no workspace.
-   CUDA supports dh <= 128 and r <= 1024; the latent attend runs the same kernel as entry point 2. */
+   CUDA supports dh <= 128 and r_l <= 1024; the latent attend runs the same kernel as entry point 2. */
 typedef struct mla_cache mla_cache;
 
-/* Creates a cache in *cache (NULL on failure). r, H, dh, layers >= 1; 1 <= max_frames <= 2^30.
-   MLA_ERR_OUT_OF_MEMORY when the memory is not there; MLA_ERR_UNSUPPORTED for CUDA in a CPU-only build. */
-int mla_latent_cache_create(mla_cache** cache, int device, int layers, int r, int max_frames);
+/* Creates a cache in *cache (NULL on failure). layers >= 1; latent: r[l] >= 1 the latent size of layer l, for
+   each of the `layers` layers (read during the call only; NULL r or any r[l] < 1: MLA_ERR_INVALID_ARGUMENT);
+   K/V: H, dh >= 1, the same in every layer; 1 <= max_frames <= 2^30. MLA_ERR_OUT_OF_MEMORY when the memory is
+   not there, and at once when max_frames full rows (4 * max_frames * sum_l r_l, or 4 * max_frames * layers *
+   2*H*dh bytes) would exceed 2^62 bytes; MLA_ERR_UNSUPPORTED for CUDA in a CPU-only build. */
+int mla_latent_cache_create(mla_cache** cache, int device, int layers, const int* r, int max_frames);
 int mla_kv_cache_create(mla_cache** cache, int device, int layers, int H, int dh, int max_frames);
 
 /* Frees the cache and its memory (NULL is fine). For CUDA, finish the work using it first. */
@@ -203,7 +209,7 @@ int mla_cache_destroy(mla_cache* cache);
 /* Forgets every frame of every layer (positions restart at 0); keeps the memory. */
 int mla_cache_reset(mla_cache* cache);
 
-/* Bytes per frame of context, over all layers: 4 * layers * r (latent) or 4 * layers * 2*H*dh (K/V). */
+/* Bytes per frame of context, over all layers: 4 * sum_l r_l (latent) or 4 * layers * 2*H*dh (K/V). */
 int64_t mla_cache_bytes_per_frame(const mla_cache* cache);
 /* Bytes the cache holds now: rows allocated * mla_cache_bytes_per_frame, at most max_frames rows. -1 for NULL. */
 int64_t mla_cache_bytes(const mla_cache* cache);
@@ -212,7 +218,8 @@ int mla_cache_frames(const mla_cache* cache, int layer);
 /* Absolute position of the window's oldest frame (frames appended since reset minus frames); -1 as above. */
 int64_t mla_cache_first_position(const mla_cache* cache, int layer);
 
-/* Appends `frames` >= 1 frames after the layer's last one. Latent: frame f's r values at c + f * c_stride.
+/* Appends `frames` >= 1 frames after the layer's last one. Latent: frame f's r_l values (r_l: that layer's
+   size) at c + f * c_stride.
    K/V: head h of frame f at k + f * k_strides[0] + h * k_strides[1] (dh contiguous values), V likewise, i.e.
    (time, head) strides of a [T, H, dh] or [H, T, dh] tensor. Strides >= 0. Of a chunk longer than
    max_frames only the last max_frames frames are kept (all of them count for positions). */
@@ -228,8 +235,9 @@ int mla_kv_cache_append_f32(mla_cache* cache, void* stream, int layer, int frame
 int mla_cache_attend_plan(mla_cache* const* caches, int B, int layer, int H, int Tq,
     int* num_splits, int64_t* workspace_bytes);
 
-/* Entry point 2 over latent caches: qa [B,H,Tq,r], qw [B,H,Tq,dh], p [P,H,dh] (strides row, head),
-   z [B,H,Tq,r]; score[i,j] = (qa_i . c_j + qw_i . p[zero_row - delta]) * scale, z_i = sum_j softmax_j c_j.
+/* Entry point 2 over latent caches, r = the attended layer's r_l: qa [B,H,Tq,r], qw [B,H,Tq,dh], p [P,H,dh]
+   (strides row, head), z [B,H,Tq,r]; score[i,j] = (qa_i . c_j + qw_i . p[zero_row - delta]) * scale,
+   z_i = sum_j softmax_j c_j.
    On the CPU each cached frame is read from memory once for all heads and up to 8 queries (a query tile). */
 int mla_latent_cache_attend_f32(void* stream, int num_splits, void* workspace, int64_t workspace_bytes,
     mla_cache* const* caches, int B, int layer, int H, int Tq, int dh, int P, int zero_row, float scale,

@@ -17,7 +17,11 @@
 // which take it in place of dense keys: the rows of a window are at most two contiguous runs of the ring, so no
 // page table is needed.
 //
-// Storage per layer, floats: latent caches [capacity][r]; K/V caches K [H][capacity][dh] then
+// Layers may differ in size: a latent cache holds r_l floats per frame in layer l (per-layer rank allocation
+// after an SVD conversion); a K/V cache 2 * H * dh in every layer. With w_l a layer's row width in floats and
+// offset_l = w_0 + ... + w_(l-1), the rings lie one after another: layer l's at data + capacity * offset_l, so
+// the cache holds capacity * offset_L floats (L layers), i.e. capacity * sum_l r_l for a latent cache.
+// Storage per layer, floats: latent caches [capacity][r_l]; K/V caches K [H][capacity][dh] then
 // V [H][capacity][dh] (head-major: a (batch, head) task streams one contiguous run per head).
 #include <algorithm>
 #include <cmath>
@@ -37,11 +41,13 @@ enum class Kind { Latent, KeyValue };
 struct mla_cache {
     Kind kind;
     int device;
-    int layers, heads, head_dim;  // latent: heads = 1, head_dim = r
+    int layers, heads;            // latent: heads = 1
+    int* head_dim;                // per layer: r_l (latent), or dh (K/V, the same in every layer)
+    int64_t* offset;              // layers + 1 prefix sums of the row widths w_l (floats per frame and layer:
+                                  // r_l, or 2 * H * dh): layer l's ring starts at data + capacity * offset[l]
     int max_frames;               // the window's bound, chunk included
     int capacity;                 // rows allocated per layer now, <= max_frames
-    int64_t width;                // floats per frame and layer: r, or 2 * H * dh
-    float* data;                  // layers * capacity * width floats, host or device memory
+    float* data;                  // capacity * offset[layers] floats, host or device memory
     int64_t* appended;            // per layer: frames appended since create / reset
 };
 
@@ -54,9 +60,10 @@ constexpr int kMaxFrames = 1 << 30;
 // Rows a new ring holds (2.56 s of 20 ms frames); it doubles from there as frames arrive.
 constexpr int kInitialFrames = 128;
 
-// Host or device memory for a ring of `rows` rows per layer, or nullptr with *status set.
-float* allocate_rows(int device, int layers, int rows, int64_t width, int* status) {
-    const size_t bytes = (size_t(layers) * size_t(rows) * size_t(width) * sizeof(float) + 63) / 64 * 64;
+// Host or device memory for `rows` rows of every layer's ring (row_floats = offset[layers] floats per row of
+// all layers together), or nullptr with *status set.
+float* allocate_rows(int device, int rows, int64_t row_floats, int* status) {
+    const size_t bytes = (size_t(rows) * size_t(row_floats) * sizeof(float) + 63) / 64 * 64;
     float* data = nullptr;
     *status = MLA_OK;
     if (device == MLA_DEVICE_CPU) {
@@ -84,38 +91,50 @@ void free_rows(int device, float* data) {
     }
 }
 
-float* layer_base(const mla_cache* c, int layer) { return c->data + int64_t(layer) * c->capacity * c->width; }
+// Layer l's ring in a buffer of `capacity` rows per layer.
+float* layer_base(const mla_cache* c, float* data, int capacity, int layer) {
+    return data + int64_t(capacity) * c->offset[layer];
+}
 
 CacheWindow window_of(const mla_cache* c, int layer) {
     const int64_t n = c->appended[layer];
     const int frames = int(std::min<int64_t>(n, c->capacity));  // capacity < max_frames only while n < capacity
     CacheWindow w;
-    w.k = layer_base(c, layer);
+    const int dim = c->head_dim[layer];
+    w.k = layer_base(c, c->data, c->capacity, layer);
     if (c->kind == Kind::KeyValue) {
-        w.v = w.k + int64_t(c->heads) * c->capacity * c->head_dim;
-        w.hs = int64_t(c->capacity) * c->head_dim;
+        w.v = w.k + int64_t(c->heads) * c->capacity * dim;
+        w.hs = int64_t(c->capacity) * dim;
     } else {
         w.v = nullptr;
         w.hs = 0;
     }
-    w.ts = c->head_dim;
+    w.ts = dim;
     w.start = int((n - frames) % c->capacity);
     w.capacity = c->capacity;
     w.frames = frames;
     return w;
 }
 
-int create(mla_cache** out, Kind kind, int device, int layers, int heads, int head_dim, int max_frames) {
+// Layer l's head size is dims[l * dims_step]: the latent sizes r_l (step 1), or one dh for all (step 0).
+int create(mla_cache** out, Kind kind, int device, int layers, int heads, const int* dims, int dims_step,
+           int max_frames) {
     if (out == nullptr) return MLA_ERR_INVALID_ARGUMENT;
     *out = nullptr;
     if (device != MLA_DEVICE_CPU && device != MLA_DEVICE_CUDA) return MLA_ERR_INVALID_ARGUMENT;
-    if (layers < 1 || heads < 1 || head_dim < 1 || max_frames < 1 || max_frames > kMaxFrames)
+    if (layers < 1 || heads < 1 || dims == nullptr || max_frames < 1 || max_frames > kMaxFrames)
         return MLA_ERR_INVALID_ARGUMENT;
+    const int parts = kind == Kind::KeyValue ? 2 : 1;
+    double row_floats = 0.0;  // sum_l w_l, in double: exact below 2^53, and no int64 overflow before the check
+    for (int l = 0; l < layers; ++l) {
+        const int dim = dims[int64_t(l) * dims_step];
+        if (dim < 1) return MLA_ERR_INVALID_ARGUMENT;
+        row_floats += double(parts) * heads * dim;
+    }
 #ifndef MHA2MLA_WITH_CUDA
     if (device == MLA_DEVICE_CUDA) return MLA_ERR_UNSUPPORTED;
 #endif
-    const int64_t width = (kind == Kind::KeyValue ? 2 : 1) * int64_t(heads) * head_dim;
-    const double floats = double(layers) * max_frames * width;  // the most the ring will ever hold
+    const double floats = row_floats * max_frames;  // the most the rings will ever hold: max_frames * sum_l w_l
     if (floats * sizeof(float) > double(INT64_MAX) / 2) return MLA_ERR_OUT_OF_MEMORY;
 
     mla_cache* c = new (std::nothrow) mla_cache;
@@ -124,14 +143,22 @@ int create(mla_cache** out, Kind kind, int device, int layers, int heads, int he
     c->device = device;
     c->layers = layers;
     c->heads = heads;
-    c->head_dim = head_dim;
     c->max_frames = max_frames;
     c->capacity = std::min(max_frames, kInitialFrames);
-    c->width = width;
     c->data = nullptr;
+    c->head_dim = new (std::nothrow) int[layers];
+    c->offset = new (std::nothrow) int64_t[int64_t(layers) + 1];
     c->appended = new (std::nothrow) int64_t[layers]();
-    int status = c->appended != nullptr ? MLA_OK : MLA_ERR_OUT_OF_MEMORY;
-    if (status == MLA_OK) c->data = allocate_rows(device, layers, c->capacity, width, &status);
+    const bool held = c->head_dim != nullptr && c->offset != nullptr && c->appended != nullptr;
+    int status = held ? MLA_OK : MLA_ERR_OUT_OF_MEMORY;
+    if (status == MLA_OK) {
+        c->offset[0] = 0;
+        for (int l = 0; l < layers; ++l) {
+            c->head_dim[l] = dims[int64_t(l) * dims_step];
+            c->offset[l + 1] = c->offset[l] + int64_t(parts) * heads * c->head_dim[l];
+        }
+        c->data = allocate_rows(device, c->capacity, c->offset[layers], &status);
+    }
     if (status != MLA_OK) {
         mla_cache_destroy(c);
         return status;
@@ -169,26 +196,27 @@ int copy_rows(const mla_cache* c, const mla::CacheCopy& copy, void* stream) {
 int grow(mla_cache* c, int rows, void* stream) {
     const int capacity = int(std::min<int64_t>(c->max_frames, std::max<int64_t>(rows, 2 * int64_t(c->capacity))));
     int status = MLA_OK;
-    float* data = allocate_rows(c->device, c->layers, capacity, c->width, &status);
+    float* data = allocate_rows(c->device, capacity, c->offset[c->layers], &status);
     if (status != MLA_OK) return status;
     const bool kv = c->kind == Kind::KeyValue;
     for (int layer = 0; layer < c->layers && status == MLA_OK; ++layer) {
         const CacheWindow w = window_of(c, layer);
         const int64_t first = c->appended[layer] - w.frames;  // absolute position of the window's oldest frame
-        float* base = data + int64_t(layer) * capacity * c->width;
+        const int dim = c->head_dim[layer];
+        float* base = layer_base(c, data, capacity, layer);
         for (int done = 0; done < w.frames && status == MLA_OK;) {
             const int row = (w.start + done) % w.capacity;
             const int run = std::min(w.frames - done, w.capacity - row);
             mla::CacheCopy copy{};
             copy.parts = kv ? 2 : 1;
             copy.heads = kv ? c->heads : 1;
-            copy.width = c->head_dim;
+            copy.width = dim;
             copy.frames = run;
             copy.first_row = int((first + done) % capacity);
             copy.capacity = capacity;
             copy.dst[0] = base;
-            copy.dst[1] = kv ? base + int64_t(c->heads) * capacity * c->head_dim : nullptr;
-            copy.dst_hs = kv ? int64_t(capacity) * c->head_dim : 0;
+            copy.dst[1] = kv ? base + int64_t(c->heads) * capacity * dim : nullptr;
+            copy.dst_hs = kv ? int64_t(capacity) * dim : 0;
             copy.src[0] = w.k + int64_t(row) * w.ts;
             copy.src[1] = kv ? w.v + int64_t(row) * w.ts : nullptr;
             copy.src_ts[0] = copy.src_ts[1] = w.ts;
@@ -223,7 +251,7 @@ int append(mla_cache* c, void* stream, int layer, int frames, mla::CacheCopy& co
     copy.first_row = int((n + skip) % c->capacity);
     copy.capacity = c->capacity;
     copy.heads = c->kind == Kind::KeyValue ? c->heads : 1;
-    copy.width = c->head_dim;
+    copy.width = c->head_dim[layer];
     const CacheWindow w = window_of(c, layer);
     copy.dst[0] = const_cast<float*>(w.k);
     copy.dst[1] = const_cast<float*>(w.v);
@@ -234,8 +262,9 @@ int append(mla_cache* c, void* stream, int layer, int frames, mla::CacheCopy& co
     return MLA_OK;
 }
 
-// Checks the caches of one attend (or plan) call: all of `kind`, on one device, alike, each window holding at
-// least Tq frames. Sets *max_frames to the longest window.
+// Checks the caches of one attend (or plan) call: all of `kind`, on one device, alike (layers, heads, and the
+// attended layer's head size: r_l or dh, which sizes the queries and outputs), each window holding at least Tq
+// frames. Other layers' sizes do not matter to the call. Sets *max_frames to the longest window.
 int check_caches(mla_cache* const* caches, int B, int layer, Kind kind, int Tq, int* max_frames) {
     if (caches == nullptr || B < 1 || Tq < 1) return MLA_ERR_INVALID_ARGUMENT;
     const mla_cache* c0 = caches[0];
@@ -244,7 +273,7 @@ int check_caches(mla_cache* const* caches, int B, int layer, Kind kind, int Tq, 
     for (int b = 0; b < B; ++b) {
         const mla_cache* c = caches[b];
         if (!layer_ok(c, layer) || c->kind != kind || c->device != c0->device || c->layers != c0->layers ||
-            c->heads != c0->heads || c->head_dim != c0->head_dim)
+            c->heads != c0->heads || c->head_dim[layer] != c0->head_dim[layer])
             return MLA_ERR_INVALID_ARGUMENT;
         const int64_t frames = std::min<int64_t>(c->appended[layer], c->capacity);
         if (frames < Tq) return MLA_ERR_INVALID_ARGUMENT;  // the chunk's queries sit on frames in the window
@@ -279,17 +308,19 @@ int check_splits(const mla_cache* c, int num_splits, const void* workspace, int6
 
 extern "C" {
 
-int mla_latent_cache_create(mla_cache** cache, int device, int layers, int r, int max_frames) {
-    return create(cache, Kind::Latent, device, layers, 1, r, max_frames);
+int mla_latent_cache_create(mla_cache** cache, int device, int layers, const int* r, int max_frames) {
+    return create(cache, Kind::Latent, device, layers, 1, r, 1, max_frames);
 }
 
 int mla_kv_cache_create(mla_cache** cache, int device, int layers, int H, int dh, int max_frames) {
-    return create(cache, Kind::KeyValue, device, layers, H, dh, max_frames);
+    return create(cache, Kind::KeyValue, device, layers, H, &dh, 0, max_frames);
 }
 
 int mla_cache_destroy(mla_cache* cache) {
     if (cache == nullptr) return MLA_OK;
     free_rows(cache->device, cache->data);
+    delete[] cache->head_dim;
+    delete[] cache->offset;
     delete[] cache->appended;
     delete cache;
     return MLA_OK;
@@ -302,7 +333,7 @@ int mla_cache_reset(mla_cache* cache) {
 }
 
 int64_t mla_cache_bytes_per_frame(const mla_cache* cache) {
-    return cache == nullptr ? -1 : int64_t(sizeof(float)) * cache->layers * cache->width;
+    return cache == nullptr ? -1 : int64_t(sizeof(float)) * cache->offset[cache->layers];  // 4 * sum_l w_l
 }
 
 int64_t mla_cache_bytes(const mla_cache* cache) {
@@ -362,7 +393,7 @@ int mla_cache_attend_plan(mla_cache* const* caches, int B, int layer, int H, int
         return MLA_OK;
     }
     const int group = std::min(B, mla::kWindowsPerLaunch);
-    const int width = caches[0]->head_dim;  // of the split partials: r, or dh
+    const int width = caches[0]->head_dim[layer];  // of the split partials: the layer's r, or dh
     int splits = *num_splits;
 #ifdef MHA2MLA_WITH_CUDA
     if (splits == 0)
@@ -386,7 +417,7 @@ int mla_latent_cache_attend_f32(void* stream, int num_splits, void* workspace, i
     int status = check_caches(caches, B, layer, Kind::Latent, Tq, &max_frames);
     if (status != MLA_OK) return status;
     const mla_cache* c0 = caches[0];
-    const int r = c0->head_dim;
+    const int r = c0->head_dim[layer];  // this layer's latent size: qa and z are [B,H,Tq,r]
     if (H < 1 || dh < 1 || P < 1 || !std::isfinite(scale) || qa == nullptr || qw == nullptr || p == nullptr ||
         z == nullptr || !strides_ok(qa_strides, 3, false) || !strides_ok(qw_strides, 3, false) ||
         !strides_ok(p_strides, 2, false) || !strides_ok(z_strides, 3, true) ||
@@ -434,7 +465,7 @@ int mla_kv_cache_attend_f32(void* stream, int num_splits, void* workspace, int64
     int status = check_caches(caches, B, layer, Kind::KeyValue, Tq, &max_frames);
     if (status != MLA_OK) return status;
     const mla_cache* c0 = caches[0];
-    const int H = c0->heads, dh = c0->head_dim;
+    const int H = c0->heads, dh = c0->head_dim[layer];
     if (P < 1 || !std::isfinite(scale) || q == nullptr || p == nullptr || u == nullptr || w == nullptr ||
         out == nullptr || !strides_ok(q_strides, 3, false) || !strides_ok(p_strides, 2, false) ||
         !strides_ok(out_strides, 3, true) || !p_rows_ok(caches, B, layer, Tq, P, zero_row))

@@ -75,8 +75,7 @@ public final class RecognizerStream implements AutoCloseable {
     this.normalization = stats;
     this.mean = stats == null ? 0 : stats.mean();
     this.scale = stats == null ? 1 : 1 / stats.std();
-    this.kind = options.cacheKind(model.hasLatent(), model.config().numAttentionHeads(),
-        model.device() != null && model.device().is_cuda());
+    this.kind = options.cacheKind(model.hasLatent(), model.device() != null && model.device().is_cuda());
     this.state = model.openStream(options.chunkFrames(), options.leftContextFrames(), kind);
     this.cacheBytes = state.cacheBytes();
   }

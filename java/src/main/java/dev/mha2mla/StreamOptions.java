@@ -52,10 +52,10 @@ public record StreamOptions(int chunkFrames, int leftContextFrames, Cache cache,
     return new Chunking(chunkFrames, leftContextFrames);
   }
 
-  /** The cache kind these options give a model with (or without) a latent, with {@code heads} heads, on CPU or CUDA. */
-  public StreamingCacheKind cacheKind(boolean latentAvailable, int heads, boolean cuda) {
+  /** The cache kind these options give a model with (or without) a latent, on CPU or CUDA. */
+  public StreamingCacheKind cacheKind(boolean latentAvailable, boolean cuda) {
     return switch (cache) {
-      case AUTO -> StreamingCacheKind.fastest(latentAvailable, chunkFrames, heads, cuda);
+      case AUTO -> StreamingCacheKind.fastest(latentAvailable, chunkFrames, cuda);
       case KEY_VALUE -> StreamingCacheKind.KEY_VALUE;
       case LATENT -> {
         if (!latentAvailable) throw new IllegalArgumentException("a LATENT cache needs an MLA model; this one is MHA");

@@ -4,6 +4,7 @@ import dev.mha2mla.eval.bench.BenchmarkReport;
 import dev.mha2mla.eval.bench.ModelBenchmark;
 import dev.mha2mla.io.Json;
 import dev.mha2mla.model.AttentionBackend;
+import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.model.Devices;
 import dev.mha2mla.model.LatentAttention;
 import java.nio.file.Path;
@@ -82,7 +83,7 @@ final class BenchmarkCommand implements Callable<Integer> {
     BenchmarkReport report = new ModelBenchmark(options, s -> System.err.println("benchmark: " + s)).run(model);
     Json.write(target, report);
     System.out.printf("%s (%s%s, %d layers) on %s, %d threads, batch %d%n", model, report.attentionType(),
-        report.latentDim() == null ? "" : " r=" + report.latentDim(), report.layers(), device, report.threads(), batchSize);
+        report.latentDims() == null ? "" : " r=" + ConformerConfig.MlaSettings.describe(report.latentDims()), report.layers(), device, report.threads(), batchSize);
     System.out.println("  audio s   frames   median s    IQR s     RTF   ms per audio s   peak RSS MB");
     for (BenchmarkReport.Length l : report.lengths()) {
       System.out.printf("  %7.2f  %7d  %9.4f  %7.4f  %6.4f  %15.1f  %12s%n", l.audioSeconds(), l.frames(), l.medianSeconds(),
@@ -90,7 +91,7 @@ final class BenchmarkCommand implements Callable<Integer> {
           l.peakMemoryBytes() == null ? "-" : String.format("%.1f", l.peakMemoryBytes() / 1048576.0));
     }
     BenchmarkReport.Cache c = report.cache();
-    if (report.latentDim() == null) {
+    if (report.latentDims() == null) {
       System.out.printf("  cache: %d bytes per frame per layer (K and V); %d streams fit 1 GiB at a %d-frame window%n",
           c.bytesPerFramePerLayer(), c.streamsWithinBudget(), c.windowFrames());
     } else {

@@ -39,6 +39,12 @@ final class ConvertCommand implements Callable<Integer> {
       description = "Latent floats per frame per layer (default: hidden size / 2; MHA caches 2 x hidden).")
   Integer latentDim;
 
+  @Option(names = "--cache-budget", paramLabel = "F",
+      description = "Instead of one --latent-dim: keep this share of the MHA cache (e.g. 0.125 = 8x smaller) and give "
+          + "each layer the rank that minimises the summed predicted error (whitened spectra with --whiten, else the "
+          + "weights'); joint method only.")
+  Double cacheBudget;
+
   @Option(names = "--method", defaultValue = "joint", paramLabel = "joint|split",
       description = "joint: one SVD of [Wk; Wv]; split: separate SVDs of Wk and Wv with R/2 each. Default: ${DEFAULT-VALUE}.")
   String method;
@@ -86,11 +92,12 @@ final class ConvertCommand implements Callable<Integer> {
         "--svd-precision must be float32 or float64, got '" + precision + "'");
     Usage.require(spec, ridge >= 0, "--ridge must be >= 0, got " + ridge);
     Usage.require(spec, latentDim == null || latentDim >= 1, "--latent-dim must be at least 1, got " + latentDim);
+    Usage.require(spec, latentDim == null || cacheBudget == null, "give --latent-dim or --cache-budget, not both");
     Usage.check(spec, () -> Devices.parse(device));
     ConversionMethod m = Usage.check(spec, () -> ConversionMethod.parse(method));
     int r = latentDim != null ? latentDim : ConformerConfig.read(model.resolve("config.json")).defaultLatentDim();
     ConversionOptions options = Usage.check(spec, () -> new ConversionOptions(r, m, whiten, !noBalance, ridge, device,
-        precision.equals("float64"), calibration, calibrationUtterances, heldOut));
+        precision.equals("float64"), calibration, calibrationUtterances, heldOut, cacheBudget));
     // the model's own limits on the options (r against its hidden size, the output folder); a bad model file is an
     // IOException and stays a failure
     int layers;
@@ -105,10 +112,11 @@ final class ConvertCommand implements Callable<Integer> {
         .setUnit(" layers", 1).build()) {
       report = new MlaConverter(options, l -> bar.step()).convert(model, out, overwrite);
     }
-    System.out.printf("converted %d layers to MLA, latent %d per frame per layer (MHA caches %d: %.1fx smaller) -> %s%n",
-        report.layers().size(), report.latentDim(), report.cacheFloatsPerFramePerLayerMha(), report.cacheReduction(), out);
+    System.out.printf("converted %d layers to MLA, latent %s per frame per layer (MHA caches %d: %.1fx smaller) -> %s%n",
+        report.layers().size(), ConformerConfig.MlaSettings.describe(report.latentDims()),
+        report.cacheFloatsPerFramePerLayerMha(), report.cacheReduction(), out);
     for (ConversionReport.Layer l : report.layers()) {
-      System.out.printf("  layer %2d  energy kept %6.2f%%  weight error %.4f%s%n", l.layer(), 100 * l.energyKept(),
+      System.out.printf("  layer %2d  r %4d  energy kept %6.2f%%  weight error %.4f%s%n", l.layer(), l.latentDim(), 100 * l.energyKept(),
           l.relativeWeightError(), l.relativeOutputError() == null ? ""
               : String.format("  output error %.4f%s", l.relativeOutputError(),
                   l.relativeOutputErrorPlain() == null ? "" : String.format(" (plain SVD %.4f)", l.relativeOutputErrorPlain())));

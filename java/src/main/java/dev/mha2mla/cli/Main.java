@@ -15,7 +15,7 @@ import picocli.CommandLine.ScopeType;
       "fine-tune it, and measure word error rate, speed and memory against the original."
     },
     subcommands = {TranscribeCommand.class, ConvertCommand.class, FinetuneCommand.class, EvaluateCommand.class, SynthCommand.class,
-      PipelineCommand.class, BenchmarkCommand.class, StreamCommand.class,
+      PipelineCommand.class, SweepCommand.class, BenchmarkCommand.class, StreamCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
   /** Read by {@link CliErrors} from the parse result, wherever on the command line it was given. */

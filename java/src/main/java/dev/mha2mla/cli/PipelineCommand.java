@@ -49,8 +49,14 @@ final class PipelineCommand implements Callable<Integer> {
   @Option(names = "--results", paramLabel = "DIR", description = "Results folder (default: results/pipeline_YYYYMMDD_HHMMSS).")
   Path results;
 
-  @Option(names = "--latent-dim", paramLabel = "R", description = "Latent size (default: hidden / 2).")
+  @Option(names = "--latent-dim", paramLabel = "R", description = "One latent size for every layer (full preset's "
+      + "default: hidden / 2).")
   Integer latentDim;
+
+  @Option(names = "--cache-budget", paramLabel = "F", description = "Share of the MHA cache to keep, ranks allocated per "
+      + "layer (quick preset's default: 0.0625, 16x smaller, where the shipped model loses accuracy and fine-tuning "
+      + "recovers it).")
+  Double cacheBudget;
 
   @Option(names = "--method", defaultValue = "joint", paramLabel = "joint|split", description = "SVD method (default: ${DEFAULT-VALUE}).")
   String method;
@@ -111,6 +117,7 @@ final class PipelineCommand implements Callable<Integer> {
     Path out = results != null ? results
         : Path.of("results", "pipeline_" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss")));
     PipelineOptions options = Usage.check(spec, () -> new PipelineOptions(p, source, train, valid, test, out, latentDim,
+        latentDim == null && cacheBudget == null && method.equals("joint") ? p.cacheBudget() : cacheBudget,
         ConversionMethod.parse(method), whiten, device, seed, or(synthCount, p.synthUtterances()),
         or(trainUtterances, p.trainUtterances()), or(evalUtterances, p.evalUtterances()),
         or(benchmarkUtterances, p.benchmarkUtterances()), or(epochs, p.epochs()), maxSteps != null ? maxSteps : p.maxSteps(),
@@ -128,7 +135,7 @@ final class PipelineCommand implements Callable<Integer> {
   }
 
   /** models/conformer-small-synthetic beside the launcher (the repository root), or below the working directory. */
-  private static Path shippedModel() {
+  static Path shippedModel() {
     String home = System.getProperty("mha2mla.home");
     return Path.of(home != null ? home : ".").resolve("models").resolve("conformer-small-synthetic");
   }

@@ -22,10 +22,10 @@ import org.bytedeco.pytorch.global.torch;
  * read once for all heads).
  *
  * <pre>{@code
- * try (LatentCache cache = LatentCache.create(new Device("cpu"), layers, r, leftContext + chunk)) {
+ * try (LatentCache cache = LatentCache.create(new Device("cpu"), new int[] {r0, r1, ...}, leftContext + chunk)) {
  *   for (each chunk, each layer l) {
- *     cache.append(l, c);                                      // c [1, T, r]
- *     Tensor z = cache.attend(l, qa, qw, p, zeroRow, scale);   // qa [1, H, T, r], qw [1, H, T, dh] -> z [1, H, T, r]
+ *     cache.append(l, c);                                      // c [1, T, r_l]
+ *     Tensor z = cache.attend(l, qa, qw, p, zeroRow, scale);   // qa [1, H, T, r_l], qw [1, H, T, dh] -> z [1, H, T, r_l]
  *   }
  * }
  * }</pre>
@@ -33,30 +33,36 @@ import org.bytedeco.pytorch.global.torch;
  * and row zeroRow - delta must exist (HF layout over n + T - 1 rows: zeroRow = n - 1).
  */
 public final class LatentCache extends StreamingCache {
-  private final int latentSize;
+  private final int[] latentSizes;
 
-  private LatentCache(NativeKernels.mla_cache handle, boolean cuda, int layers, int latentSize, int maxFrames) {
-    super(handle, cuda, layers, maxFrames);
-    this.latentSize = latentSize;
+  private LatentCache(NativeKernels.mla_cache handle, boolean cuda, int[] latentSizes, int maxFrames) {
+    super(handle, cuda, latentSizes.length, maxFrames);
+    this.latentSizes = latentSizes;
   }
 
-  /** A cache of {@code layers} layers of {@code maxFrames} frames of r floats, on a CPU or the current CUDA device. */
-  public static LatentCache create(Device device, int layers, int latentSize, int maxFrames) {
+  /**
+   * A cache of one layer per entry of {@code latentSizes} (layer l keeping r_l floats per frame), at most
+   * {@code maxFrames} frames, on a CPU or the current CUDA device.
+   */
+  public static LatentCache create(Device device, int[] latentSizes, int maxFrames) {
     int dev = nativeDevice(device);
+    int[] sizes = latentSizes.clone();
     NativeKernels.mla_cache h = create("mla_latent_cache_create",
-        c -> NativeKernels.mla_latent_cache_create(c, dev, layers, latentSize, maxFrames));
-    return new LatentCache(h, device.is_cuda(), layers, latentSize, maxFrames);
+        c -> NativeKernels.mla_latent_cache_create(c, dev, sizes.length, sizes, maxFrames));
+    return new LatentCache(h, device.is_cuda(), sizes, maxFrames);
   }
 
-  public int latentSize() {
-    return latentSize;
+  /** r of layer {@code layer}. */
+  public int latentSize(int layer) {
+    checkLayer(layer);
+    return latentSizes[layer];
   }
 
   /** Appends a chunk's latents, c [1, T, r] float32 on the cache's device (rows may be strided). */
   public void append(int layer, Tensor c) {
     checkLayer(layer);
     checkDevice(c, "c");
-    expect(c, "c", 1, dim(c, 1), latentSize);
+    expect(c, "c", 1, dim(c, 1), latentSizes[layer]);
     try (PointerScope scope = new PointerScope()) {
       Tensor cc = lastDimContiguous(floats(c, "c"));
       FusedAttention.check("mla_latent_cache_append_f32",
@@ -83,7 +89,7 @@ public final class LatentCache extends StreamingCache {
     if (caches.isEmpty()) throw new IllegalArgumentException("no caches to attend over");
     int b = dim(qa, 0), h = dim(qa, 1), tq = dim(qa, 2), r = dim(qa, 3), dh = dim(qw, 3);
     if (b != caches.size()) throw new IllegalArgumentException("qa has " + b + " sessions for " + caches.size() + " caches");
-    expect(qa, "qa", b, h, tq, caches.get(0).latentSize);
+    expect(qa, "qa", b, h, tq, caches.get(0).latentSize(layer));
     expect(qw, "qw", b, h, tq, dh);
     Tensor z = torch.empty(new long[] {b, h, tq, r}, qa.options(), new org.bytedeco.pytorch.MemoryFormatOptional());
     try (PointerScope scope = new PointerScope()) {

@@ -128,7 +128,7 @@ public final class NativeKernels {
     }
   }
 
-  public static native int mla_latent_cache_create(@ByPtrPtr mla_cache cache, int device, int layers, int r, int maxFrames);
+  public static native int mla_latent_cache_create(@ByPtrPtr mla_cache cache, int device, int layers, @Cast("const int*") int[] r, int maxFrames);
 
   public static native int mla_kv_cache_create(@ByPtrPtr mla_cache cache, int device, int layers, int H, int dh, int maxFrames);
 

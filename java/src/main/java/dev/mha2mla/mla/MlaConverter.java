@@ -49,12 +49,20 @@ public final class MlaConverter {
   public ConformerConfig validate(Path modelDir, Path outDir, boolean overwrite) throws IOException {
     ConformerConfig config = ConformerConfig.read(modelDir.resolve("config.json"));
     if (config.isMla()) {
-      throw new UnsupportedModelException(modelDir + ": this model is already converted to MLA (latent_dim "
-          + config.mla().latentDim() + "); convert the original MHA model instead");
+      throw new UnsupportedModelException(modelDir + ": this model is already converted to MLA (latent sizes "
+          + config.mla().describe() + "); convert the original MHA model instead");
+    }
+    if (options.cacheBudget() != null) {
+      long total = budgetTotal(config);
+      if (total < config.numHiddenLayers()) {
+        throw new IllegalArgumentException("--cache-budget " + options.cacheBudget() + " leaves " + total
+            + " latent floats per frame for " + config.numHiddenLayers() + " layers: at least "
+            + 1.0 / (2 * config.hiddenSize()) + " keeps one per layer");
+      }
     }
     long max = options.method().maxLatentDim(config.hiddenSize());
     long min = options.method() == ConversionMethod.SPLIT ? 2 : 1;
-    if (options.latentDim() < min || options.latentDim() > max) {
+    if (options.cacheBudget() == null && (options.latentDim() < min || options.latentDim() > max)) {
       throw new IllegalArgumentException("--latent-dim " + options.latentDim() + " is out of range for "
           + options.method().name().toLowerCase() + " conversion of a model with hidden size " + config.hiddenSize()
           + ": use " + min + ".." + max);
@@ -90,6 +98,11 @@ public final class MlaConverter {
     try (ConformerCtcModel model = ConformerCtcModel.load(modelDir);
         CalibrationStatistics stats = calibration.isEmpty() ? null : CalibrationStatistics.collect(model, calibration)) {
       List<ConformerLayer> layers = model.encoder().layers();
+      List<RankAllocation.LayerRank> allocation = options.cacheBudget() == null ? null
+          : RankAllocation.allocate(spectra(layers, factorizer, stats, balance), budgetTotal(config), 1,
+              (int) config.hiddenSize());
+      List<Integer> ranks = new ArrayList<>();
+      for (int l = 0; l < layers.size(); l++) ranks.add(allocation == null ? options.latentDim() : allocation.get(l).rank());
       List<LatentAttention> converted = new ArrayList<>();
       List<LatentAttention> plain = new ArrayList<>();
       List<ConversionReport.Layer> reports = new ArrayList<>();
@@ -101,18 +114,19 @@ public final class MlaConverter {
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
           Tensor c = stats == null ? null : stats.covariance(l);
           double a = balance ? KvFactorizer.keyValueBalance(wk, wv, c) : 1.0;
-          LatentFactors f = factorizer.factor(wk, wv, options.latentDim(), options.method(), options.whiten() ? c : null,
-              options.ridge(), a);
+          int r = ranks.get(l);
+          LatentFactors f = factorizer.factor(wk, wv, r, options.method(), options.whiten() ? c : null, options.ridge(), a);
           converted.add(latentFrom(mha, f));
           Double kvError = c == null ? null : kvError(wk, wv, f, c);
           Double kvErrorPlain = null;
           if (options.whiten()) {
-            LatentFactors p = factorizer.factor(wk, wv, options.latentDim(), options.method(), null, options.ridge(), a);
+            LatentFactors p = factorizer.factor(wk, wv, r, options.method(), null, options.ridge(), a);
             plain.add(latentFrom(mha, p));
             kvErrorPlain = kvError(wk, wv, p, c);
           }
-          reports.add(new ConversionReport.Layer(l, f.energyKept(), weightError(wk, wv, f), kvError, kvErrorPlain,
-              null, null, a, (System.nanoTime() - t0) / 1e9, svd.name(), f.singularValues()));
+          reports.add(new ConversionReport.Layer(l, r, allocation == null ? null : allocation.get(l).nextGain(),
+              f.energyKept(), weightError(wk, wv, f), kvError, kvErrorPlain, null, null, a,
+              (System.nanoTime() - t0) / 1e9, svd.name(), f.singularValues()));
         }
         layerDone.accept(l);
       }
@@ -122,20 +136,54 @@ public final class MlaConverter {
         closeKeyValue(old);
       }
       for (LatentAttention p : plain) closeLatentOnly(p);
-      ConformerConfig mlaConfig = config.withMla(new ConformerConfig.MlaSettings(options.latentDim(),
-          options.method().name().toLowerCase(), options.whiten(), modelDir.toAbsolutePath().normalize().toString()));
+      ConformerConfig.MlaSettings settings = new ConformerConfig.MlaSettings(ranks,
+          options.method().name().toLowerCase(), options.whiten(), modelDir.toAbsolutePath().normalize().toString());
+      ConformerConfig mlaConfig = config.withMla(settings);
       long mhaFloats = 2L * config.hiddenSize();
+      double mlaFloats = (double) settings.cacheFloatsPerFrame() / ranks.size();
       ConversionReport report = new ConversionReport(RunInfo.capture(options.svdDevice()),
-          modelDir.toAbsolutePath().normalize().toString(), options.method().name().toLowerCase(), options.latentDim(),
-          config.hiddenSize(), options.whiten(), balance, options.ridge(), svd.name(),
+          modelDir.toAbsolutePath().normalize().toString(), options.method().name().toLowerCase(),
+          options.cacheBudget() == null ? options.latentDim() : null, options.cacheBudget(), ranks,
+          allocationRule(options.whiten()), config.hiddenSize(), options.whiten(), balance, options.ridge(), svd.name(),
           options.float64Svd() ? "float64" : "float32", calibration.size(), stats == null ? 0 : stats.frames(),
-          heldOut.size(), errorSource(calibration, heldOut), mhaFloats, options.latentDim(),
-          (double) mhaFloats / options.latentDim(), (System.nanoTime() - start) / 1e9, reports);
+          heldOut.size(), errorSource(calibration, heldOut), mhaFloats, mlaFloats, mhaFloats / mlaFloats,
+          (System.nanoTime() - start) / 1e9, reports);
       Map<String, Object> extra = new LinkedHashMap<>();
       extra.put(REPORT_FILE, report);
       ModelFolderWriter.write(model, mlaConfig, modelDir, outDir, extra);
       return report;
     }
+  }
+
+  /** Latent floats per frame over all layers that the cache budget F allows: F * 2d * L, rounded down. */
+  private long budgetTotal(ConformerConfig config) {
+    return (long) Math.floor(options.cacheBudget() * 2.0 * config.hiddenSize() * config.numHiddenLayers() + 1e-9);
+  }
+
+  private String allocationRule(boolean whitened) {
+    if (options.cacheBudget() == null) return "uniform: r = " + options.latentDim() + " in every layer";
+    return "cache budget " + options.cacheBudget() + " of the MHA cache: ranks allocated greedily to minimise the summed "
+        + "share of " + (whitened ? "K/V output energy on the calibration audio" : "K/V weight energy")
+        + " lost; each layer stopped where its next direction (next_rank_gain) gained less than every rank given";
+  }
+
+  /**
+   * Each layer's full spectrum of the matrix a joint conversion truncates (whitened by the layer's input covariance
+   * when whitening, balanced as the conversion will be): the input of the rank allocation.
+   */
+  private List<double[]> spectra(List<ConformerLayer> layers, KvFactorizer factorizer, CalibrationStatistics stats,
+      boolean balance) {
+    List<double[]> out = new ArrayList<>();
+    for (int l = 0; l < layers.size(); l++) {
+      MultiHeadAttention mha = (MultiHeadAttention) layers.get(l).attention();
+      try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+        Tensor c = stats == null ? null : stats.covariance(l);
+        double a = balance ? KvFactorizer.keyValueBalance(mha.key().weight(), mha.value().weight(), c) : 1.0;
+        out.add(factorizer.factor(mha.key().weight(), mha.value().weight(), 1, ConversionMethod.JOINT,
+            options.whiten() ? c : null, options.ridge(), a).singularValues());
+      }
+    }
+    return out;
   }
 
   private String errorSource(List<float[]> calibration, List<float[]> heldOut) {
@@ -214,8 +262,8 @@ public final class MlaConverter {
     List<ConversionReport.Layer> out = new ArrayList<>();
     for (int l = 0; l < n; l++) {
       ConversionReport.Layer r = reports.get(l);
-      out.add(new ConversionReport.Layer(r.layer(), r.energyKept(), r.relativeWeightError(), r.kvErrorOnCalibration(),
-          r.kvErrorOnCalibrationPlain(), Math.sqrt(err[l] / ref[l]), plain.isEmpty() ? null : Math.sqrt(errPlain[l] / ref[l]),
+      out.add(new ConversionReport.Layer(r.layer(), r.latentDim(), r.nextRankGain(), r.energyKept(),
+          r.relativeWeightError(), r.kvErrorOnCalibration(), r.kvErrorOnCalibrationPlain(), Math.sqrt(err[l] / ref[l]), plain.isEmpty() ? null : Math.sqrt(errPlain[l] / ref[l]),
           r.keyScale(), r.seconds(), r.backend(), r.singularValues()));
     }
     return out;

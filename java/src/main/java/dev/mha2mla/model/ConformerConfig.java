@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 
@@ -48,8 +49,47 @@ public record ConformerConfig(
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Set<String> ACTIVATIONS = Set.of("swish", "silu", "gelu", "relu");
 
-  /** The MLA fields of a converted model: latent size per frame and layer, how it was made, from what. */
-  public record MlaSettings(int latentDim, String method, boolean whitened, String sourceModel) {}
+  /**
+   * The MLA fields of a converted model: the latent size r of each encoder layer (floats cached per frame in that
+   * layer; layers may differ when a conversion allocates ranks under a cache budget), how it was made, from what.
+   */
+  public record MlaSettings(List<Integer> latentDims, String method, boolean whitened, String sourceModel) {
+    public MlaSettings {
+      latentDims = List.copyOf(latentDims);
+      if (latentDims.isEmpty() || latentDims.stream().anyMatch(r -> r < 1)) {
+        throw new IllegalArgumentException("latent sizes must be at least 1 per layer, got " + latentDims);
+      }
+    }
+
+    /** The same latent size r in each of {@code layers} layers. */
+    public static MlaSettings uniform(int r, int layers, String method, boolean whitened, String sourceModel) {
+      return new MlaSettings(Collections.nCopies(layers, r), method, whitened, sourceModel);
+    }
+
+    public int latentDim(int layer) {
+      return latentDims.get(layer);
+    }
+
+    /** Whether every layer has the same latent size. */
+    public boolean isUniform() {
+      return latentDims.stream().distinct().count() == 1;
+    }
+
+    /** Floats a stream caches per frame over all layers: the sum of the layers' r. */
+    public long cacheFloatsPerFrame() {
+      return latentDims.stream().mapToLong(Integer::longValue).sum();
+    }
+
+    /** "72" when uniform, else the per-layer list "[96, 72, 48, 24]". */
+    public String describe() {
+      return describe(latentDims);
+    }
+
+    /** {@link #describe()} of a list of per-layer latent sizes. */
+    public static String describe(List<Integer> latentDims) {
+      return latentDims.stream().distinct().count() == 1 ? String.valueOf(latentDims.get(0)) : latentDims.toString();
+    }
+  }
 
   /**
    * The latent size a conversion uses unless told otherwise: r = d/2, which caches 4x fewer floats per frame than
@@ -208,14 +248,33 @@ public record ConformerConfig(
       if (!m.isObject()) {
         throw f.invalid("the \"mla\" block must be an object holding a latent_dim in 1.." + 2 * hidden + ", got " + m);
       }
-      int latent = new Fields((ObjectNode) m, source, "mla.").integer("latent_dim", 1, 2 * hidden);
-      mla = new MlaSettings(latent, m.path("method").asText("joint"),
-          m.path("whitened").asBoolean(false), m.path("source_model").asText(""));
+      mla = new MlaSettings(latentDims(new Fields((ObjectNode) m, source, "mla."), (ObjectNode) m, layers, hidden),
+          m.path("method").asText("joint"), m.path("whitened").asBoolean(false), m.path("source_model").asText(""));
     }
     return new ConformerConfig(hidden, layers, heads, intermediate,
         hiddenAct, kernel, convDim, convKernel, convStride, f.bool("conv_bias", false), norm, featAct,
         eps, positions, vocab, pad, reduction, f.bool("ctc_zero_infinity", false),
         maskTimeProb, maskTimeLength, maskTimeMinMasks, mla, obj.deepCopy());
+  }
+
+  // The MLA block's latent sizes: "latent_dims" (one per layer), else "latent_dim" for every layer; both must agree.
+  private static List<Integer> latentDims(Fields f, ObjectNode m, int layers, int hidden) {
+    JsonNode list = m.get("latent_dims");
+    if (list == null) return Collections.nCopies(layers, f.integer("latent_dim", 1, 2 * hidden));
+    if (!list.isArray() || list.size() != layers) {
+      throw f.invalid("field 'mla.latent_dims' must be a list of num_hidden_layers = " + layers + " integers in 1.."
+          + 2 * hidden + ", got " + (list.size() > 64 ? list.size() + " entries" : list.toString()));
+    }
+    List<Integer> dims = new ArrayList<>();
+    for (int i = 0; i < layers; i++) dims.add(f.inRange("latent_dims[" + i + "]", list.get(i), 1, 2 * hidden));
+    if (m.has("latent_dim")) {
+      int r = f.integer("latent_dim", 1, 2 * hidden);
+      if (dims.stream().anyMatch(d -> d != r)) {
+        throw f.invalid("field 'mla.latent_dim' (" + r + ") disagrees with 'mla.latent_dims' " + dims
+            + "; give latent_dim only when every layer has that size");
+      }
+    }
+    return List.copyOf(dims);
   }
 
   // Samples per frame (the product of the strides) and samples per frame's receptive field, in exact arithmetic.
@@ -257,11 +316,15 @@ public record ConformerConfig(
   public ConformerConfig withMla(MlaSettings settings) {
     ObjectNode copy = raw.deepCopy();
     ObjectNode m = copy.putObject("mla");
-    m.put("latent_dim", settings.latentDim());
+    if (settings.latentDims().size() != numHiddenLayers) {
+      throw new IllegalArgumentException(settings.latentDims().size() + " latent sizes for " + numHiddenLayers + " layers");
+    }
+    if (settings.isUniform()) m.put("latent_dim", settings.latentDim(0));  // what readers of one size expect
+    settings.latentDims().forEach(m.putArray("latent_dims")::add);
     m.put("method", settings.method());
     m.put("whitened", settings.whitened());
     m.put("source_model", settings.sourceModel());
-    m.put("cache_floats_per_frame_per_layer", settings.latentDim());
+    m.put("cache_floats_per_frame", settings.cacheFloatsPerFrame());
     return fromJson(copy, "converted config");
   }
 

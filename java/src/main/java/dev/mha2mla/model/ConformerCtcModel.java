@@ -1,6 +1,8 @@
 package dev.mha2mla.model;
 
 import dev.mha2mla.io.RawTensor;
+import dev.mha2mla.kernels.KeyValueCache;
+import dev.mha2mla.kernels.LatentCache;
 import dev.mha2mla.kernels.StreamingCache;
 import dev.mha2mla.kernels.TorchTensors;
 import java.io.IOException;
@@ -51,7 +53,8 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
     this.projectionNorm = LayerNorm.load(sd, PREFIX + "feature_projection.layer_norm", c, config.layerNormEps());
     this.projection = Linear.load(sd, PREFIX + "feature_projection.projection", config.hiddenSize(), c, true);
     this.encoder = new ConformerEncoder(config, sd, PREFIX + "encoder.",
-        prefix -> config.isMla() ? LatentAttention.load(config, sd, prefix) : MultiHeadAttention.load(config, sd, prefix));
+        (layer, prefix) -> config.isMla() ? LatentAttention.load(config, layer, sd, prefix)
+            : MultiHeadAttention.load(config, sd, prefix));
     this.lmHead = Linear.load(sd, "lm_head", config.vocabSize(), config.hiddenSize(), true);
     this.maskedSpecEmbed = sd.contains(PREFIX + "masked_spec_embed")
         ? sd.take(PREFIX + "masked_spec_embed", config.hiddenSize()) : null;
@@ -186,12 +189,25 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
     List<Tensor> positions = streamPositions(chunkFrames, span);
     List<ConformerLayer> layers = encoder.layers();
     Device where = device == null ? new Device("cpu") : device;
-    StreamingCache cache = layers.get(0).attention().newStreamingCache(kind, where, layers.size(), window);
+    StreamingCache cache = newStreamingCache(kind, where, window);
     Tensor[] context = new Tensor[layers.size()];
     try (PointerScope scope = new PointerScope()) {
       for (int i = 0; i < context.length; i++) context[i] = TorchTensors.keep(layers.get(i).conv().initialContext());
     }
     return new StreamState(cache, context, span, positions, chunkFrames, leftContextFrames);
+  }
+
+  /** One session's cache over every layer: K/V (2D floats per frame and layer) or latent (r_l floats, MLA only). */
+  private StreamingCache newStreamingCache(StreamingCacheKind kind, Device where, int window) {
+    List<ConformerLayer> layers = encoder.layers();
+    if (kind == StreamingCacheKind.KEY_VALUE) {
+      return KeyValueCache.create(where, layers.size(), config.numAttentionHeads(), config.headDim(), window);
+    }
+    if (!layers.get(0).attention().hasLatent()) {
+      throw new IllegalArgumentException("multi-head attention has no latent to cache; convert the model to MLA first");
+    }
+    int[] r = layers.stream().mapToInt(l -> (int) l.attention().cacheFloatsPerFrame()).toArray();
+    return LatentCache.create(where, r, window);
   }
 
   private synchronized List<Tensor> streamPositions(int chunkFrames, int span) {

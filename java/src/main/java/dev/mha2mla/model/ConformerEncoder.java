@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
@@ -14,11 +14,12 @@ public final class ConformerEncoder implements HasWeights {
   private final LayerNorm finalNorm;
   private final long hidden;
 
-  public ConformerEncoder(ConformerConfig c, StateDict sd, String prefix, Function<String, SelfAttention> attention) {
+  public ConformerEncoder(ConformerConfig c, StateDict sd, String prefix,
+      BiFunction<Integer, String, SelfAttention> attention) {
     this.hidden = c.hiddenSize();
     for (int i = 0; i < c.numHiddenLayers(); i++) {
       String name = prefix + "layers." + i + ".";
-      layers.add(new ConformerLayer(c, sd, name, attention.apply(name + "self_attn.")));
+      layers.add(new ConformerLayer(c, sd, name, attention.apply(i, name + "self_attn.")));
     }
     this.finalNorm = LayerNorm.load(sd, prefix + "layer_norm", c.hiddenSize(), c.layerNormEps());
   }

@@ -63,12 +63,12 @@ public final class InitialWeights {
     put(p + "feature_projection.projection.weight", uniform(-k, k, d * in), d, in);
     put(p + "feature_projection.projection.bias", uniform(-k, k, d), d);
     positionalConv(p + "encoder.pos_conv_embed.conv.");
-    for (int l = 0; l < config.numHiddenLayers(); l++) layer(p + "encoder.layers." + l + ".");
+    for (int l = 0; l < config.numHiddenLayers(); l++) layer(l, p + "encoder.layers." + l + ".");
     norm(p + "encoder.layer_norm", d);
     linear("lm_head", config.vocabSize(), d, true);
   }
 
-  private void layer(String prefix) {
+  private void layer(int layer, String prefix) {
     long d = config.hiddenSize();
     long ff = config.intermediateSize();
     norm(prefix + "ffn1_layer_norm", d);
@@ -78,7 +78,7 @@ public final class InitialWeights {
     String a = prefix + "self_attn.";
     linear(a + "linear_q", d, d, true);
     if (config.isMla()) {
-      long r = config.mla().latentDim();
+      long r = config.mla().latentDim(layer);
       linear(a + "kv_down", r, d, false);
       linear(a + "k_up", d, r, true);
       linear(a + "v_up", d, r, true);

@@ -5,7 +5,6 @@ import dev.mha2mla.kernels.KeyValueCache;
 import dev.mha2mla.kernels.LatentCache;
 import dev.mha2mla.kernels.StreamingCache;
 import java.util.Map;
-import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -53,9 +52,10 @@ public final class LatentAttention implements SelfAttention {
     this.heads = heads;
   }
 
-  public static LatentAttention load(ConformerConfig c, StateDict sd, String prefix) {
+  /** Encoder layer {@code layer}'s attention, whose latent size the config's MLA block gives. */
+  public static LatentAttention load(ConformerConfig c, int layer, StateDict sd, String prefix) {
     long d = c.hiddenSize();
-    long r = c.mla().latentDim();
+    long r = c.mla().latentDim(layer);
     return new LatentAttention(
         Linear.load(sd, prefix + "linear_q", d, d, true),
         Linear.load(sd, prefix + "kv_down", r, d, false),
@@ -184,14 +184,6 @@ public final class LatentAttention implements SelfAttention {
   @Override
   public Tensor projectPositions(Tensor table) {
     return position.forward(table);
-  }
-
-  @Override
-  public StreamingCache newStreamingCache(StreamingCacheKind kind, Device device, int layers, int maxFrames) {
-    if (kind == StreamingCacheKind.KEY_VALUE) {
-      return KeyValueCache.create(device, layers, heads, (int) (query.weight().size(0) / heads), maxFrames);
-    }
-    return LatentCache.create(device, layers, (int) latentDim(), maxFrames);
   }
 
   public Linear query() { return query; }

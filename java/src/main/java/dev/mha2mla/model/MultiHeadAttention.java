@@ -3,7 +3,6 @@ package dev.mha2mla.model;
 import dev.mha2mla.kernels.KeyValueCache;
 import dev.mha2mla.kernels.StreamingCache;
 import java.util.Map;
-import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 
 /** The checkpoint's relative-position multi-head attention: separate K and V projections of width D. */
@@ -69,14 +68,6 @@ public final class MultiHeadAttention implements SelfAttention {
   @Override
   public Tensor projectPositions(Tensor table) {
     return position.forward(table);
-  }
-
-  @Override
-  public StreamingCache newStreamingCache(StreamingCacheKind kind, Device device, int layers, int maxFrames) {
-    if (kind != StreamingCacheKind.KEY_VALUE) {
-      throw new IllegalArgumentException("multi-head attention has no latent to cache; convert the model to MLA first");
-    }
-    return KeyValueCache.create(device, layers, heads, (int) (query.weight().size(0) / heads), maxFrames);
   }
 
   @Override

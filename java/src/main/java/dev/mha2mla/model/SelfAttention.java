@@ -1,7 +1,6 @@
 package dev.mha2mla.model;
 
 import dev.mha2mla.kernels.StreamingCache;
-import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 
 /** The self-attention block of a conformer layer: multi-head (the checkpoint's) or latent (converted). */
@@ -19,7 +18,7 @@ public interface SelfAttention extends HasWeights {
    * (MLA) to layer {@code layer} of {@code cache}, then attends the chunk's queries over the cache's window.
    *
    * @param x [1, C, D] after the block's LayerNorm
-   * @param cache the session's cache, of the kind {@link #newStreamingCache} makes
+   * @param cache the session's cache ({@link dev.mha2mla.kernels.LatentCache} only for a block with a latent)
    * @param p this block's projected positions ({@link #projectPositions}) for deltas zeroRow - row
    * @return [1, C, D] after the output projection
    */
@@ -28,14 +27,7 @@ public interface SelfAttention extends HasWeights {
   /** p = table W_pos^T: the block's projection of a relative position table [P, D]. */
   Tensor projectPositions(Tensor table);
 
-  /**
-   * A cache for this block's streams on {@code device}: K/V (2D floats per frame) or latent (r floats, MLA only).
-   *
-   * @throws IllegalArgumentException for a latent cache of a block without a latent
-   */
-  StreamingCache newStreamingCache(StreamingCacheKind kind, Device device, int layers, int maxFrames);
-
-  /** Whether {@link #newStreamingCache} can make a LATENT cache. */
+  /** Whether this block has a latent, so that a LATENT cache can hold its stream. */
   default boolean hasLatent() {
     return false;
   }

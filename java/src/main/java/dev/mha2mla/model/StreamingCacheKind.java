@@ -12,12 +12,13 @@ public enum StreamingCacheKind {
 
   /**
    * The faster kind for chunks of {@code chunkFrames} frames, measured (benchmarks/results/RESULTS.md): on this
-   * 2-core CPU the latent cache wins at 1 frame per chunk and loses from 4 (flagship shape, cache 2000); DESIGN.md's
-   * GPU estimate puts the crossover at heads x chunk of about 100.
+   * 2-core CPU the latent cache wins at 1 frame per chunk and loses from 4 (flagship shape, cache 2000); on an H200
+   * it wins at every chunk measured, 1 to 32 frames, by 2.1-3.4x, and loses on whole utterances
+   * (benchmarks/results/gpu/2026-12-04-h200).
    */
-  public static StreamingCacheKind fastest(boolean latentAvailable, int chunkFrames, int heads, boolean cuda) {
+  public static StreamingCacheKind fastest(boolean latentAvailable, int chunkFrames, boolean cuda) {
     if (!latentAvailable) return KEY_VALUE;
-    boolean latentWins = cuda ? (long) heads * chunkFrames <= 100 : chunkFrames <= 2;
+    boolean latentWins = cuda ? chunkFrames <= 32 : chunkFrames <= 2;
     return latentWins ? LATENT : KEY_VALUE;
   }
 }

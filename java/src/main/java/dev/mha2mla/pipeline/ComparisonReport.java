@@ -5,6 +5,7 @@ import dev.mha2mla.eval.Bootstrap;
 import dev.mha2mla.eval.EditCounts;
 import dev.mha2mla.io.AtomicFiles;
 import dev.mha2mla.io.Json;
+import dev.mha2mla.model.ConformerConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,8 +27,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 public final class ComparisonReport {
   public static final String TEXT = "COMPARISON_REPORT.txt";
   public static final String MARKDOWN = "REPORT.md";
-  public static final List<String> PLOTS = List.of("training_curves.png", "wer_comparison.png",
-      "streaming_wer_vs_latency.png", "latency_vs_length.png", "cache_memory_vs_length.png", "energy_kept_per_layer.png");
+  public static final List<String> PLOTS = List.of("training_curves.png", "wer_vs_cache.png",
+      "streaming_wer_vs_latency.png", "latency_vs_length.png", "energy_kept_per_layer.png");
   static final String[] PREFIXES = {"mha_baseline", "mla_converted", "mla_finetuned"};
   private static final String[] LABELS = {"MHA baseline", "MLA converted", "MLA fine-tuned"};
 
@@ -102,7 +103,7 @@ public final class ComparisonReport {
       double mem = bench[i].path("peak_native_bytes").asDouble();
       long cache = bench[i].path("cache_bytes_per_frame_per_layer").asLong();
       String cacheRatio = i == 0 ? "baseline" : String.format(Locale.ROOT, "%.2fx smaller", (double) mhaCache / Math.max(1, cache));
-      String speed = i == 0 ? "baseline" : String.format(Locale.ROOT, "%.2fx", rtf > 0 ? mhaRtf / rtf : 0);
+      String speed = i == 0 ? "baseline" : speedVersus(bench[0], bench[i]);
       String memory = i == 0 ? "baseline" : String.format(Locale.ROOT, "%.2fx", mhaMem > 0 ? mem / mhaMem : 0);
       sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2f%% | %d | %s | %.4f (%.4f) | %s | %.1f MiB | %s |%n",
           LABELS[i], werWithInterval(wer[i]), i == 0 ? "baseline" : versus(wer[0], wer[i]),
@@ -113,12 +114,14 @@ public final class ComparisonReport {
     sb.append(String.format(Locale.ROOT, "%nWhole utterances. The test holds %d reference words: one word is %.3f points "
         + "of WER. Intervals: bootstrap over utterances (%d draws); WER vs MHA: the difference in points on the same "
         + "utterances, its paired-bootstrap 95%% interval and p-value. Speed vs MHA > 1 means faster than the MHA "
-        + "baseline (ratio of median real-time factors measured in this run).%n",
-        words, 100.0 / Math.max(1, words), Bootstrap.DRAWS));
+        + "baseline: the median over the timed utterances of the MHA model's time over this model's, with the middle "
+        + "half of those ratios; no ratio is given where that middle half straddles 1 (the machine's noise is as large "
+        + "as the difference). Load average (1 min) around the timed passes: %s.%n",
+        words, 100.0 / Math.max(1, words), Bootstrap.DRAWS, loads(bench)));
     streamingSection(sb, wer, chunks, streamed, bench, conversion.path("layers").size(), training);
-    sb.append(String.format(Locale.ROOT, "%n## Conversion%n%nMethod %s, latent %d floats per frame per layer (MHA caches %d), whitened %s, "
+    sb.append(String.format(Locale.ROOT, "%n## Conversion%n%nMethod %s, latent %s floats per frame per layer (MHA caches %d), whitened %s, "
             + "SVD %s (%s), %.1f s.%n%n| layer | energy kept (%s) | weight error | output error |%n|---|---|---|---|%n",
-        conversion.path("method").asText(), conversion.path("latent_dim").asInt(),
+        conversion.path("method").asText(), latentSizes(conversion),
         conversion.path("cache_floats_per_frame_per_layer_mha").asInt(), conversion.path("whitened").asBoolean(),
         conversion.path("svd_backend").asText(), conversion.path("svd_precision").asText(), conversion.path("total_seconds").asDouble(),
         energyMeaning(conversion)));
@@ -226,13 +229,59 @@ public final class ComparisonReport {
    * What "energy kept" measures: plain SVD keeps a share of the weights' squared singular values, whitened SVD a share
    * of the K/V outputs' energy on calibration audio (singular values of W C^1/2): two quantities, never one label.
    */
+  /**
+   * The baseline's time over the other's, utterance by utterance (both timed the same utterances): the median ratio
+   * when the middle half of the ratios lies on one side of 1, else no ratio ("within the spread"), since the machine's
+   * noise is then as large as the difference.
+   */
+  static String speedVersus(JsonNode baseline, JsonNode other) {
+    JsonNode a = baseline.path("latency_seconds");
+    JsonNode b = other.path("latency_seconds");
+    if (!a.isArray() || a.size() == 0 || a.size() != b.size()) return "not paired";
+    double[] ratios = new double[a.size()];
+    for (int i = 0; i < ratios.length; i++) ratios[i] = a.get(i).asDouble() / b.get(i).asDouble();
+    java.util.Arrays.sort(ratios);
+    double q1 = quantile(ratios, 0.25), median = quantile(ratios, 0.5), q3 = quantile(ratios, 0.75);
+    if (q1 <= 1 && q3 >= 1) {
+      return String.format(Locale.ROOT, "within the spread (ratios %.2f-%.2f)", q1, q3);
+    }
+    return String.format(Locale.ROOT, "%.2fx (%.2f-%.2f)", median, q1, q3);
+  }
+
+  /** "MHA 0.4 -> 0.6, MLA converted 0.6 -> 1.9, ...": the machine's load before and after each model's timing. */
+  private static String loads(JsonNode[] bench) {
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < bench.length; i++) {
+      double before = bench[i].path("load_average_before").asDouble(-1), after = bench[i].path("load_average_after").asDouble(-1);
+      out.add(before < 0 ? LABELS[i] + " not recorded"
+          : String.format(Locale.ROOT, "%s %.1f -> %.1f", LABELS[i], before, after));
+    }
+    return String.join(", ", out) + String.format(Locale.ROOT, " on %d cores", Runtime.getRuntime().availableProcessors());
+  }
+
+  private static double quantile(double[] sorted, double q) {
+    double pos = q * (sorted.length - 1);
+    int lo = (int) Math.floor(pos);
+    int hi = Math.min(sorted.length - 1, lo + 1);
+    return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+  }
+
+  /** "72", or the per-layer list with the cache budget that chose it. */
+  private static String latentSizes(JsonNode conversion) {
+    List<Integer> dims = new ArrayList<>();
+    conversion.path("latent_dims").forEach(n -> dims.add(n.asInt()));
+    String sizes = dims.isEmpty() ? conversion.path("latent_dim").asText() : ConformerConfig.MlaSettings.describe(dims);
+    JsonNode budget = conversion.path("cache_budget");
+    return budget.isNumber() ? sizes + " (cache budget " + budget.asDouble() + ")" : sizes;
+  }
+
   private static String energyMeaning(JsonNode conversion) {
     return conversion.path("whitened").asBoolean() ? "share of the K/V outputs' energy on calibration audio"
         : "share of the K/V weights' squared singular values";
   }
 
   /** "12.21% [11.40, 13.05]": the corpus WER and its bootstrap interval over the report's utterances. */
-  private static String werWithInterval(JsonNode report) {
+  static String werWithInterval(JsonNode report) {
     List<EditCounts> counts = wordCounts(report);
     if (counts.isEmpty()) return String.format(Locale.ROOT, "%.2f%%", 100 * report.path("wer").asDouble());
     Bootstrap.Interval ci = Bootstrap.corpusRate(counts);
@@ -243,7 +292,7 @@ public final class ComparisonReport {
    * other's WER minus the baseline's in points, paired over the utterances both scored: "+0.35 [-0.21, +0.92], no
    * significant difference (p 0.23)".
    */
-  private static String versus(JsonNode baseline, JsonNode other) {
+  static String versus(JsonNode baseline, JsonNode other) {
     java.util.Map<String, EditCounts> byId = new java.util.HashMap<>();
     for (JsonNode u : other.path("utterances")) byId.put(u.path("id").asText(), counts(u.path("words")));
     List<EditCounts> a = new ArrayList<>();
@@ -266,7 +315,7 @@ public final class ComparisonReport {
         100 * d.interval().high(), d.significant() ? "significant" : "no significant difference", p);
   }
 
-  private static List<EditCounts> wordCounts(JsonNode report) {
+  static List<EditCounts> wordCounts(JsonNode report) {
     List<EditCounts> out = new ArrayList<>();
     for (JsonNode u : report.path("utterances")) out.add(counts(u.path("words")));
     return out;
@@ -301,17 +350,23 @@ public final class ComparisonReport {
     }
     save(stream, "streaming_wer_vs_latency.png");
 
-    CategoryChart werChart = new CategoryChartBuilder().width(700).height(420).title("Error rates on the test data")
-        .xAxisTitle("model").yAxisTitle("%").build();
-    List<Double> w = new ArrayList<>();
-    List<Double> c = new ArrayList<>();
+    // the conversion's cost and its recovery: WER with its 95% interval at each model's cache size
+    XYChart werChart = new XYChartBuilder().width(700).height(420).title("WER against cache size (95% intervals)")
+        .xAxisTitle("cache floats per frame, all layers").yAxisTitle("WER %").build();
+    werChart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+    int layerCount = conversion.path("layers").size();
     for (int i = 0; i < 3; i++) {
-      w.add(100 * wer[i].path("wer").asDouble());
-      c.add(100 * wer[i].path("cer").asDouble());
+      List<EditCounts> counts = wordCounts(wer[i]);
+      double w = 100 * wer[i].path("wer").asDouble();
+      double half = 0;
+      if (!counts.isEmpty()) {
+        Bootstrap.Interval ci = Bootstrap.corpusRate(counts);
+        half = 100 * (ci.high() - ci.low()) / 2;
+      }
+      double floats = bench[i].path("cache_bytes_per_frame_per_layer").asDouble() / 4 * layerCount;
+      werChart.addSeries(LABELS[i], new double[] {floats}, new double[] {w}, new double[] {half});
     }
-    werChart.addSeries("WER", List.of(LABELS), w);
-    werChart.addSeries("CER", List.of(LABELS), c);
-    save(werChart, "wer_comparison.png");
+    save(werChart, "wer_vs_cache.png");
 
     XYChart latency = new XYChartBuilder().width(700).height(420).title("Recognition latency vs utterance length")
         .xAxisTitle("utterance length (s)").yAxisTitle("latency (s)").build();
@@ -323,25 +378,13 @@ public final class ComparisonReport {
     }
     save(latency, "latency_vs_length.png");
 
-    XYChart memory = new XYChartBuilder().width(700).height(420).title("Attention cache of a streaming decoder, all layers")
-        .xAxisTitle("frames cached (20 ms each)").yAxisTitle("MiB").build();
-    int layers = conversion.path("layers").size();
-    double[] frames = {0, 500, 1000, 1500, 2000, 3000, 4000};
-    for (int i = 0; i < 2; i++) {
-      double perFrame = bench[i].path("cache_bytes_per_frame_per_layer").asDouble() * layers;
-      double[] mib = new double[frames.length];
-      for (int k = 0; k < frames.length; k++) mib[k] = frames[k] * perFrame / 1048576.0;
-      memory.addSeries(i == 0 ? "MHA (K and V)" : "MLA (latent)", frames, mib).setMarker(SeriesMarkers.CIRCLE);
-    }
-    save(memory, "cache_memory_vs_length.png");
-
     CategoryChart energy = new CategoryChartBuilder().width(700).height(420).title("Energy kept per layer ("
         + (conversion.path("whitened").asBoolean() ? "K/V outputs on calibration audio" : "K/V weights") + ")")
         .xAxisTitle("layer").yAxisTitle("%").build();
-    List<Integer> ids = new ArrayList<>();
+    List<String> ids = new ArrayList<>();
     List<Double> kept = new ArrayList<>();
     for (JsonNode l : conversion.path("layers")) {
-      ids.add(l.path("layer").asInt());
+      ids.add(l.path("layer").asInt() + " (r " + l.path("latent_dim").asInt() + ")");
       kept.add(100 * l.path("energy_kept").asDouble());
     }
     energy.addSeries("energy kept", ids, kept);
@@ -350,26 +393,47 @@ public final class ComparisonReport {
     trainingCurves();
   }
 
-  /** Train loss per update and validation loss per evaluation, from the fine-tuning metrics.csv. */
+  /**
+   * From the fine-tuning metrics.csv: the train loss per update (faint) and its mean over the last 25 updates, the
+   * validation loss per evaluation, and the validation WER on a second axis.
+   */
   private void trainingCurves() throws IOException {
     XYChart chart = new XYChartBuilder().width(700).height(420).title("Fine-tuning").xAxisTitle("update")
         .yAxisTitle("CTC loss").build();
     Path csv = dir.resolve(Pipeline.FINETUNED).resolve("training").resolve("metrics.csv");
     List<Double> ts = new ArrayList<>(), tl = new ArrayList<>(), vs = new ArrayList<>(), vl = new ArrayList<>();
+    List<Double> vw = new ArrayList<>();
     if (Files.exists(csv)) {
       List<String> lines = Files.readAllLines(csv);
       List<String> header = List.of(lines.get(0).split(","));
       int step = header.indexOf("step"), split = header.indexOf("split"), loss = header.indexOf("loss");
+      int werColumn = header.indexOf("wer");
       for (String line : lines.subList(1, lines.size())) {
         String[] f = line.split(",", -1);
         if (f.length <= loss || f[loss].isEmpty()) continue;
         boolean train = f[split].equals("train");
         (train ? ts : vs).add(Double.parseDouble(f[step]));
         (train ? tl : vl).add(Double.parseDouble(f[loss]));
+        if (!train) vw.add(werColumn >= 0 && !f[werColumn].isEmpty() ? 100 * Double.parseDouble(f[werColumn]) : Double.NaN);
       }
     }
-    if (!ts.isEmpty()) chart.addSeries("train", ts, tl).setMarker(SeriesMarkers.NONE);
+    if (!ts.isEmpty()) {
+      chart.addSeries("train", ts, tl).setMarker(SeriesMarkers.NONE).setLineColor(new java.awt.Color(180, 180, 220));
+      List<Double> smooth = new ArrayList<>();
+      double sum = 0;
+      for (int i = 0; i < tl.size(); i++) {
+        sum += tl.get(i) - (i >= 25 ? tl.get(i - 25) : 0);
+        smooth.add(sum / Math.min(i + 1, 25));
+      }
+      chart.addSeries("train, mean of 25 updates", ts, smooth).setMarker(SeriesMarkers.NONE);
+    }
     if (!vs.isEmpty()) chart.addSeries("validation", vs, vl).setMarker(SeriesMarkers.CIRCLE);
+    if (vw.stream().anyMatch(w -> !w.isNaN())) {
+      XYSeries s = chart.addSeries("validation WER (%, right axis)", vs, vw);
+      s.setYAxisGroup(1);
+      s.setMarker(SeriesMarkers.DIAMOND);
+      chart.setYAxisGroupTitle(1, "validation WER %");
+    }
     if (ts.isEmpty() && vs.isEmpty()) chart.addSeries("no updates recorded", new double[] {0}, new double[] {0});
     save(chart, "training_curves.png");
   }

@@ -113,7 +113,8 @@ public final class Pipeline {
     m.put("train", o.train() == null ? null : o.train().toAbsolutePath().normalize().toString());
     m.put("valid", o.valid() == null ? null : o.valid().toAbsolutePath().normalize().toString());
     m.put("test", o.test() == null ? null : o.test().toAbsolutePath().normalize().toString());
-    m.put("latent_dim", o.latentDimOr(source.defaultLatentDim()));
+    m.put("latent_dim", o.cacheBudget() == null ? o.latentDimOr(source.defaultLatentDim()) : null);
+    m.put("cache_budget", o.cacheBudget());
     m.put("method", o.method().name().toLowerCase(java.util.Locale.ROOT));
     m.put("whiten", o.whiten());
     m.put("device", o.device());
@@ -140,10 +141,18 @@ public final class Pipeline {
    * Refused before anything is written.
    */
   static void claim(Path results, PipelineOptions o, ConformerConfig source) throws IOException {
+    claim(results, OPTIONS_FILE, recorded(o, source), List.of("corpus", "data", CONVERTED, "conversion.json", FINETUNED));
+  }
+
+  /**
+   * {@link #claim(Path, PipelineOptions, ConformerConfig)} for any run that records its options in {@code optionsFile}:
+   * refused when the file holds other options, or is missing while one of {@code steps} exists.
+   */
+  static void claim(Path results, String optionsFile, Map<String, Object> recorded, List<String> steps) throws IOException {
     // through text, so that numbers compare as the file's parser reads them (a long seed reads back as an int)
     @SuppressWarnings("unchecked")
-    Map<String, Object> ours = Json.MAPPER.readValue(Json.MAPPER.writeValueAsString(recorded(o, source)), Map.class);
-    Path file = results.resolve(OPTIONS_FILE);
+    Map<String, Object> ours = Json.MAPPER.readValue(Json.MAPPER.writeValueAsString(recorded), Map.class);
+    Path file = results.resolve(optionsFile);
     if (Files.exists(file)) {
       @SuppressWarnings("unchecked")
       Map<String, Object> theirs = Json.read(file, Map.class);
@@ -156,15 +165,15 @@ public final class Pipeline {
         }
       }
       if (!differences.isEmpty()) {
-        throw new IncompatibleOptionsException(results + " holds a run made with other options (" + OPTIONS_FILE
+        throw new IncompatibleOptionsException(results + " holds a run made with other options (" + optionsFile
             + "):\n  " + String.join("\n  ", differences) + "\nrerun with those options to finish it, or choose another --results");
       }
       return;
     }
-    for (String step : new String[] {"corpus", "data", CONVERTED, "conversion.json", FINETUNED}) {
+    for (String step : steps) {
       if (Files.exists(results.resolve(step))) {
         throw new IncompatibleOptionsException(results + " holds a run that recorded no options (" + step
-            + " exists, " + OPTIONS_FILE + " does not): its options cannot be checked; choose another --results");
+            + " exists, " + optionsFile + " does not): its options cannot be checked; choose another --results");
       }
     }
     Files.createDirectories(results);
@@ -183,7 +192,9 @@ public final class Pipeline {
   /** What will run, where, and roughly how long, before anything runs. */
   public String plan() throws IOException {
     ConformerConfig config = ConformerConfig.read(options.model().resolve("config.json"));
-    int r = options.latentDimOr(config.defaultLatentDim());
+    String latent = options.cacheBudget() == null ? options.latentDimOr(config.defaultLatentDim()) + ""
+        : String.format(java.util.Locale.ROOT, "%.1f on average (cache budget %s, ranks per layer)",
+            options.cacheBudget() * 2 * config.hiddenSize(), options.cacheBudget());
     double params = estimateParameters(config);
     // rough, from runs on 2 cores with the shipped 2.1M-parameter model: per training utterance ~0.02 s per million
     // parameters for the attention scope (1920 utterances in 77 s), ~0.033 s for the streaming fine-tune's encoder
@@ -197,13 +208,13 @@ public final class Pipeline {
         + 3.0 * options.testUtterances() * 2.5 * streamFactor * scale;
     return String.format(
         "pipeline %s -> %s%n  model %s (%s, hidden %d, %d layers, ~%.1fM parameters) on %s%n"
-            + "  convert MHA -> MLA: %s SVD, latent %d floats per frame per layer (MHA: %d)%s%n"
+            + "  convert MHA -> MLA: %s SVD, latent %s floats per frame per layer (MHA: %d)%s%n"
             + "  evaluate on %s (%s utterances), whole and streamed in chunks of %s frames (left context %d), "
             + "benchmark %d utterances per model%n"
             + "  fine-tune %s on %s (%s training utterances, up to %s updates, batch %d)%n"
             + "  estimated duration: ~%.0f min%n",
         options.preset().name(), results, options.model(), config.isMla() ? "MLA" : "MHA", config.hiddenSize(),
-        config.numHiddenLayers(), params / 1e6, options.device(), options.method().name().toLowerCase(), r,
+        config.numHiddenLayers(), params / 1e6, options.device(), options.method().name().toLowerCase(), latent,
         2 * config.hiddenSize(), options.whiten() ? " (whitened)" : "", options.testSource(),
         options.testUtterances() == 0 ? "all" : options.testUtterances(),
         String.join(",", options.streamChunks().stream().map(String::valueOf).toList()), options.leftContext(),
@@ -234,7 +245,7 @@ public final class Pipeline {
       // the audio files themselves: data/train.tsv names them by absolute path, outside its own folder
       List<Path> calibration = Datasets.open(data.train, true).limit(64).utterances().stream().map(Utterance::audio).toList();
       ConversionOptions co = new ConversionOptions(r, options.method(), options.whiten(), options.whiten(), 1e-4,
-          options.device(), true, calibration, 32, 8);
+          options.device(), true, calibration, 32, 8, options.cacheBudget());
       new MlaConverter(co, null).convert(options.model(), converted, true);
     });
     copyIfAbsent(converted.resolve(MlaConverter.REPORT_FILE), results.resolve("conversion.json"));
@@ -291,10 +302,14 @@ public final class Pipeline {
         subset(test, options.evalLimit(), dataDir.resolve("test.tsv")));
   }
 
-  /** A manifest of the first {@code limit} utterances after a seeded shuffle (all when 0), written once. */
   private Path subset(Path source, int limit, Path manifest) throws IOException {
+    return subset(source, allowOutsidePaths, options.seed(), limit, manifest);
+  }
+
+  /** A manifest of the first {@code limit} utterances after a seeded shuffle (all when 0), written once. */
+  static Path subset(Path source, boolean allowOutsidePaths, long seed, int limit, Path manifest) throws IOException {
     if (Files.exists(manifest)) return manifest;
-    Dataset d = Datasets.open(source, allowOutsidePaths).shuffled(options.seed());
+    Dataset d = Datasets.open(source, allowOutsidePaths).shuffled(seed);
     if (limit > 0) d = d.limit(limit);
     if (d.size() == 0) throw new IllegalArgumentException(source + ": no utterances");
     StringBuilder sb = new StringBuilder();

@@ -10,6 +10,9 @@ import java.util.List;
  * A pipeline run: the preset's sizes with any overrides, the inputs, and where results go. Null data paths
  * mean "synthesise a corpus".
  *
+ * @param latentDim one latent size for every layer, or null
+ * @param cacheBudget when latentDim is null: the share of the MHA cache the conversion keeps, ranks allocated per layer
+ *     (null with latentDim null: r = d/2)
  * @param streaming fine-tune chunk-aware ({@code finetune --streaming}) instead of on whole utterances
  * @param streamChunks chunk sizes (frames) at which every model is also evaluated as a live stream
  * @param leftContext left context (frames) of those streams and of the chunk-aware fine-tune
@@ -22,6 +25,7 @@ public record PipelineOptions(
     Path test,
     Path results,
     Integer latentDim,
+    Double cacheBudget,
     ConversionMethod method,
     boolean whiten,
     String device,
@@ -54,6 +58,10 @@ public record PipelineOptions(
       }
     }
     if (latentDim != null && latentDim < 1) throw new IllegalArgumentException("--latent-dim must be at least 1, got " + latentDim);
+    if (latentDim != null && cacheBudget != null) throw new IllegalArgumentException("give --latent-dim or --cache-budget, not both");
+    if (cacheBudget != null) {  // the converter's own checks, before any step runs
+      new dev.mha2mla.mla.ConversionOptions(1, method, whiten, whiten, 1e-4, device, true, List.of(), 0, 0, cacheBudget);
+    }
     if (synthCount < 1) throw new IllegalArgumentException("--synth-count must be at least 1, got " + synthCount);
     if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     if (!(learningRate > 0) || Double.isInfinite(learningRate)) {

@@ -9,15 +9,17 @@ package dev.mha2mla.pipeline;
  * @param benchmarkUtterances test utterances timed per model
  * @param epochs passes over the training subset (early stopping may end sooner)
  * @param maxSteps cap on fine-tuning updates (0 = from epochs)
+ * @param cacheBudget the conversion's default share of the MHA cache (ranks allocated per layer), or null for r = d/2
  */
 public record PipelinePreset(String name, int synthUtterances, int trainUtterances, int evalUtterances,
-    int benchmarkUtterances, int epochs, long maxSteps, int batchSize, double learningRate, int patience, long evalEvery) {
+    int benchmarkUtterances, int epochs, long maxSteps, int batchSize, double learningRate, int patience, long evalEvery,
+    Double cacheBudget) {
 
   /** Minutes on 2 CPU cores with the shipped small model; 1000/100/50 utterances as the original pipeline for real models. */
-  public static final PipelinePreset QUICK = new PipelinePreset("quick", 600, 1000, 100, 50, 3, 240, 8, 3e-4, 3, 80);
+  public static final PipelinePreset QUICK = new PipelinePreset("quick", 600, 1000, 100, 50, 3, 240, 8, 3e-4, 3, 80, 0.0625);
 
   /** Every test utterance, all training data, up to 10 epochs with early stopping. */
-  public static final PipelinePreset FULL = new PipelinePreset("full", 3000, 0, 0, 200, 10, 0, 8, 1e-4, 3, 500);
+  public static final PipelinePreset FULL = new PipelinePreset("full", 3000, 0, 0, 200, 10, 0, 8, 1e-4, 3, 500, null);
 
   public static PipelinePreset named(String name) {
     return switch (name) {

@@ -33,6 +33,10 @@ class UsageErrorsTest {
     add(c, "--latent-dim", "convert", "--model", model, "--out", out, "--latent-dim", "0");
     add(c, "--latent-dim", "convert", "--model", model, "--out", out, "--latent-dim", "-3");
     add(c, "--method", "convert", "--model", model, "--out", out, "--method", "diagonal");
+    add(c, "--cache-budget", "convert", "--model", model, "--out", out, "--cache-budget", "0.7");
+    add(c, "--cache-budget", "convert", "--model", model, "--out", out, "--cache-budget", "0.0001");
+    add(c, "--cache-budget", "convert", "--model", model, "--out", out, "--cache-budget", "0.1", "--latent-dim", "8");
+    add(c, "--cache-budget", "convert", "--model", model, "--out", out, "--cache-budget", "0.1", "--method", "split");
     add(c, "--ridge", "convert", "--model", model, "--out", out, "--ridge", "-1", "--whiten", "--calibration", audio);
     add(c, "--limit", "evaluate", "--model", model, "--data", audio, "--out", out, "--limit", "0");
     add(c, "--stream-chunk", "evaluate", "--model", model, "--data", audio, "--out", out, "--stream-chunk", "0");
@@ -51,6 +55,16 @@ class UsageErrorsTest {
     add(c, "--latent-dim", "pipeline", "quick", "--results", out, "--latent-dim", "0");
     add(c, "--stream-chunks", "pipeline", "quick", "--results", out, "--stream-chunks", "0,4");
     add(c, "quick|full", "pipeline", "medium", "--results", out);
+    add(c, "--cache-budget", "pipeline", "quick", "--results", out, "--cache-budget", "0.9");
+    String data = Fixtures.conformerTiny().toString();
+    add(c, "--cache-budgets", "sweep", "--model", model, "--train", data, "--valid", data, "--test", data, "--results", out,
+        "--cache-budgets", "0.125,0.6");
+    add(c, "--cache-budgets", "sweep", "--model", model, "--train", data, "--valid", data, "--test", data, "--results", out,
+        "--cache-budgets", "an eighth");
+    add(c, "unknown method", "sweep", "--model", model, "--train", data, "--valid", data, "--test", data, "--results", out,
+        "--methods", "uniform-plain,random");
+    add(c, "--steps", "sweep", "--model", model, "--train", data, "--valid", data, "--test", data, "--results", out,
+        "--steps", "0");
     return c.stream();
   }
 

@@ -40,26 +40,56 @@ class StreamingCacheTest {
     return evicting ? 9 + chunk : T;
   }
 
+  /** The same latent size r in each of {@code layers} layers. */
+  private static int[] sizes(int layers, int r) {
+    int[] out = new int[layers];
+    java.util.Arrays.fill(out, r);
+    return out;
+  }
+
   @ParameterizedTest(name = "chunk={0} evicting={1}")
   @CsvSource({"1, false", "1, true", "4, false", "4, true", "16, false", "16, true"})
   void latentCacheMatchesLatentAttentionOverTheWindow(int chunk, boolean evicting) {
+    checkLatentCache(chunk, evicting, sizes(LAYERS, R));
+  }
+
+  @ParameterizedTest(name = "chunk={0} evicting={1}")
+  @CsvSource({"1, false", "4, true", "16, false"})
+  void layersOfDifferentLatentSizesEachMatchTheirAttention(int chunk, boolean evicting) {
+    checkLatentCache(chunk, evicting, new int[] {R, 5, 24});
+  }
+
+  @Test
+  void aLayersLatentSizeIsItsOwn() {
+    try (PointerScope scope = new PointerScope(); LatentCache cache = LatentCache.create(new Device("cpu"), new int[] {16, 5, 24}, 8)) {
+      assertThat(cache.bytesPerFrame()).isEqualTo(4L * (16 + 5 + 24));
+      assertThat(cache.latentSize(1)).isEqualTo(5);
+      assertThatThrownBy(() -> cache.append(1, randn(1, 2, 16))).hasMessageContaining("c");
+      cache.append(2, randn(1, 3, 24));
+      assertThat(cache.frames(2)).isEqualTo(3);
+      assertThat(cache.frames(1)).isZero();
+    }
+  }
+
+  private static void checkLatentCache(int chunk, boolean evicting, int[] r) {
     try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
       torch.manual_seed(100 + chunk);
       int maxFrames = window(chunk, evicting);
-      Tensor[] c = new Tensor[LAYERS], qa = new Tensor[LAYERS], qw = new Tensor[LAYERS];
-      for (int l = 0; l < LAYERS; l++) {
-        c[l] = randn(1, T, R);
-        qa[l] = randn(1, H, T, R).mul(new Scalar(0.5));
+      int layers = r.length;
+      Tensor[] c = new Tensor[layers], qa = new Tensor[layers], qw = new Tensor[layers];
+      for (int l = 0; l < layers; l++) {
+        c[l] = randn(1, T, r[l]);
+        qa[l] = randn(1, H, T, r[l]).mul(new Scalar(0.5));
         qw[l] = randn(1, H, T, DH);
       }
       // one p table for every window: deltas -(chunk-1) .. maxFrames-1, HF layout (row m is delta zeroRow - m)
       int zeroRow = maxFrames - 1;
       Tensor p = randn(maxFrames + chunk - 1, (long) H * DH);
       double scale = 1 / Math.sqrt(DH);
-      try (LatentCache cache = LatentCache.create(new Device("cpu"), LAYERS, R, maxFrames)) {
+      try (LatentCache cache = LatentCache.create(new Device("cpu"), r, maxFrames)) {
         for (int t0 = 0; t0 < T; t0 += chunk) {
           int s = Math.min(chunk, T - t0), end = t0 + s, n = Math.min(end, maxFrames), first = end - n;
-          for (int l = 0; l < LAYERS; l++) {
+          for (int l = 0; l < layers; l++) {
             cache.append(l, c[l].narrow(1, t0, s));
             assertThat(cache.frames(l)).isEqualTo(n);
             assertThat(cache.firstPosition(l)).isEqualTo(first);
@@ -116,7 +146,7 @@ class StreamingCacheTest {
       List<KeyValueCache> kv = new ArrayList<>();
       try {
         for (int b = 0; b < sessions; b++) {
-          latent.add(LatentCache.create(new Device("cpu"), 1, R, maxFrames));
+          latent.add(LatentCache.create(new Device("cpu"), sizes(1, R), maxFrames));
           kv.add(KeyValueCache.create(new Device("cpu"), 1, H, DH, maxFrames));
           latent.get(b).append(0, randn(1, 5 + 7 * b, R));
           kv.get(b).append(0, randn(1, H, 5 + 7 * b, DH), randn(1, H, 5 + 7 * b, DH));
@@ -150,7 +180,7 @@ class StreamingCacheTest {
   void bytesPerFrameIsWhatReportsQuote() {
     // flagship: 24 layers, d = 1024 (16 heads of 64), r = d/2 = 512: MLA caches 4x fewer bytes per frame than MHA
     try (PointerScope scope = new PointerScope();
-        LatentCache latent = LatentCache.create(new Device("cpu"), 24, 512, 10);
+        LatentCache latent = LatentCache.create(new Device("cpu"), sizes(24, 512), 10);
         KeyValueCache kv = KeyValueCache.create(new Device("cpu"), 24, 16, 64, 10)) {
       assertThat(latent.bytesPerFrame()).isEqualTo(24L * 512 * 4);
       assertThat(kv.bytesPerFrame()).isEqualTo(24L * 2 * 1024 * 4);
@@ -161,7 +191,7 @@ class StreamingCacheTest {
 
   @Test
   void resetForgetsTheFramesAndPositions() {
-    try (PointerScope scope = new PointerScope(); LatentCache cache = LatentCache.create(new Device("cpu"), 1, R, 8)) {
+    try (PointerScope scope = new PointerScope(); LatentCache cache = LatentCache.create(new Device("cpu"), sizes(1, R), 8)) {
       cache.append(0, randn(1, 20, R));
       assertThat(cache.frames(0)).isEqualTo(8);
       assertThat(cache.firstPosition(0)).isEqualTo(12);
@@ -178,7 +208,7 @@ class StreamingCacheTest {
       Device cpu = new Device("cpu");
       Tensor c = randn(1, 1024, 64);
       Runnable oneCache = () -> {
-        try (LatentCache cache = LatentCache.create(cpu, 2, 64, 1024)) {
+        try (LatentCache cache = LatentCache.create(cpu, sizes(2, 64), 1024)) {
           cache.append(0, c);
           cache.append(1, c);
         }
@@ -201,7 +231,7 @@ class StreamingCacheTest {
   @Test
   void misuseIsAnErrorNotACrash() {
     try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
-      LatentCache cache = LatentCache.create(new Device("cpu"), 2, R, 8);
+      LatentCache cache = LatentCache.create(new Device("cpu"), sizes(2, R), 8);
       cache.append(0, randn(1, 3, R));
       Tensor p = randn(20, (long) H * DH);
       assertThatThrownBy(() -> cache.attend(0, randn(1, H, 4, R), randn(1, H, 4, DH), p, 10, 1))
@@ -211,7 +241,7 @@ class StreamingCacheTest {
       assertThatThrownBy(() -> cache.append(0, randn(1, 3, R + 1)))
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expected [1, 3, 16]");
       assertThatThrownBy(() -> cache.append(2, randn(1, 3, R))).isInstanceOf(IndexOutOfBoundsException.class);
-      assertThatThrownBy(() -> LatentCache.create(new Device("cpu"), 1, R, 0))
+      assertThatThrownBy(() -> LatentCache.create(new Device("cpu"), sizes(1, R), 0))
           .isInstanceOf(KernelException.class).hasMessageContaining("invalid argument");
       cache.close();
       cache.close();
@@ -230,8 +260,8 @@ class StreamingCacheTest {
       Tensor c = randn(1, frames, r), k = randn(1, heads, frames, dh), v = randn(1, heads, frames, dh);
       Tensor qa = randn(1, heads, frames, r).mul(new Scalar(0.1)), q = randn(1, heads, frames, dh);
       Tensor p = randn(maxFrames + chunk - 1, (long) heads * dh), u = randn(heads, dh), w = randn(heads, dh);
-      try (LatentCache lc = LatentCache.create(new Device("cpu"), 1, r, maxFrames);
-          LatentCache lg = LatentCache.create(gpu, 1, r, maxFrames);
+      try (LatentCache lc = LatentCache.create(new Device("cpu"), sizes(1, r), maxFrames);
+          LatentCache lg = LatentCache.create(gpu, sizes(1, r), maxFrames);
           KeyValueCache kc = KeyValueCache.create(new Device("cpu"), 1, heads, dh, maxFrames);
           KeyValueCache kg = KeyValueCache.create(gpu, 1, heads, dh, maxFrames)) {
         for (int t0 = 0; t0 < frames; t0 += chunk) {

@@ -51,7 +51,8 @@ class MlaConverterTest {
   }
 
   private static Path convert(Path dir, ConversionOptions options) throws IOException {
-    Path out = dir.resolve("mla-" + options.method() + "-" + options.latentDim() + (options.whiten() ? "-w" : ""));
+    Path out = dir.resolve("mla-" + options.method() + "-" + (options.cacheBudget() == null ? options.latentDim()
+        : "budget" + options.cacheBudget()) + (options.whiten() ? "-w" : ""));
     new MlaConverter(options, null).convert(SOURCE, out, false);
     return out;
   }
@@ -92,7 +93,7 @@ class MlaConverterTest {
   @Test
   void whitenedFactorsLoseLessOnTheCalibrationDataThanPlainSvdOnEveryLayer(@TempDir Path dir) throws IOException {
     ConversionOptions whitened = new ConversionOptions(24, ConversionMethod.JOINT, true, false, 1e-9, "cpu", true,
-        CALIBRATION, 1, 1);
+        CALIBRATION, 1, 1, null);
     Path out = convert(dir, whitened);
     ConversionReport report = Json.read(out.resolve(MlaConverter.REPORT_FILE), ConversionReport.class);
     assertThat(report.layers()).hasSize(2);
@@ -103,6 +104,57 @@ class MlaConverterTest {
       assertThat(layer.relativeOutputErrorPlain()).isNotNull();
     }
     assertThat(report.outputErrorMeasuredOn()).contains("held-out");
+  }
+
+  /**
+   * Under a cache budget the layers' ranks sum to F * 2d * L (0.1 * 128 * 2 = 25.6 -> 25: odd, so the two layers
+   * differ), each layer's r is its weights' and config's, the summed predicted loss is no more than the uniform split's
+   * closest to it, and the model saves and loads with its per-layer sizes.
+   */
+  @Test
+  void aCacheBudgetGivesLayersTheirOwnRanks(@TempDir Path dir) throws IOException {
+    Path out = convert(dir, ConversionOptions.plain(1, ConversionMethod.JOINT).withCacheBudget(0.1));
+    ConversionReport report = Json.read(out.resolve(MlaConverter.REPORT_FILE), ConversionReport.class);
+    assertThat(report.latentDim()).isNull();
+    assertThat(report.cacheBudget()).isEqualTo(0.1);
+    List<Integer> ranks = report.latentDims();
+    assertThat(ranks.stream().mapToInt(Integer::intValue).sum()).isEqualTo(25);
+    assertThat(ranks.get(0)).isNotEqualTo(ranks.get(1));
+    assertThat(report.cacheReduction()).isCloseTo(256.0 / 25, org.assertj.core.data.Offset.offset(1e-9));
+    double lost = 0;
+    for (ConversionReport.Layer l : report.layers()) {
+      assertThat(l.latentDim()).isEqualTo(ranks.get(l.layer()));
+      assertThat(l.nextRankGain()).isNotNull().isPositive();
+      lost += 1 - l.energyKept();
+    }
+    // the uniform split of the same total (12 and 13 in either order) loses at least as much
+    Path uniform = convert(dir, ConversionOptions.plain(12, ConversionMethod.JOINT));
+    ConversionReport u = Json.read(uniform.resolve(MlaConverter.REPORT_FILE), ConversionReport.class);
+    double[] s0 = u.layers().get(0).singularValues(), s1 = u.layers().get(1).singularValues();
+    double best = Math.min(lostAt(s0, 12) + lostAt(s1, 13), lostAt(s0, 13) + lostAt(s1, 12));
+    assertThat(lost).isLessThanOrEqualTo(best + 1e-12);
+    try (ConformerCtcModel model = ConformerCtcModel.load(out)) {
+      assertThat(model.config().mla().latentDims()).isEqualTo(ranks);
+      assertThat(model.cacheFloatsPerFrame()).isEqualTo(25);
+      assertThat(SafeTensorsReader.open(out.resolve("model.safetensors")).get(
+          "wav2vec2_conformer.encoder.layers.1.self_attn.kv_down.weight").shape()).containsExactly(ranks.get(1), 64L);
+      Path again = dir.resolve("saved-again");
+      dev.mha2mla.model.ModelFolderWriter.write(model, model.config(), out, again, java.util.Map.of());
+      try (ConformerCtcModel reloaded = ConformerCtcModel.load(again)) {
+        assertThat(reloaded.config().mla().latentDims()).isEqualTo(ranks);
+      }
+    }
+    assertThat(Files.readString(out.resolve("config.json"))).doesNotContain("\"latent_dim\"");
+  }
+
+  /** sum_{i >= r} s_i^2 / sum s_i^2. */
+  private static double lostAt(double[] s, int r) {
+    double all = 0, tail = 0;
+    for (int i = 0; i < s.length; i++) {
+      all += s[i] * s[i];
+      if (i >= r) tail += s[i] * s[i];
+    }
+    return tail / all;
   }
 
   @Test
@@ -136,11 +188,11 @@ class MlaConverterTest {
         .isInstanceOf(UnsupportedModelException.class).hasMessageContaining("wav2vec2-conformer");
     Path empty = Files.createDirectories(dir.resolve("empty-calibration"));
     ConversionOptions whiten = new ConversionOptions(16, ConversionMethod.JOINT, true, true, 1e-4, "cpu", true,
-        List.of(empty), 8, 2);
+        List.of(empty), 8, 2, null);
     assertThatThrownBy(() -> new MlaConverter(whiten, null).convert(SOURCE, out, false))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("holds no audio");
     ConversionOptions noData = new ConversionOptions(16, ConversionMethod.JOINT, true, true, 1e-4, "cpu", true,
-        List.of(), 8, 2);
+        List.of(), 8, 2, null);
     assertThatThrownBy(() -> new MlaConverter(noData, null).convert(SOURCE, out, false))
         .hasMessageContaining("--whiten needs --calibration");
     assertThat(Files.exists(out)).isFalse();

@@ -29,7 +29,7 @@ class PipelineIntegrationTest {
 
   private static PipelineOptions options(Path results) {
     PipelinePreset p = PipelinePreset.QUICK;
-    return new PipelineOptions(p, MODEL, null, null, null, results, null, ConversionMethod.JOINT, false, "cpu", 3, 30, 16, 4,
+    return new PipelineOptions(p, MODEL, null, null, null, results, null, p.cacheBudget(), ConversionMethod.JOINT, false, "cpu", 3, 30, 16, 4,
         2, p.epochs(), 8, 4, p.learningRate(), p.patience(), 2, true, List.of(1, 16), 32);
   }
 
@@ -67,13 +67,16 @@ class PipelineIntegrationTest {
     assertThat(Files.readString(straight.resolve("pipeline.log"))).contains("fine-tuning: updates 1 to ")
         .containsPattern("update \\d+/\\d+: validation loss \\d");
     String report = Files.readString(straight.resolve(ComparisonReport.TEXT));
+    // the quick preset's cache budget, 1/16 of the MHA cache: floor(0.0625 * 2 * 64 * 2) = 16 floats over both layers
+    assertThat(Json.read(straight.resolve("conversion.json"), Map.class).get("latent_dims")).asList()
+        .satisfies(dims -> assertThat(dims.stream().mapToInt(d -> (Integer) d).sum()).isEqualTo(16));
     assertThat(report).contains("MHA baseline", "MLA converted", "MLA fine-tuned", "SYNTHETIC",
         "energy kept (share of the K/V weights' squared singular values)");
     assertThat(report).as("the calibration audio measures every layer's output error").doesNotContain("| not measured |");
     assertThat(straight.resolve("finetune").resolve("best")).as("the best model is stored once").doesNotExist();
     // streamed at each chunk size over the cache each model exists for, with the fine-tune's chunk-aware recipe
     assertThat(report).contains("## Streaming: WER against chunk latency", "20 ms (C = 1)", "320 ms (C = 16)",
-        "| MHA baseline | K/V, 128 floats / frame / layer", "| MLA fine-tuned | latent, 32 floats / frame / layer",
+        "| MHA baseline | K/V, 128 floats / frame / layer", "| MLA fine-tuned | latent, 8 floats / frame / layer",
         "Chunk-aware (streaming)", "Scope encoder");
     // every WER with its bootstrap interval, every model against the baseline paired on the same utterances
     assertThat(report).contains("WER [95% CI]", "WER vs MHA (paired)", "reference words: one word is",

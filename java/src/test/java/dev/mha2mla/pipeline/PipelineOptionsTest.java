@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class PipelineOptionsTest {
   private static PipelineOptions quick(Path test, int synthCount, long maxSteps) {
     PipelinePreset p = PipelinePreset.QUICK;
-    return new PipelineOptions(p, Path.of("model"), null, null, test, Path.of("out"), null, ConversionMethod.JOINT, false, "cpu",
+    return new PipelineOptions(p, Path.of("model"), null, null, test, Path.of("out"), null, null, ConversionMethod.JOINT, false, "cpu",
         1, synthCount, p.trainUtterances(), p.evalUtterances(), p.benchmarkUtterances(), p.epochs(), maxSteps, p.batchSize(),
         p.learningRate(), p.patience(), p.evalEvery(), true, PipelineOptions.STREAM_CHUNKS, 512);
   }

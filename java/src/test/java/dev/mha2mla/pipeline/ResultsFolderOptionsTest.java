@@ -24,7 +24,7 @@ class ResultsFolderOptionsTest {
 
   private static PipelineOptions quick(Path results, Integer latentDim) {
     PipelinePreset p = PipelinePreset.QUICK;
-    return new PipelineOptions(p, MODEL, null, null, null, results, latentDim, ConversionMethod.JOINT, false, "cpu",
+    return new PipelineOptions(p, MODEL, null, null, null, results, latentDim, null, ConversionMethod.JOINT, false, "cpu",
         1, 600, p.trainUtterances(), p.evalUtterances(), p.benchmarkUtterances(), p.epochs(), 240, p.batchSize(),
         p.learningRate(), p.patience(), p.evalEvery(), true, PipelineOptions.STREAM_CHUNKS, 512);
   }

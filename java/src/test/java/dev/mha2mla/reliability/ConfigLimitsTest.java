@@ -86,6 +86,13 @@ class ConfigLimitsTest {
         }, "field 'conv_dim' must be a list of 1 to 16 integers in 1..16384, got 10000 entries"),
         config("a fractional MLA latent size", c -> c.putObject("mla").put("latent_dim", 16.5),
             "field 'mla.latent_dim' must be an integer in 1..128, got 16.5"),
+        config("latent sizes for three layers of two", c -> c.putObject("mla").putArray("latent_dims").add(8).add(8).add(8),
+            "field 'mla.latent_dims' must be a list of num_hidden_layers = 2 integers in 1..128, got [8,8,8]"),
+        config("a zero latent size in one layer", c -> c.putObject("mla").putArray("latent_dims").add(8).add(0),
+            "field 'mla.latent_dims[1]' is 0, outside the supported range 1..128"),
+        config("per-layer sizes that contradict latent_dim", c -> {
+          c.putObject("mla").put("latent_dim", 8).putArray("latent_dims").add(8).add(12);
+        }, "field 'mla.latent_dim' (8) disagrees with 'mla.latent_dims' [8, 12]"),
         config("a masking probability above 1", c -> c.put("mask_time_prob", 2.0),
             "field 'mask_time_prob' is 2.0, outside the supported range [0.0, 1.0]"),
         config("a missing intermediate size", c -> c.remove("intermediate_size"),

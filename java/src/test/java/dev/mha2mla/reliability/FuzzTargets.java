@@ -172,7 +172,7 @@ final class FuzzTargets {
     assertThat(c.convStride()).allSatisfy(s -> assertThat(s).isBetween(1, ConformerConfig.MAX_CONV_KERNEL));
     assertThat(c.convStride().stream().mapToLong(Integer::longValue).reduce(1, Math::multiplyExact))
         .isLessThanOrEqualTo(ConformerConfig.MAX_TOTAL_STRIDE);
-    if (c.isMla()) assertThat(c.mla().latentDim()).isBetween(1, 2 * c.hiddenSize());
+    if (c.isMla()) assertThat(c.mla().latentDims()).allSatisfy(r -> assertThat(r).isBetween(1, 2 * c.hiddenSize()));
   }
 
   private static Path write(byte[] bytes, String suffix) {

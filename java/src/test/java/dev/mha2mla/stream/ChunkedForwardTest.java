@@ -46,6 +46,7 @@ class ChunkedForwardTest {
   @TempDir static Path temp;
   private static SpeechRecognizer mha;
   private static SpeechRecognizer mla;
+  private static SpeechRecognizer mixed;  // MLA with a different latent size per layer (a cache budget's ranks)
   private static final WaveformStatistics STATS = new WaveformStatistics(0.01, 0.2);
 
   @BeforeAll
@@ -55,12 +56,18 @@ class ChunkedForwardTest {
     new MlaConverter(ConversionOptions.plain(24, ConversionMethod.JOINT), null).convert(Fixtures.conformerTiny(), converted,
         false);
     mla = SpeechRecognizer.open(converted);
+    Path budgeted = temp.resolve("mla-budget");
+    new MlaConverter(ConversionOptions.plain(1, ConversionMethod.JOINT).withCacheBudget(0.1), null)
+        .convert(Fixtures.conformerTiny(), budgeted, false);
+    mixed = SpeechRecognizer.open(budgeted);
+    assertThat(mixed.model().config().mla().isUniform()).isFalse();
   }
 
   @AfterAll
   static void close() {
     mha.close();
     mla.close();
+    mixed.close();
   }
 
   /** Random "audio": seeded Gaussian noise with a slow amplitude envelope, so frames differ in loudness. */
@@ -78,13 +85,14 @@ class ChunkedForwardTest {
         out.add(Arguments.of(kind, c[0], c[1]));
       }
     }
+    for (int[] c : new int[][] {{1, 0}, {3, 512}, {16, 8}}) out.add(Arguments.of("mixed", c[0], c[1]));
     return out.stream();
   }
 
   @ParameterizedTest(name = "{0}, chunk {1}, left context {2}")
   @MethodSource("cases")
   void chunkMaskedForwardEqualsTheStream(String kind, int chunk, int left) {
-    SpeechRecognizer asr = kind.equals("mha") ? mha : mla;
+    SpeechRecognizer asr = kind.equals("mha") ? mha : kind.equals("mla") ? mla : mixed;
     float[] x = audio(16000 + 1234, 7 + chunk);
     StreamOptions.Cache cache = kind.equals("mha") ? StreamOptions.Cache.KEY_VALUE : StreamOptions.Cache.LATENT;
     float[][] streamed = stream(asr, x, new StreamOptions(chunk, left, cache).withNormalization(STATS), 777);
@@ -100,7 +108,7 @@ class ChunkedForwardTest {
   @ParameterizedTest(name = "{0}, chunk {1}, left context {2}")
   @MethodSource("growingCases")
   void windowsThatGrowMidStreamEqualTheChunkMaskedForward(String kind, int chunk, int left) {
-    SpeechRecognizer asr = kind.equals("mha") ? mha : mla;
+    SpeechRecognizer asr = kind.equals("mha") ? mha : kind.equals("mla") ? mla : mixed;
     float[] x = audio(7 * 16000, 11 + chunk);
     StreamOptions.Cache cache = kind.equals("mha") ? StreamOptions.Cache.KEY_VALUE : StreamOptions.Cache.LATENT;
     float[][] streamed = stream(asr, x, new StreamOptions(chunk, left, cache).withNormalization(STATS), 3200);
@@ -111,7 +119,7 @@ class ChunkedForwardTest {
 
   static Stream<Arguments> growingCases() {
     return Stream.of(Arguments.of("mha", 5, 200), Arguments.of("mla", 5, 200), Arguments.of("mha", 4, 512),
-        Arguments.of("mla", 4, 512));
+        Arguments.of("mla", 4, 512), Arguments.of("mixed", 5, 200));
   }
 
   /**

@@ -12,6 +12,8 @@ import dev.mha2mla.io.WavReader;
 import dev.mha2mla.mla.ConversionMethod;
 import dev.mha2mla.mla.ConversionOptions;
 import dev.mha2mla.mla.MlaConverter;
+import dev.mha2mla.kernels.KeyValueCache;
+import dev.mha2mla.kernels.LatentCache;
 import dev.mha2mla.kernels.StreamingCache;
 import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.ConvolutionModule;
@@ -123,8 +125,9 @@ class StreamingRecognitionTest {
         Tensor p = attention.projectPositions(
             RelativePositionalEmbedding.table(window, d).narrow(0, 0, window + chunk - 1).contiguous());
         double worst = 0;
-        try (StreamingCache cache = attention.newStreamingCache(StreamingCacheKind.valueOf(cacheKind.name()),
-            new Device("cpu"), 1, window)) {
+        try (StreamingCache cache = cacheKind == StreamOptions.Cache.LATENT
+            ? LatentCache.create(new Device("cpu"), new int[] {(int) attention.cacheFloatsPerFrame()}, window)
+            : KeyValueCache.create(new Device("cpu"), 1, model.config().numAttentionHeads(), model.config().headDim(), window)) {
           for (int begin = 0; begin < frames; begin += chunk) {
             int end = Math.min(frames, begin + chunk);
             int start = Math.max(0, end - window);
@@ -267,6 +270,10 @@ class StreamingRecognitionTest {
       // on a CPU the latent cache is the faster one for chunks of 1-2 frames only
       assertThat(mlaAuto.cacheKind()).isEqualTo(StreamingCacheKind.KEY_VALUE);
       assertThat(mlaOneFrame.cacheKind()).isEqualTo(StreamingCacheKind.LATENT);
+      // on CUDA (measured on an H200) for chunks up to 32 frames; never for an MHA model
+      assertThat(new StreamOptions(32, 224).cacheKind(true, true)).isEqualTo(StreamingCacheKind.LATENT);
+      assertThat(new StreamOptions(33, 223).cacheKind(true, true)).isEqualTo(StreamingCacheKind.KEY_VALUE);
+      assertThat(new StreamOptions(1, 255).cacheKind(false, true)).isEqualTo(StreamingCacheKind.KEY_VALUE);
       // per frame and layer: 2 * D = 128 floats against r = 32
       assertThat(mha.cacheBytes()).isEqualTo(2L * 256 * 2 * 64 * 4);
       assertThat(mla.cacheBytes()).isEqualTo(2L * 256 * 32 * 4);

@@ -1,6 +1,5 @@
 package dev.mha2mla.eval.bench;
 
-import dev.mha2mla.model.ConformerConfig;
 
 /**
  * The attention sizes a benchmark runs at: hidden size d, heads H (head size d / H) and latent size r.
@@ -33,9 +32,4 @@ public record AttentionShape(String name, int hidden, int heads, int latent) {
     };
   }
 
-  /** A model's attention: its latent size if converted, else r = d / 2 (what conversion would choose by default). */
-  public static AttentionShape of(String name, ConformerConfig c) {
-    return new AttentionShape(name, c.hiddenSize(), c.numAttentionHeads(),
-        c.isMla() ? c.mla().latentDim() : c.defaultLatentDim());
-  }
 }

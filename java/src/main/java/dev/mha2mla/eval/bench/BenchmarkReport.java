@@ -26,7 +26,7 @@ public record BenchmarkReport(
     String model,
     String dataset,
     String attentionType,
-    Integer latentDim,
+    List<Integer> latentDims,
     int hiddenSize,
     int layers,
     int heads,
@@ -56,10 +56,13 @@ public record BenchmarkReport(
    * @param latencyMsPerAudioSecond 1000 x realTimeFactor
    * @param peakResidentBytes the most resident memory of the process during a pass, weights included (-1 when not
    *     measured)
+   * @param loadAverageBefore the system's one-minute load average before the timed passes (-1 where unknown): other
+   *     work on the machine slows the passes down
+   * @param loadAverageAfter the same after them
    */
   public record Summary(double realTimeFactor, double realTimeFactorIqr, long peakNativeBytes,
       long cacheBytesPerFramePerLayer, double[] utteranceSeconds, double[] latencySeconds, double latencyMsPerAudioSecond,
-      long peakResidentBytes) {}
+      long peakResidentBytes, double loadAverageBefore, double loadAverageAfter) {}
 
   /**
    * Streaming cache sizes, from the model's own attention blocks ({@code cacheFloatsPerFrame() x 4}).

@@ -69,7 +69,8 @@ public final class EncoderWorkload implements AutoCloseable {
     c.put("add_adapter", false);
     ConformerConfig config = ConformerConfig.fromJson(c, "flagship config (benchmark)");
     return latent == null ? config
-        : config.withMla(new ConformerConfig.MlaSettings(latent, "joint", false, "random initialisation (benchmark)"));
+        : config.withMla(ConformerConfig.MlaSettings.uniform(latent, config.numHiddenLayers(), "joint", false,
+            "random initialisation (benchmark)"));
   }
 
   /** A randomly initialised model of {@code config} (speed does not depend on the weights' values). */

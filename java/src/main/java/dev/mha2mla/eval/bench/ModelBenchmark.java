@@ -116,6 +116,7 @@ public final class ModelBenchmark {
       }
       TimingHarness harness = new TimingHarness(options.warmup(), options.repeats());
       List<BenchmarkReport.Length> lengths = new ArrayList<>();
+      double loadBefore = loadAverage();
       for (T item : items) {
         Input in = inputs.make(item);
         try (Tensor audio = in.audio()) {
@@ -149,10 +150,10 @@ public final class ModelBenchmark {
         }
       }
       BenchmarkReport.Cache cache = cache(model);
-      BenchmarkReport.Summary summary = summarise(lengths, cache.bytesPerFramePerLayer());
+      BenchmarkReport.Summary summary = summarise(lengths, cache.bytesPerFramePerLayer(), loadBefore, loadAverage());
       int batch = dataset == null ? options.batchSize() : 1;
       return new BenchmarkReport(modelDir.toAbsolutePath().normalize().toString(), dataset, config.isMla() ? "mla" : "mha",
-          config.isMla() ? config.mla().latentDim() : null, config.hiddenSize(), config.numHiddenLayers(),
+          config.isMla() ? config.mla().latentDims() : null, config.hiddenSize(), config.numHiddenLayers(),
           config.numAttentionHeads(), options.device(), threads, options.backend().name().toLowerCase(),
           config.isMla() ? options.latentForm().name().toLowerCase() : null, batch, options.warmup(),
           options.repeats(), summary, cache,
@@ -161,8 +162,14 @@ public final class ModelBenchmark {
     }
   }
 
-  /** Median and spread of the real-time factor over the lengths; peaks over the lengths. */
-  static BenchmarkReport.Summary summarise(List<BenchmarkReport.Length> lengths, long cacheBytesPerFramePerLayer) {
+  /** The system's one-minute load average, or -1 where the platform has none. */
+  static double loadAverage() {
+    return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+  }
+
+  /** Median and spread of the real-time factor over the lengths; peaks over the lengths; the load around the runs. */
+  static BenchmarkReport.Summary summarise(List<BenchmarkReport.Length> lengths, long cacheBytesPerFramePerLayer,
+      double loadBefore, double loadAfter) {
     double[] rtf = lengths.stream().mapToDouble(BenchmarkReport.Length::realTimeFactor).sorted().toArray();
     long increase = -1;
     long peak = -1;
@@ -173,15 +180,16 @@ public final class ModelBenchmark {
     double median = Timing.quantile(rtf, 0.5);
     return new BenchmarkReport.Summary(median, Timing.quantile(rtf, 0.75) - Timing.quantile(rtf, 0.25), increase,
         cacheBytesPerFramePerLayer, lengths.stream().mapToDouble(BenchmarkReport.Length::audioSeconds).toArray(),
-        lengths.stream().mapToDouble(BenchmarkReport.Length::medianSeconds).toArray(), 1000 * median, peak);
+        lengths.stream().mapToDouble(BenchmarkReport.Length::medianSeconds).toArray(), 1000 * median, peak, loadBefore,
+        loadAfter);
   }
 
   /** The cache a streaming decoder of {@code model} keeps, from its blocks' {@code cacheFloatsPerFrame()}. */
   public static BenchmarkReport.Cache cache(ConformerCtcModel model) {
     ConformerConfig c = model.config();
     int layers = c.numHiddenLayers();
-    long perLayer = CacheBudget.bytesPerFrame(model.encoder().layers().get(0).attention());
     long total = 4 * model.cacheFloatsPerFrame();
+    long perLayer = total / layers;  // the layers' mean: MLA layers may differ in r
     long mhaPerLayer = 4 * 2L * c.hiddenSize();
     if (model.encoder().layers().get(0).attention() instanceof MultiHeadAttention m) mhaPerLayer = CacheBudget.bytesPerFrame(m);
     return new BenchmarkReport.Cache(perLayer, total, mhaPerLayer, (double) mhaPerLayer / perLayer, WINDOW_FRAMES,
