@@ -96,9 +96,11 @@ class RecognizerMemoryTest {
   }
 
   /**
-   * Native (malloc'd) bytes sampled after every call: the lowest value over calls (n/4, n/2] against the lowest over
-   * (3n/4, n]. The JVM mallocs too (JIT compiler arenas, GC tables) and frees again, which shows as spikes of several
-   * MB; a leak raises the floor, which the minima follow. VmRSS at n/4 and n is printed beside it for the record.
+   * Native (malloc'd) bytes sampled after every call: the lowest value over calls (n/2, 3n/4] against the lowest over
+   * (3n/4, n]. The JVM also mallocs once for good, mid-run (seen: a single step of 4.5 MB near call 700 of 2,000, flat
+   * to within 7 KB for the 1,200 calls after it), so the reference is the third quarter, past such steps; a leak of
+   * more than 5% of the floor over n/4 calls still fails. The JVM mallocs and frees again too, which shows as spikes
+   * of several MB; a leak raises the floor, which the minima follow. VmRSS at n/4 and n is printed beside it for the record.
    */
   private static Growth measure(int n, java.util.function.IntConsumer call) {
     long early = Long.MAX_VALUE;
@@ -108,7 +110,7 @@ class RecognizerMemoryTest {
     for (int i = 1; i <= n; i++) {
       call.accept(i);
       long bytes = NativeMemory.mallocInUseBytes();
-      if (i > n / 4 && i <= n / 2) early = Math.min(early, bytes);
+      if (i > n / 2 && i <= 3 * n / 4) early = Math.min(early, bytes);
       if (i > 3 * n / 4) late = Math.min(late, bytes);
       if (i == n / 4) rssAtQuarter = NativeMemory.residentBytes();
       if (i % (n / 10) == 0) trace.append(' ').append(bytes >> 10);
@@ -118,15 +120,15 @@ class RecognizerMemoryTest {
 
   private record Growth(int calls, long mallocEarly, long mallocLate, long rssAtQuarter, long rssAtEnd, String trace) {
     void assertFlat() {
-      assertThat((double) mallocLate).as("lowest malloc'd bytes over the last quarter of %d calls vs the second quarter",
+      assertThat((double) mallocLate).as("lowest malloc'd bytes over the last quarter of %d calls vs the third quarter",
           calls).isLessThan(mallocEarly * (1 + MAX_GROWTH));
     }
 
     @Override
     public String toString() {
-      return String.format("malloc'd KiB every %d calls:%s; lowest in the second vs last quarter: %+.2f%% (%+d bytes "
+      return String.format("malloc'd KiB every %d calls:%s; lowest in the third vs last quarter: %+.2f%% (%+d bytes "
               + "per call); VmRSS from call %d to %d: %+.2f%%", calls / 10, trace, 100.0 * (mallocLate - mallocEarly) / mallocEarly,
-          (mallocLate - mallocEarly) / (calls / 2), calls / 4, calls, 100.0 * (rssAtEnd - rssAtQuarter) / rssAtQuarter);
+          (mallocLate - mallocEarly) / (calls / 4), calls / 4, calls, 100.0 * (rssAtEnd - rssAtQuarter) / rssAtQuarter);
     }
   }
 
