@@ -3,6 +3,7 @@ package dev.mha2mla.pipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mha2mla.eval.Bootstrap;
 import dev.mha2mla.eval.EditCounts;
+import dev.mha2mla.eval.bench.Timing;
 import dev.mha2mla.io.AtomicFiles;
 import dev.mha2mla.io.Json;
 import dev.mha2mla.model.ConformerConfig;
@@ -241,7 +242,7 @@ public final class ComparisonReport {
     double[] ratios = new double[a.size()];
     for (int i = 0; i < ratios.length; i++) ratios[i] = a.get(i).asDouble() / b.get(i).asDouble();
     java.util.Arrays.sort(ratios);
-    double q1 = quantile(ratios, 0.25), median = quantile(ratios, 0.5), q3 = quantile(ratios, 0.75);
+    double q1 = Timing.quantile(ratios, 0.25), median = Timing.quantile(ratios, 0.5), q3 = Timing.quantile(ratios, 0.75);
     if (q1 <= 1 && q3 >= 1) {
       return String.format(Locale.ROOT, "within the spread (ratios %.2f-%.2f)", q1, q3);
     }
@@ -256,14 +257,7 @@ public final class ComparisonReport {
       out.add(before < 0 ? LABELS[i] + " not recorded"
           : String.format(Locale.ROOT, "%s %.1f -> %.1f", LABELS[i], before, after));
     }
-    return String.join(", ", out) + String.format(Locale.ROOT, " on %d cores", Runtime.getRuntime().availableProcessors());
-  }
-
-  private static double quantile(double[] sorted, double q) {
-    double pos = q * (sorted.length - 1);
-    int lo = (int) Math.floor(pos);
-    int hi = Math.min(sorted.length - 1, lo + 1);
-    return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+    return String.join(", ", out);
   }
 
   /** "72", or the per-layer list with the cache budget that chose it. */
@@ -356,13 +350,9 @@ public final class ComparisonReport {
     werChart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
     int layerCount = conversion.path("layers").size();
     for (int i = 0; i < 3; i++) {
-      List<EditCounts> counts = wordCounts(wer[i]);
       double w = 100 * wer[i].path("wer").asDouble();
-      double half = 0;
-      if (!counts.isEmpty()) {
-        Bootstrap.Interval ci = Bootstrap.corpusRate(counts);
-        half = 100 * (ci.high() - ci.low()) / 2;
-      }
+      JsonNode ci = wer[i].path("wer_ci95");  // the evaluation's own bootstrap interval
+      double half = ci.isObject() ? 100 * (ci.path("high").asDouble() - ci.path("low").asDouble()) / 2 : 0;
       double floats = bench[i].path("cache_bytes_per_frame_per_layer").asDouble() / 4 * layerCount;
       werChart.addSeries(LABELS[i], new double[] {floats}, new double[] {w}, new double[] {half});
     }
