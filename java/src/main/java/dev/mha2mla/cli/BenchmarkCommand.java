@@ -48,7 +48,7 @@ final class BenchmarkCommand implements Callable<Integer> {
   @Option(names = "--repeats", defaultValue = "5", paramLabel = "N", description = "Timed passes per length. Default: ${DEFAULT-VALUE}.")
   int repeats;
 
-  @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "CPU threads (0 = all cores). Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "CPU threads (0 = the cores other processes leave free, read before each pass). Default: ${DEFAULT-VALUE}.")
   int threads;
 
   @Option(names = "--attention", defaultValue = "native", paramLabel = "native|torch",

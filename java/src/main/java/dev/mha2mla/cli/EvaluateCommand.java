@@ -141,6 +141,9 @@ final class EvaluateCommand implements Callable<Integer> {
           });
     }
     Json.write(out, report);
+    if (report.outOfVocabulary() != null && report.outOfVocabulary().warning() != null) {
+      System.err.println(report.outOfVocabulary().warning());
+    }
     if (streamChunk != null) System.out.println(report.decoding());
     System.out.printf("WER %.2f%% (%s; %d/%d words: %d sub, %d del, %d ins)  CER %.2f%%  RTF %.3f  %d utterances, %.1f s audio -> %s%n",
         100 * report.wer(), report.werCi95() == null ? "no utterances"

@@ -54,8 +54,8 @@ final class PipelineCommand implements Callable<Integer> {
   Integer latentDim;
 
   @Option(names = "--cache-budget", paramLabel = "F", description = "Share of the MHA cache to keep, ranks allocated per "
-      + "layer (quick preset's default: 0.0625, 16x smaller, where the shipped model loses accuracy and fine-tuning "
-      + "recovers it).")
+      + "layer (quick preset's default: 0.03125, 32x smaller, where the shipped model loses accuracy and fine-tuning "
+      + "recovers most of it).")
   Double cacheBudget;
 
   @Option(names = "--method", defaultValue = "joint", paramLabel = "joint|split", description = "SVD method (default: ${DEFAULT-VALUE}).")
@@ -89,10 +89,11 @@ final class PipelineCommand implements Callable<Integer> {
   @Option(names = "--patience", paramLabel = "P") Integer patience;
   @Option(names = "--eval-every", paramLabel = "N") Long evalEvery;
 
-  @Option(names = "--streaming", negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "Fine-tune chunk-aware so the MLA model streams (default); --no-streaming fine-tunes on whole "
-          + "utterances only.")
-  boolean streaming;
+  @Option(names = "--streaming", negatable = true,
+      description = "Fine-tune chunk-aware so the MLA model streams (full preset's default); --no-streaming fine-tunes "
+          + "on whole utterances only (quick preset's default: 300 updates recover whole-utterance accuracy, a streaming "
+          + "model needs thousands).")
+  Boolean streaming;
 
   @Option(names = "--stream-chunks", paramLabel = "LIST", defaultValue = "1,4,16,64",
       description = "Chunk sizes in frames (20 ms each) at which every model is also decoded as a live stream "
@@ -122,7 +123,7 @@ final class PipelineCommand implements Callable<Integer> {
         or(trainUtterances, p.trainUtterances()), or(evalUtterances, p.evalUtterances()),
         or(benchmarkUtterances, p.benchmarkUtterances()), or(epochs, p.epochs()), maxSteps != null ? maxSteps : p.maxSteps(),
         or(batchSize, p.batchSize()), lr != null ? lr : p.learningRate(), or(patience, p.patience()),
-        evalEvery != null ? evalEvery : p.evalEvery(), streaming, parseChunks(streamChunks), leftContext));
+        evalEvery != null ? evalEvery : p.evalEvery(), streaming != null ? streaming : p.streaming(), parseChunks(streamChunks), leftContext));
     if (model == null && !Files.isDirectory(source)) {
       throw new IllegalArgumentException(source + ": the shipped small model is missing; pass --model DIR");
     }

@@ -15,6 +15,7 @@ import java.util.List;
  * @param recognitionSeconds wall time inside the model (feature extraction, network, CTC decoding)
  * @param wallSeconds wall time of the whole loop, audio decoding included
  * @param realTimeFactor recognitionSeconds / audioSeconds: below 1 is faster than real time
+ * @param outOfVocabulary reference words outside the model's training words, or null where its folder records none
  * @param worst the utterances with the most word errors, most first (ties: higher WER, then id)
  * @param utterances every utterance, in dataset order
  */
@@ -34,6 +35,7 @@ public record EvaluationReport(
     double recognitionSeconds,
     double wallSeconds,
     double realTimeFactor,
+    OutOfVocabulary outOfVocabulary,
     List<UtteranceScore> worst,
     List<UtteranceScore> utterances,
     RunInfo run) {}

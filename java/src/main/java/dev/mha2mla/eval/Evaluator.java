@@ -5,10 +5,13 @@ import dev.mha2mla.SpeechRecognizer;
 import dev.mha2mla.StreamOptions;
 import dev.mha2mla.data.Dataset;
 import dev.mha2mla.data.TextNormalizer;
+import dev.mha2mla.data.TrainingWords;
 import dev.mha2mla.data.Utterance;
 import dev.mha2mla.io.RunInfo;
+import dev.mha2mla.model.CpuThreads;
 import dev.mha2mla.model.WaveformStatistics;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -44,6 +47,8 @@ public final class Evaluator {
   private final String decoding;
   // checks one utterance's samples before it is transcribed, so that a refusal can name the file; may be null
   private final java.util.function.Consumer<float[]> inputCheck;
+  // the model folder whose training words the references are checked against; may be null
+  private final Path modelFolder;
 
   /**
    * @param sampleRate the rate the transcriber expects; audio at any other rate is an error naming the file
@@ -55,12 +60,13 @@ public final class Evaluator {
 
   /** @param decoding how the transcriber decodes, in words, for the report */
   public Evaluator(Transcriber transcriber, int sampleRate, int batchSize, int worstCount, String decoding) {
-    this(transcriber, sampleRate, batchSize, worstCount, decoding, null);
+    this(transcriber, sampleRate, batchSize, worstCount, decoding, null, null);
   }
 
   private Evaluator(Transcriber transcriber, int sampleRate, int batchSize, int worstCount, String decoding,
-      java.util.function.Consumer<float[]> inputCheck) {
+      java.util.function.Consumer<float[]> inputCheck, Path modelFolder) {
     this.inputCheck = inputCheck;
+    this.modelFolder = modelFolder;
     if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
     if (worstCount < 0) throw new IllegalArgumentException("worst count must be >= 0, got " + worstCount);
     this.transcriber = transcriber;
@@ -76,7 +82,7 @@ public final class Evaluator {
   /** Greedy CTC transcription with {@code asr}, {@code batchSize} utterances per forward pass, the 10 worst listed. */
   public static Evaluator of(SpeechRecognizer asr, int batchSize) {
     return new Evaluator(batch -> asr.transcribeAll(batch, batch.size()).stream().map(SpeechRecognizer.Transcript::text)
-        .toList(), asr.normalizer().samplingRate(), batchSize, 10, FULL_UTTERANCE, asr::checkInput);
+        .toList(), asr.normalizer().samplingRate(), batchSize, 10, FULL_UTTERANCE, asr::checkInput, asr.source());
   }
 
   /**
@@ -100,7 +106,7 @@ public final class Evaluator {
           ", samples normalised with fixed mean %.6g and std %.6g", n.mean(), n.std()))
           + ", " + probe.cacheKind().name().toLowerCase(java.util.Locale.ROOT) + " cache";
     }
-    return new Evaluator(t, asr.normalizer().samplingRate(), 1, 10, decoding);
+    return new Evaluator(t, asr.normalizer().samplingRate(), 1, 10, decoding, null, asr.source());
   }
 
   /** "streaming: chunks of 16 frames (320 ms), left context 512 frames (10.24 s)". */
@@ -112,7 +118,7 @@ public final class Evaluator {
   }
 
   public Evaluator withWorstCount(int n) {
-    return new Evaluator(transcriber, sampleRate, batchSize, n, decoding, inputCheck);
+    return new Evaluator(transcriber, sampleRate, batchSize, n, decoding, inputCheck, modelFolder);
   }
 
   /**
@@ -120,8 +126,17 @@ public final class Evaluator {
    * @throws IllegalArgumentException if the dataset is empty
    */
   public EvaluationReport evaluate(Dataset dataset, String model, String device, Progress progress) throws IOException {
+    try (CpuThreads.Pinned pinned = CpuThreads.pin()) {
+      return evaluatePinned(dataset, model, device, progress);
+    }
+  }
+
+  private EvaluationReport evaluatePinned(Dataset dataset, String model, String device, Progress progress)
+      throws IOException {
     List<Utterance> all = dataset.utterances();
     if (all.isEmpty()) throw new IllegalArgumentException(dataset.name() + ": the dataset has no utterances to evaluate");
+    TrainingWords known = modelFolder == null ? null : TrainingWords.read(modelFolder);
+    OutOfVocabulary outside = known == null ? null : OutOfVocabulary.of(known, all);
     List<UtteranceScore> scores = new ArrayList<>(all.size());
     EditCounts words = EditCounts.ZERO;
     EditCounts chars = EditCounts.ZERO;
@@ -171,6 +186,6 @@ public final class Evaluator {
         .limit(worstCount).toList();
     return new EvaluationReport(model, dataset.name(), device, batchSize, decoding, scores.size(), words.rate(),
         scores.isEmpty() ? null : Bootstrap.corpusRate(scores.stream().map(UtteranceScore::words).toList()), chars.rate(),
-        words, chars, audio, recognition, wall, audio > 0 ? recognition / audio : 0, worst, scores, RunInfo.capture(device));
+        words, chars, audio, recognition, wall, audio > 0 ? recognition / audio : 0, outside, worst, scores, RunInfo.capture(device));
   }
 }

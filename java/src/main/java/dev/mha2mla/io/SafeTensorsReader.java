@@ -93,11 +93,13 @@ public final class SafeTensorsReader {
       checkTiling(path, byOffset, dataSize);
 
       LinkedHashMap<String, RawTensor> tensors = new LinkedHashMap<>();
+      Map<String, Long> offsets = new LinkedHashMap<>();
       for (Entry e : entries) {
         tensors.put(e.name, null);
+        offsets.put(e.name, dataStart + e.begin);
       }
       mapTensors(channel, dataStart, byOffset, tensors, maxSegmentBytes);
-      return new SafeTensorsFile(path, tensors, metadata);
+      return new SafeTensorsFile(path, tensors, metadata, offsets);
     }
   }
 

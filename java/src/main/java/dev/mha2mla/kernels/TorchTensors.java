@@ -71,7 +71,7 @@ public final class TorchTensors {
     return Tensor.create(values, shape);
   }
 
-  static ScalarType scalarType(DType d) {
+  public static ScalarType scalarType(DType d) {
     return switch (d) {
       case F64 -> ScalarType.Double;
       case F32 -> ScalarType.Float;
@@ -114,6 +114,42 @@ public final class TorchTensors {
       case Bool -> DType.BOOL;
       default -> throw new IllegalArgumentException("no file dtype for LibTorch type " + s);
     };
+  }
+
+  /**
+   * Runs {@code body} in a {@link PointerScope} of its own: every tensor it makes is released when it returns, except
+   * the one it returns, which joins the scope open around this call. A forward pass that scopes each layer so holds one
+   * layer's intermediates at a time instead of the whole network's (at T = 1500 frames of a d = 1024 model, ~0.25 GB
+   * per layer); tensors autograd saved for a backward pass stay alive through autograd's own references. Without an
+   * open scope the body runs as it is, its tensors left to their owners.
+   */
+  public static Tensor scoped(java.util.function.Supplier<Tensor> body) {
+    PointerScope outer = PointerScope.getInnerScope();
+    if (outer == null) return body.get();
+    try (PointerScope inner = new PointerScope()) {
+      Tensor out = body.get();
+      outer.attach(out);
+      return out;
+    }
+  }
+
+  /**
+   * x_{i+1} = step(i, x_i) for i < steps, each step {@link #scoped}: a step's own intermediates are released when it
+   * returns and each x_i (i > 0) as soon as the next step has used it, so a chain of layers holds one layer's working
+   * set and two activations at a time. x_0 = {@code input} is left to its owner; the last x joins the scope open
+   * around this call.
+   */
+  public static Tensor chain(Tensor input, int steps, java.util.function.BiFunction<Integer, Tensor, Tensor> step) {
+    PointerScope outer = PointerScope.getInnerScope();
+    Tensor x = input;
+    for (int i = 0; i < steps; i++) {
+      Tensor in = x;
+      int k = i;
+      x = scoped(() -> step.apply(k, in));
+      // `in` was attached to `outer` by the previous step: detaching releases that reference
+      if (outer != null && in != input && in != x) outer.detach(in);
+    }
+    return x;
   }
 
   /**

@@ -114,6 +114,7 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
   public Output forward(Tensor inputValues, long[] sampleLengths, Chunking chunking, Tensor timeMask, Tensor featureMask,
       Trace trace) {
     checkOpen();
+    CpuThreads.adapt();
     Tensor input = inputValues.to(device == null ? inputValues.device() : device, ScalarType.Float);
     Tensor features = featureEncoder.forward(input).transpose(1, 2); // [B, T, C]
     if (trace != null) trace.record("extract_features_conv", features);
@@ -154,6 +155,7 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
    */
   public Tensor streamFeatures(Tensor samples) {
     checkOpen();
+    CpuThreads.adapt();
     Tensor input = samples.to(device == null ? samples.device() : device, ScalarType.Float);
     return projection.forward(projectionNorm.forward(featureEncoder.forward(input).transpose(1, 2)));
   }
@@ -161,6 +163,7 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
   /** One chunk of a stream: projected frames [1, C, D] (C at most the stream's chunk size) to logits [1, C, V]. */
   public Tensor streamChunk(Tensor frames, StreamState state) {
     checkOpen();
+    CpuThreads.adapt();
     if (frames.size(1) > state.chunkFrames()) {
       throw new IllegalArgumentException("a chunk of " + frames.size(1) + " frames exceeds the stream's " + state.chunkFrames());
     }

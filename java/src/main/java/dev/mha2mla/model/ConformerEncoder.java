@@ -1,5 +1,6 @@
 package dev.mha2mla.model;
 
+import dev.mha2mla.kernels.TorchTensors;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -34,9 +35,14 @@ public final class ConformerEncoder implements HasWeights {
     if (trace != null) trace.record("encoder_input", h);
     Tensor relPos = RelativePositionalEmbedding.table(h.size(1), hidden).to(h.device(), h.scalar_type());
     if (trace != null) trace.record("rel_pos", relPos);
-    for (int i = 0; i < layers.size(); i++) {
-      h = layers.get(i).forward(h, relPos, mask, trace, i);
-      if (trace != null) trace.record("layer." + i, h);
+    if (trace == null) {
+      h = TorchTensors.chain(h, layers.size(), (i, in) -> layers.get(i).forward(in, relPos, mask, null, i));
+    } else {
+      // a trace may keep any intermediate, so nothing is released early
+      for (int i = 0; i < layers.size(); i++) {
+        h = layers.get(i).forward(h, relPos, mask, trace, i);
+        trace.record("layer." + i, h);
+      }
     }
     return finalNorm.forward(h);
   }

@@ -1,5 +1,6 @@
 package dev.mha2mla.model;
 
+import dev.mha2mla.kernels.TorchTensors;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -8,6 +9,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -40,28 +42,60 @@ public final class FeatureEncoder implements HasWeights {
     }
   }
 
-  /** input [B, N] -> features [B, C, T]. */
+  /**
+   * Output frames per piece when a long input runs through a frame-local stack ({@link #isFrameLocal()}) in pieces:
+   * 1000 frames (20 s at 16 kHz and stride 320). The first layer's activations dominate a pass's memory (C0 floats
+   * per 5 input samples: 2 GB for 5 minutes at C0 = 512, three times over), so the pieces bound them by the piece.
+   */
+  public static final long PIECE_FRAMES = 1000;
+
+  /**
+   * input [B, N] -> features [B, C, T]. A frame-local stack runs an input longer than {@link #PIECE_FRAMES} frames in
+   * pieces of that many frames, each piece reading the samples of its frames' receptive fields
+   * ([f0 * stride, (f1 - 1) * stride + field)), and concatenates them: every frame sees exactly the samples it sees in
+   * one pass, so the result is the same up to float rounding of the convolution's own blocking.
+   */
   public Tensor forward(Tensor input) {
-    Tensor x = input.unsqueeze(1);
-    boolean layerNorm = config.featExtractNorm().equals("layer");
-    for (int i = 0; i < convWeights.size(); i++) {
-      Tensor b = convBiases.get(i);
-      x = torch.conv1d(x, convWeights.get(i), b == null ? new TensorOptional() : new TensorOptional(b),
-          new long[] {config.convStride().get(i)}, new long[] {0}, new long[] {1}, 1);
-      if (layerNorm) {
-        // LayerNorm over channels: move channels last, normalise, move back
-        Tensor t = x.transpose(-2, -1);
-        t = torch.layer_norm(t, new long[] {x.size(1)}, new TensorOptional(normWeights.get(i)),
-            new TensorOptional(normBiases.get(i)), LayerNorm.TORCH_DEFAULT_EPS, false);
-        x = t.transpose(-2, -1);
-      } else if (i == 0) {
-        // GroupNorm with as many groups as channels: each channel normalised over time alone
-        x = torch.group_norm(x, x.size(1), new TensorOptional(normWeights.get(i)),
-            new TensorOptional(normBiases.get(i)), 1e-5, false);
-      }
-      x = activation.apply(x);
+    return forward(input, PIECE_FRAMES);
+  }
+
+  /** As {@link #forward(Tensor)} with pieces of {@code pieceFrames} frames. */
+  Tensor forward(Tensor input, long pieceFrames) {
+    long frames = frames(input.size(1));
+    if (!isFrameLocal() || frames <= pieceFrames) return forwardWhole(input);
+    long stride = totalStride();
+    long field = minimumSamples();
+    List<Tensor> pieces = new ArrayList<>();
+    for (long f0 = 0; f0 < frames; f0 += pieceFrames) {
+      long f1 = Math.min(frames, f0 + pieceFrames);
+      Tensor samples = input.narrow(1, f0 * stride, (f1 - f0 - 1) * stride + field);
+      pieces.add(TorchTensors.scoped(() -> forwardWhole(samples)));
     }
-    return x;
+    return torch.cat(new TensorVector(pieces.toArray(new Tensor[0])), 2);
+  }
+
+  private Tensor forwardWhole(Tensor input) {
+    boolean layerNorm = config.featExtractNorm().equals("layer");
+    // the first layers' outputs are the largest tensors of a pass (C0 floats per 5 samples): each released once used
+    return TorchTensors.chain(input.unsqueeze(1), convWeights.size(), (i, x) -> convLayer(x, i, layerNorm));
+  }
+
+  private Tensor convLayer(Tensor x, int i, boolean layerNorm) {
+    Tensor b = convBiases.get(i);
+    x = torch.conv1d(x, convWeights.get(i), b == null ? new TensorOptional() : new TensorOptional(b),
+        new long[] {config.convStride().get(i)}, new long[] {0}, new long[] {1}, 1);
+    if (layerNorm) {
+      // LayerNorm over channels: move channels last, normalise, move back
+      Tensor t = x.transpose(-2, -1);
+      t = torch.layer_norm(t, new long[] {x.size(1)}, new TensorOptional(normWeights.get(i)),
+          new TensorOptional(normBiases.get(i)), LayerNorm.TORCH_DEFAULT_EPS, false);
+      x = t.transpose(-2, -1);
+    } else if (i == 0) {
+      // GroupNorm with as many groups as channels: each channel normalised over time alone
+      x = torch.group_norm(x, x.size(1), new TensorOptional(normWeights.get(i)),
+          new TensorOptional(normBiases.get(i)), 1e-5, false);
+    }
+    return activation.apply(x);
   }
 
   /**

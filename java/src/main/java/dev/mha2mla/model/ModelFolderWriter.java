@@ -1,5 +1,6 @@
 package dev.mha2mla.model;
 
+import dev.mha2mla.data.TrainingWords;
 import dev.mha2mla.io.AtomicFiles;
 import dev.mha2mla.io.Json;
 import dev.mha2mla.io.SafeTensorsWriter;
@@ -22,7 +23,7 @@ import java.util.stream.Stream;
  */
 public final class ModelFolderWriter {
   private static final String[] COPIED = {"vocab.json", "preprocessor_config.json", "tokenizer_config.json",
-      "special_tokens_map.json", "added_tokens.json"};
+      "special_tokens_map.json", "added_tokens.json", TrainingWords.FILE};
 
   private ModelFolderWriter() {}
 

@@ -7,6 +7,7 @@ import dev.mha2mla.io.SafeTensorsReader;
 import dev.mha2mla.io.TorchPickleReader;
 import dev.mha2mla.kernels.TorchTensors;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -18,8 +19,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
@@ -33,45 +38,76 @@ public final class StateDict {
 
   private final String source;
   private final Map<String, RawTensor> raw;
+  // floating-point weights already read into LibTorch tensors (safetensors files), handed out by take()
+  private final Map<String, Tensor> loaded;
   private final Set<String> taken = new LinkedHashSet<>();
   private final List<String> missing = new ArrayList<>();
   private Device device;
 
   public StateDict(String source, Map<String, RawTensor> raw) {
-    this.source = source;
-    this.raw = raw;
+    this(source, raw, new LinkedHashMap<>());
   }
 
-  /** Reads {@code model.safetensors}, or {@code pytorch_model.bin} where there is no safetensors file. */
+  private StateDict(String source, Map<String, RawTensor> raw, Map<String, Tensor> loaded) {
+    this.source = source;
+    this.raw = raw;
+    this.loaded = loaded;
+  }
+
+  /**
+   * Reads {@code model.safetensors}, or {@code pytorch_model.bin} where there is no safetensors file. The floating-point
+   * tensors of a safetensors file are read straight into LibTorch memory (the file is mapped only to validate its
+   * layout and to hand out the few tensors a model keeps unused), so each weight is resident once.
+   */
   public static StateDict read(Path modelDir) throws IOException {
     Path st = modelDir.resolve(SAFETENSORS);
     if (Files.isRegularFile(st)) {
       SafeTensorsFile file = SafeTensorsReader.open(st);
       Map<String, RawTensor> map = new LinkedHashMap<>();
-      for (String name : file.names()) map.put(name, file.get(name));
-      return new StateDict(st.toString(), requireFinite(st, map));
+      Map<String, Tensor> loaded = new LinkedHashMap<>();
+      try {
+        for (String name : file.names()) {
+          RawTensor view = file.get(name);
+          map.put(name, view);
+          if (!isFloating(view.dtype())) continue;
+          Tensor t = TorchTensors.keep(torch.empty(view.shape(), new TensorOptions(TorchTensors.scalarType(view.dtype())),
+              new MemoryFormatOptional()));
+          loaded.put(name, t);
+          ByteBuffer bytes = new BytePointer(t.data_ptr()).capacity(view.byteSize()).asBuffer();
+          file.readInto(name, bytes);
+          requireFinite(st, name, new RawTensor(view.dtype(), view.shape(), bytes));
+        }
+      } catch (IOException | RuntimeException e) {
+        for (Tensor t : loaded.values()) t.close();
+        throw e;
+      }
+      return new StateDict(st.toString(), map, loaded);
     }
     Path bin = modelDir.resolve(PYTORCH_BIN);
-    if (Files.isRegularFile(bin)) return new StateDict(bin.toString(), requireFinite(bin, TorchPickleReader.read(bin)));
+    if (Files.isRegularFile(bin)) {
+      Map<String, RawTensor> map = TorchPickleReader.read(bin);
+      for (Map.Entry<String, RawTensor> e : map.entrySet()) requireFinite(bin, e.getKey(), e.getValue());
+      return new StateDict(bin.toString(), map);
+    }
     throw new NoSuchFileException(modelDir + ": no " + SAFETENSORS + " or " + PYTORCH_BIN + " in the model folder");
+  }
+
+  private static boolean isFloating(dev.mha2mla.io.DType d) {
+    return d == dev.mha2mla.io.DType.F32 || d == dev.mha2mla.io.DType.F16 || d == dev.mha2mla.io.DType.BF16
+        || d == dev.mha2mla.io.DType.F64;
   }
 
   /**
    * Refuses weights holding NaN or an infinity: one such value propagates through every layer to NaN logits,
    * which decode to an empty transcript without an error. A linear scan, a small cost next to reading the file.
    */
-  private static Map<String, RawTensor> requireFinite(Path file, Map<String, RawTensor> tensors)
-      throws MalformedFileException {
-    for (Map.Entry<String, RawTensor> e : tensors.entrySet()) {
-      RawTensor t = e.getValue();
-      long at = t.indexOfNonFinite();
-      if (at >= 0) {
-        throw new MalformedFileException(file, "tensor '" + e.getKey() + "' (" + t.dtype() + " "
-            + Arrays.toString(t.shape()) + ") holds " + t.floatingValueAt(at) + " at flat index " + at
-            + "; weights must be finite (a diverged training run or a damaged file)");
-      }
+  private static void requireFinite(Path file, String name, RawTensor t) throws MalformedFileException {
+    long at = t.indexOfNonFinite();
+    if (at >= 0) {
+      throw new MalformedFileException(file, "tensor '" + name + "' (" + t.dtype() + " "
+          + Arrays.toString(t.shape()) + ") holds " + t.floatingValueAt(at) + " at flat index " + at
+          + "; weights must be finite (a diverged training run or a damaged file)");
     }
-    return tensors;
   }
 
   public String source() {
@@ -108,17 +144,19 @@ public final class StateDict {
       throw new UnsupportedModelException(source + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
           + " but config.json implies " + Arrays.toString(shape) + " (config and weights disagree)");
     }
-    if (t.dtype() != dev.mha2mla.io.DType.F32 && t.dtype() != dev.mha2mla.io.DType.F16
-        && t.dtype() != dev.mha2mla.io.DType.BF16 && t.dtype() != dev.mha2mla.io.DType.F64) {
+    if (!isFloating(t.dtype())) {
       throw new UnsupportedModelException(source + ": tensor '" + name + "' has dtype " + t.dtype()
           + "; weights must be floating point (F32, F16, BF16 or F64)");
     }
     taken.add(name);
-    Tensor out = TorchTensors.fromRaw(t);
+    Tensor read = loaded.remove(name);
+    Tensor out = read != null ? read : TorchTensors.keep(TorchTensors.fromRaw(t));
     if (!TorchTensors.isType(out, ScalarType.Float) || device != null) {
-      out = out.to(device == null ? out.device() : device, ScalarType.Float);
+      Tensor converted = TorchTensors.keep(out.to(device == null ? out.device() : device, ScalarType.Float));
+      out.close();
+      out = converted;
     }
-    return TorchTensors.keep(out);
+    return out;
   }
 
   /** Marks a stored tensor that the CTC forward pass does not use (kept so a converted model can write it back). */
@@ -128,8 +166,10 @@ public final class StateDict {
     return t;
   }
 
-  /** Fails if a layer asked for a missing tensor or the file holds tensors no layer took. */
+  /** Fails if a layer asked for a missing tensor or the file holds tensors no layer took; frees what no layer took. */
   public void finish() {
+    for (Tensor t : loaded.values()) t.close();
+    loaded.clear();
     Set<String> unknown = new TreeSet<>(raw.keySet());
     unknown.removeAll(taken);
     if (!missing.isEmpty() || !unknown.isEmpty()) {

@@ -119,6 +119,20 @@ public final class ComparisonReport {
         + "half of those ratios; no ratio is given where that middle half straddles 1 (the machine's noise is as large "
         + "as the difference). Load average (1 min) around the timed passes: %s.%n",
         words, 100.0 / Math.max(1, words), Bootstrap.DRAWS, loads(bench)));
+    double cost = wer[1].path("wer").asDouble() - wer[0].path("wer").asDouble();
+    double recovered = wer[1].path("wer").asDouble() - wer[2].path("wer").asDouble();
+    sb.append(String.format(Locale.ROOT, "%nCost and recovery: the conversion changed WER by %s; fine-tuning changed the "
+        + "converted model's WER by %s (fine-tuned vs converted, paired)%s.%n", versus(wer[0], wer[1]),
+        versus(wer[1], wer[2]), cost > 0 && recovered > 0
+            ? String.format(Locale.ROOT, ", %.0f%% of the conversion's cost recovered", 100 * recovered / cost)
+            : ""));
+    JsonNode outside = wer[0].path("out_of_vocabulary");
+    if (outside.path("outside").asLong() > 0) {
+      sb.append(String.format(Locale.ROOT, "%n%d of the test's reference words (%.2f%%) lie outside the words the MHA "
+          + "model was trained on (`%s`; e.g. %s): its errors on them are not conversion costs.%n",
+          outside.path("outside").asLong(), 100 * outside.path("rate").asDouble(), outside.path("training_words").asText(),
+          String.join(", ", Json.MAPPER.convertValue(outside.path("examples"), String[].class))));
+    }
     streamingSection(sb, wer, chunks, streamed, bench, conversion.path("layers").size(), training);
     sb.append(String.format(Locale.ROOT, "%n## Conversion%n%nMethod %s, latent %s floats per frame per layer (MHA caches %d), whitened %s, "
             + "SVD %s (%s), %.1f s.%n%n| layer | energy kept (%s) | weight error | output error |%n|---|---|---|---|%n",
@@ -220,7 +234,7 @@ public final class ComparisonReport {
             + "the function it learned. The MHA baseline and the converted model were trained on whole utterances, so "
             + "streaming them shows the price of not doing so. This run's fine-tune had %d updates, which recovers only "
             + "part of that price and, early in a schedule, costs whole-utterance WER; the shipped streaming model "
-            + "(models/conformer-small-synthetic-mla-streaming, MODEL.md) had 19,000.%n",
+            + "(models/conformer-small-synthetic-mla-streaming, MODEL.md) had 25,000.%n",
             training.path("result").path("steps").asLong())
         : "\nNo model here was trained for streaming (fine-tuned with --no-streaming): every streamed column is the price of "
             + "streaming a model trained on whole utterances.\n");

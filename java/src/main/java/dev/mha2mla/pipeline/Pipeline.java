@@ -16,6 +16,7 @@ import dev.mha2mla.io.Json;
 import dev.mha2mla.io.RunInfo;
 import dev.mha2mla.mla.ConversionMethod;
 import dev.mha2mla.mla.ConversionOptions;
+import dev.mha2mla.model.CpuThreads;
 import dev.mha2mla.model.LatentAttention;
 import dev.mha2mla.mla.MlaConverter;
 import dev.mha2mla.model.AttentionBackend;
@@ -226,6 +227,12 @@ public final class Pipeline {
   }
 
   public PipelineResult run() throws IOException {
+    try (CpuThreads.Pinned pinned = CpuThreads.pin()) {
+      return runPinned();
+    }
+  }
+
+  private PipelineResult runPinned() throws IOException {
     Files.createDirectories(results);
     // a run killed with -9 leaves the folder it was building (.corpus.tmp-PID-..., with .scratch inside)
     for (Path p : AtomicFiles.deleteAbandonedTemporaries(results)) log("removed " + p + ", left by a run that has ended");
@@ -353,6 +360,9 @@ public final class Pipeline {
         Json.write(wer, report);
         log(String.format("  %s: WER %.2f%%, CER %.2f%% on %d utterances", prefix, 100 * report.wer(), 100 * report.cer(),
             report.utteranceCount()));
+        if (report.outOfVocabulary() != null && report.outOfVocabulary().warning() != null) {
+          log("  " + report.outOfVocabulary().warning());
+        }
       }
     });
     for (int chunk : options.streamChunks()) {

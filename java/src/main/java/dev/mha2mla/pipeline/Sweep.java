@@ -11,6 +11,7 @@ import dev.mha2mla.io.Json;
 import dev.mha2mla.mla.ConversionMethod;
 import dev.mha2mla.mla.ConversionOptions;
 import dev.mha2mla.mla.MlaConverter;
+import dev.mha2mla.model.CpuThreads;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.train.FinetuneOptions;
 import dev.mha2mla.train.TrainScope;
@@ -110,6 +111,12 @@ public final class Sweep {
 
   /** Runs (or continues) the sweep; returns the report's text. */
   public String run() throws IOException {
+    try (CpuThreads.Pinned pinned = CpuThreads.pin()) {
+      return runPinned();
+    }
+  }
+
+  private String runPinned() throws IOException {
     ConformerConfig source = ConformerConfig.read(o.model().resolve("config.json"));
     if (source.isMla()) throw new IllegalArgumentException(o.model() + ": a sweep starts from an MHA model; this one is MLA");
     for (double f : o.budgets()) {
@@ -184,6 +191,7 @@ public final class Sweep {
         Json.write(out, r);
         log(String.format(Locale.ROOT, "  WER %.2f%% [%.2f, %.2f] on %d utterances", 100 * r.wer(),
             100 * r.werCi95().low(), 100 * r.werCi95().high(), r.utteranceCount()));
+        if (r.outOfVocabulary() != null && r.outOfVocabulary().warning() != null) log("  " + r.outOfVocabulary().warning());
       }
     });
   }

@@ -1,9 +1,11 @@
 package dev.mha2mla.train;
 
 import dev.mha2mla.data.Datasets;
+import dev.mha2mla.data.TrainingWords;
 import dev.mha2mla.io.Json;
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.io.RunInfo;
+import dev.mha2mla.model.CpuThreads;
 import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.AudioNormalizer;
 import dev.mha2mla.model.ConformerConfig;
@@ -75,6 +77,12 @@ public final class Trainer {
 
   /** Runs (or, with {@code resume}, continues) training until the last step, early stopping or the pause step. */
   public TrainingResult run(TrainingListener listener) throws IOException {
+    try (CpuThreads.Pinned pinned = CpuThreads.pin()) {
+      return runPinned(listener);
+    }
+  }
+
+  private TrainingResult runPinned(TrainingListener listener) throws IOException {
     if (options.streaming() != null) checkStreamable();
     Path out = options.out().toAbsolutePath().normalize();
     Files.createDirectories(out);
@@ -140,6 +148,9 @@ public final class Trainer {
     private final Map<String, Tensor> trainable = new LinkedHashMap<>();
     private String frozenChecksum;
     private TrainingData trainData;
+    // every word the written model was trained on, where its whole history is known (from scratch, or a source
+    // folder that records its own); null otherwise
+    private TrainingWords trainedWords;
     private TrainingData validData;
     private LengthBuckets buckets;
     private SeededStreams streams;
@@ -287,6 +298,10 @@ public final class Trainer {
       var train = Datasets.open(options.train(), options.allowOutsidePaths());
       trainData = TrainingData.prepare("--train", train, labels, model.featureEncoder(), reading,
           i -> listener.preparing("--train", i + 1, train.size()));
+      TrainingWords sourceWords = options.model() == null ? null : TrainingWords.read(sourceDir);
+      if (options.model() == null || sourceWords != null) {
+        trainedWords = TrainingWords.of(train.utterances()).union(sourceWords);
+      }
       var valid = Datasets.open(options.valid(), options.allowOutsidePaths());
       validData = TrainingData.prepare("--valid", valid, labels, model.featureEncoder(), reading,
           i -> listener.preparing("--valid", i + 1, valid.size()));
@@ -473,6 +488,7 @@ public final class Trainer {
         extra.put("vocab.json", vocab);
       }
       if (options.model() == null || streaming != null) extra.put("preprocessor_config.json", preprocessorConfig());
+      if (trainedWords != null) extra.put(TrainingWords.FILE, trainedWords.document());
       ModelFolderWriter.write(model, config, sourceDir, out.resolve(BEST), extra);
     }
 

@@ -24,7 +24,7 @@ class PipelineIntegrationTest {
   private static List<String> args(Path results) {
     return List.of("pipeline", "quick", "--model", MODEL.toString(), "--results", results.toString(), "--synth-count", "30",
         "--train-utterances", "16", "--eval-utterances", "4", "--benchmark-utterances", "2", "--max-steps", "8",
-        "--eval-every", "2", "--batch-size", "4", "--seed", "3", "--stream-chunks", "1,16", "--left-context", "32");
+        "--eval-every", "2", "--batch-size", "4", "--seed", "3", "--streaming", "--stream-chunks", "1,16", "--left-context", "32");
   }
 
   private static PipelineOptions options(Path results) {
@@ -67,19 +67,20 @@ class PipelineIntegrationTest {
     assertThat(Files.readString(straight.resolve("pipeline.log"))).contains("fine-tuning: updates 1 to ")
         .containsPattern("update \\d+/\\d+: validation loss \\d");
     String report = Files.readString(straight.resolve(ComparisonReport.TEXT));
-    // the quick preset's cache budget, 1/16 of the MHA cache: floor(0.0625 * 2 * 64 * 2) = 16 floats over both layers
+    // the quick preset's cache budget, 1/32 of the MHA cache: floor(0.03125 * 2 * 64 * 2) = 8 floats over both layers
     assertThat(Json.read(straight.resolve("conversion.json"), Map.class).get("latent_dims")).asList()
-        .satisfies(dims -> assertThat(dims.stream().mapToInt(d -> (Integer) d).sum()).isEqualTo(16));
+        .satisfies(dims -> assertThat(dims.stream().mapToInt(d -> (Integer) d).sum()).isEqualTo(8));
     assertThat(report).contains("MHA baseline", "MLA converted", "MLA fine-tuned", "SYNTHETIC",
         "energy kept (share of the K/V weights' squared singular values)");
     assertThat(report).as("the calibration audio measures every layer's output error").doesNotContain("| not measured |");
     assertThat(straight.resolve("finetune").resolve("best")).as("the best model is stored once").doesNotExist();
     // streamed at each chunk size over the cache each model exists for, with the fine-tune's chunk-aware recipe
     assertThat(report).contains("## Streaming: WER against chunk latency", "20 ms (C = 1)", "320 ms (C = 16)",
-        "| MHA baseline | K/V, 128 floats / frame / layer", "| MLA fine-tuned | latent, 8 floats / frame / layer",
+        "| MHA baseline | K/V, 128 floats / frame / layer", "| MLA fine-tuned | latent, 4 floats / frame / layer",
         "Chunk-aware (streaming)", "Scope encoder");
     // every WER with its bootstrap interval, every model against the baseline paired on the same utterances
     assertThat(report).contains("WER [95% CI]", "WER vs MHA (paired)", "reference words: one word is",
+        "Cost and recovery: the conversion changed WER by", "(fine-tuned vs converted, paired)",
         "| MLA fine-tuned streamed vs MHA whole utterance (paired) |");
     assertThat(report).containsPattern("\\| MLA converted \\| \\d+\\.\\d\\d% \\[\\d+\\.\\d\\d, \\d+\\.\\d\\d\\] \\| [+-]\\d");
     assertThat(Json.read(straight.resolve(Pipeline.streamedFile("mla_finetuned", 1)), Map.class).get("decoding"))

@@ -3,6 +3,7 @@ package dev.mha2mla.train;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.mha2mla.data.TrainingWords;
 import dev.mha2mla.io.Fixtures;
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.model.ConformerConfig;
@@ -68,5 +69,24 @@ class FromScratchTest {
     Map<String, RawTensor> best = TrainingFixtures.tensors(r.bestModel().resolve("model.safetensors"));
     assertThat(best.get("wav2vec2_conformer.encoder.layers.1.conv_module.batch_norm.running_var").toFloatArray())
         .containsOnly(1f);
+
+    // a model trained from scratch records every word it was trained on; a model fine-tuned from it, the union
+    assertThat(TrainingWords.read(r.bestModel()).words()).containsExactlyInAnyOrder("HELLO", "WORLD", "HI", "THERE");
+    Path more = TrainingFixtures.manifest(dir.resolve("more"), "more.tsv", tiny.resolve("audio.wav") + "\tHI YOU");
+    TrainingResult tuned = new Trainer(FinetuneOptions.builder().model(r.bestModel()).train(more).valid(more)
+        .out(dir.resolve("tuned")).maxSteps(1).batchSize(1).evalEvery(1).seed(3).build()).run(TrainingListener.NONE);
+    assertThat(TrainingWords.read(tuned.bestModel()).words())
+        .containsExactlyInAnyOrder("HELLO", "WORLD", "HI", "THERE", "YOU");
+  }
+
+  /** A pretrained model whose folder records no training words: fine-tuning it claims none either. */
+  @Test
+  void fineTuningAModelOfUnknownHistoryWritesNoTrainingWords(@TempDir Path dir) throws IOException {
+    Path tiny = Fixtures.conformerTiny();
+    Path data = TrainingFixtures.manifest(dir.resolve("data"), "one.tsv", tiny.resolve("audio.wav") + "\tHELLO");
+    TrainingResult r = new Trainer(FinetuneOptions.builder().model(tiny).train(data).valid(data).out(dir.resolve("out"))
+        .maxSteps(1).batchSize(1).evalEvery(1).seed(3).build()).run(TrainingListener.NONE);
+    assertThat(r.bestModel().resolve("vocab.json")).exists();
+    assertThat(TrainingWords.read(r.bestModel())).isNull();
   }
 }

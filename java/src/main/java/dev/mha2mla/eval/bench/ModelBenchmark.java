@@ -36,7 +36,7 @@ public final class ModelBenchmark {
   /**
    * @param device "cpu", "cuda" or "cuda:N"
    * @param seconds audio lengths to time, seconds per utterance ({@link #run}; unused by {@link #runOn})
-   * @param threads CPU threads (0 = all cores)
+   * @param threads CPU threads (0 = the free cores, adapted before each pass: see CpuThreads)
    * @param latentForm for MLA models: EXPANDED (full utterances' best) or ABSORBED
    * @param ceilings also measure the machine's copy bandwidth and matmul rate (CPU only)
    */
