@@ -75,7 +75,13 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
   /** Loads a model folder onto {@code device} (null = CPU). */
   public static ConformerCtcModel load(Path dir, Device device) throws IOException {
     ConformerConfig config = ConformerConfig.read(dir.resolve("config.json"));
-    return fromStateDict(config, StateDict.read(dir), device);
+    StateDict weights = StateDict.read(dir);
+    try {
+      return fromStateDict(config, weights, device);
+    } catch (RuntimeException e) {
+      weights.releaseUntaken();
+      throw e;
+    }
   }
 
   public static ConformerCtcModel fromStateDict(ConformerConfig config, StateDict sd, Device device) {

@@ -166,10 +166,15 @@ public final class StateDict {
     return t;
   }
 
-  /** Fails if a layer asked for a missing tensor or the file holds tensors no layer took; frees what no layer took. */
-  public void finish() {
+  /** Frees the tensors read from the file that no layer has taken (a finished or failed load). */
+  public void releaseUntaken() {
     for (Tensor t : loaded.values()) t.close();
     loaded.clear();
+  }
+
+  /** Fails if a layer asked for a missing tensor or the file holds tensors no layer took; frees what no layer took. */
+  public void finish() {
+    releaseUntaken();
     Set<String> unknown = new TreeSet<>(raw.keySet());
     unknown.removeAll(taken);
     if (!missing.isEmpty() || !unknown.isEmpty()) {
