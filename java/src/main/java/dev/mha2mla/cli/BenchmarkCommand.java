@@ -82,13 +82,14 @@ final class BenchmarkCommand implements Callable<Integer> {
     Path target = out != null ? out : Path.of(model.toAbsolutePath().normalize().getFileName() + "_benchmark.json");
     BenchmarkReport report = new ModelBenchmark(options, s -> System.err.println("benchmark: " + s)).run(model);
     Json.write(target, report);
-    System.out.printf("%s (%s%s, %d layers) on %s, %d threads, batch %d%n", model, report.attentionType(),
-        report.latentDims() == null ? "" : " r=" + ConformerConfig.MlaSettings.describe(report.latentDims()), report.layers(), device, report.threads(), batchSize);
-    System.out.println("  audio s   frames   median s    IQR s     RTF   ms per audio s   peak RSS MB");
+    System.out.printf("%s (%s%s, %d layers) on %s, %s threads, batch %d%n", model, report.attentionType(),
+        report.latentDims() == null ? "" : " r=" + ConformerConfig.MlaSettings.describe(report.latentDims()), report.layers(),
+        device, report.adaptiveThreads() ? "up to " + report.threads() + " (the free cores)" : report.threads(), batchSize);
+    System.out.println("  audio s   frames   median s    IQR s     RTF   ms per audio s   peak RSS MB  threads");
     for (BenchmarkReport.Length l : report.lengths()) {
-      System.out.printf("  %7.2f  %7d  %9.4f  %7.4f  %6.4f  %15.1f  %12s%n", l.audioSeconds(), l.frames(), l.medianSeconds(),
+      System.out.printf("  %7.2f  %7d  %9.4f  %7.4f  %6.4f  %15.1f  %12s  %7d%n", l.audioSeconds(), l.frames(), l.medianSeconds(),
           l.iqrSeconds(), l.realTimeFactor(), l.latencyMsPerAudioSecond(),
-          l.peakMemoryBytes() == null ? "-" : String.format("%.1f", l.peakMemoryBytes() / 1048576.0));
+          l.peakMemoryBytes() == null ? "-" : String.format("%.1f", l.peakMemoryBytes() / 1048576.0), l.threadsUsed());
     }
     BenchmarkReport.Cache c = report.cache();
     if (report.latentDims() == null) {

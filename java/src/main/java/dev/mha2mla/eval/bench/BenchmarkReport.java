@@ -20,6 +20,8 @@ import java.util.List;
  * @param summary the headline numbers, in the shape the pipeline's comparison report reads
  * @param cache what a streaming decoder of this model must keep
  * @param machine this machine's measured ceilings (CPU runs), for reading the numbers against
+ * @param threads the configured CPU thread count (the most a pass may use)
+ * @param adaptiveThreads whether each pass used the cores free at its start (the default) rather than {@code threads}
  * @param lengths one entry per audio length or utterance
  */
 public record BenchmarkReport(
@@ -32,6 +34,7 @@ public record BenchmarkReport(
     int heads,
     String device,
     int threads,
+    boolean adaptiveThreads,
     String attentionBackend,
     String latentForm,
     int batchSize,
@@ -94,8 +97,10 @@ public record BenchmarkReport(
    * @param peakMemoryBytes most resident memory during one forward pass (null on a GPU)
    * @param peakMemoryIncreaseBytes that peak above the resident memory just before the pass
    * @param memoryMethod how the peak was read (see {@link NativeMemory})
+   * @param threadsUsed CPU threads of the last timed pass: the configured count, or with the adaptive default the
+   *     cores other processes left free then (see {@code CpuThreads})
    */
   public record Length(String utterance, double audioSeconds, long samples, long frames, double medianSeconds, double q1Seconds,
       double q3Seconds, double iqrSeconds, int timedPasses, double realTimeFactor, double latencyMsPerAudioSecond,
-      Long peakMemoryBytes, Long peakMemoryIncreaseBytes, String memoryMethod) {}
+      Long peakMemoryBytes, Long peakMemoryIncreaseBytes, String memoryMethod, int threadsUsed) {}
 }

@@ -134,6 +134,7 @@ public final class ModelBenchmark {
             if (cuda) out.logits().sum().item_double(); // waits for the GPU
           };
           Timing t = harness.time(pass);
+          int threadsUsed = torch.get_num_threads();
           Long peak = null;
           Long increase = null;
           String method = null;
@@ -146,7 +147,7 @@ public final class ModelBenchmark {
           double audioSeconds = (double) in.samples() / SAMPLING_RATE;
           double rtf = t.medianSeconds() / (rows * audioSeconds);
           lengths.add(new BenchmarkReport.Length(in.utterance(), audioSeconds, in.samples(), frames, t.medianSeconds(),
-              t.q1Seconds(), t.q3Seconds(), t.iqrSeconds(), t.samples(), rtf, 1000 * rtf, peak, increase, method));
+              t.q1Seconds(), t.q3Seconds(), t.iqrSeconds(), t.samples(), rtf, 1000 * rtf, peak, increase, method, threadsUsed));
         }
       }
       BenchmarkReport.Cache cache = cache(model);
@@ -154,7 +155,8 @@ public final class ModelBenchmark {
       int batch = dataset == null ? options.batchSize() : 1;
       return new BenchmarkReport(modelDir.toAbsolutePath().normalize().toString(), dataset, config.isMla() ? "mla" : "mha",
           config.isMla() ? config.mla().latentDims() : null, config.hiddenSize(), config.numHiddenLayers(),
-          config.numAttentionHeads(), options.device(), threads, options.backend().name().toLowerCase(),
+          config.numAttentionHeads(), options.device(), threads, options.threads() <= 0 && threads > 1,
+          options.backend().name().toLowerCase(),
           config.isMla() ? options.latentForm().name().toLowerCase() : null, batch, options.warmup(),
           options.repeats(), summary, cache,
           machine == null ? null : new BenchmarkReport.Machine(machine.copyBytesPerSecond() / 1e9, machine.gemmFlopsPerSecond() / 1e9),

@@ -61,6 +61,11 @@ class ModelBenchmarkTest {
     assertThat(first.timedPasses()).isEqualTo(2);
     assertThat(r.summary().utteranceSeconds()).containsExactly(first.audioSeconds(), r.lengths().get(1).audioSeconds());
     assertThat(r.batchSize()).isEqualTo(1);
+    // --threads 0: every pass on the cores free at its start, at least one and at most the machine's
+    int cores = Runtime.getRuntime().availableProcessors();
+    assertThat(r.threads()).isEqualTo(cores);
+    assertThat(r.adaptiveThreads()).isEqualTo(cores > 1);
+    assertThat(r.lengths()).extracting(BenchmarkReport.Length::threadsUsed).allSatisfy(n -> assertThat(n).isBetween(1, cores));
     // random audio needs lengths; an empty dataset is refused
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ModelBenchmark(o, null).run(Fixtures.conformerTiny()))
         .hasMessageContaining("audio length");
