@@ -10,7 +10,7 @@ import java.util.SplittableRandom;
 /**
  * One thread count against the machine as it is: transcribes {@code SECONDS} of seeded noise at speech level with a
  * {@link SpeechRecognizer} after one warm-up pass and prints the median, minimum and maximum of {@code REPEATS}
- * passes. {@code THREADS} 0 is the default, adaptive count ({@link CpuThreads}). Run it interleaved with each count,
+ * passes. {@code THREADS} 0 is the adaptive count ({@link CpuThreads#configureAdaptive()}). Run it interleaved with each count,
  * idle and with other work on the cores (benchmarks/results/flagship-memory has the commands and numbers):
  *
  * <pre>java -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" \
@@ -27,7 +27,8 @@ public final class ThreadCounts {
     int threads = Integer.parseInt(args[1]);
     int seconds = Integer.parseInt(args[2]);
     int repeats = Integer.parseInt(args[3]);
-    CpuThreads.configure(threads);
+    if (threads == 0) CpuThreads.configureAdaptive();
+    else CpuThreads.configure(threads);
     try (SpeechRecognizer asr = SpeechRecognizer.open(Path.of(args[0]))) {
       float[] audio = new float[seconds * 16000];
       SplittableRandom r = new SplittableRandom(1);

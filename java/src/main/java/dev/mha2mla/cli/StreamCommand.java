@@ -81,7 +81,7 @@ final class StreamCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    CpuThreads.configure(0);
+    CpuThreads.configureAdaptive();
     if (chunk < 1) throw usage("--chunk must be at least 1 frame, got " + chunk);
     if (leftContext < 0) throw usage("--left-context must be 0 or more frames, got " + leftContext);
     if (feedMs < 1) throw usage("--feed-ms must be at least 1, got " + feedMs);

@@ -62,7 +62,7 @@ final class TranscribeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    CpuThreads.configure(0);
+    CpuThreads.configureAdaptive();
     Usage.require(spec, batchSize >= 1, "--batch-size must be at least 1, got " + batchSize);
     Usage.check(spec, () -> Devices.parse(device));
     List<float[]> samples = new ArrayList<>();

@@ -15,13 +15,13 @@ import org.bytedeco.pytorch.global.torch;
  * start one thread per core and wait for each other's cores; giving all three the same count is what every
  * entry point (recognizer, trainer, benchmarks) does before its first tensor operation.
  *
- * <p>With the default count ({@code configure(0)}: every core) the pools follow the machine's load: before each
+ * <p>With {@link #configureAdaptive()} the pools follow the machine's load: before each
  * pass ({@link #adapt()}) they are set to the cores other processes left free over the last interval (at least
  * 100 ms), at least one. A fork-join pool whose threads must all be scheduled at every step is slower than one thread
  * when other processes hold the cores (measured on 2 cores with 4 busy processes: the small model 2-3x slower with
  * 2 threads than with 1, the flagship at 2 s 2.6x), and faster when they are free (flagship at 10 s: 1.5x with 2).
  * The other processes' use is all CPU time (/proc/stat) minus this process's own (/proc/self/stat), so its own
- * threads never count against it. An explicit count is kept as given, and so is the count inside a {@link #pin()}.
+ * threads never count against it. {@link #configure(int)} keeps a fixed count, and so does a {@link #pin()}.
  */
 public final class CpuThreads {
   private static final Path STAT = Path.of("/proc/stat");
@@ -38,20 +38,32 @@ public final class CpuThreads {
   private CpuThreads() {}
 
   /**
-   * Sets all three pools to {@code n} threads ({@code n <= 0}: every core this JVM may use, adapted to the load
-   * before each pass); returns the count.
+   * Sets all three pools to {@code n} threads ({@code n <= 0}: every core this JVM may use), fixed: every pass
+   * computes the same bits whatever else runs on the machine. Returns the count.
    */
   public static synchronized int configure(int n) {
     int threads = n > 0 ? n : Runtime.getRuntime().availableProcessors();
     limit = threads;
-    adaptive = n <= 0 && threads > 1;
+    adaptive = false;
     apply(threads);
+    return threads;
+  }
+
+  /**
+   * Every core this JVM may use, adapted to the load before each pass ({@link #adapt()}): faster than a fixed count
+   * on a busy machine, at the price of float rounding that depends on the load (transcripts agree; logits may differ
+   * in the last bits). What {@code transcribe}, {@code stream} and {@code benchmark} use by default. Returns the most
+   * threads a pass may use.
+   */
+  public static synchronized int configureAdaptive() {
+    int threads = configure(0);
+    adaptive = threads > 1;
     sample(System.nanoTime());
     return threads;
   }
 
   /**
-   * Before a pass: with the default count, and at least 100 ms after the last sample, sets the pools to
+   * Before a pass: in adaptive mode, and at least 100 ms after the last sample, sets the pools to
    * round(cores - cores used by other processes since then), between 1 and the configured count; otherwise does
    * nothing. Returns the count in use.
    */

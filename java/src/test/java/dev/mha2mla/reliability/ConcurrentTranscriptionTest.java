@@ -39,6 +39,8 @@ class ConcurrentTranscriptionTest {
 
   @BeforeAll
   static void transcribeSequentially() throws IOException {
+    // a fixed thread count (the library's default): in-process CLI tests before this one may have left it adaptive
+    dev.mha2mla.model.CpuThreads.configure(0);
     asr = SpeechRecognizer.open(Fixtures.conformerTiny());
     Map<String, float[]> all = Utterances.all();
     names = new ArrayList<>(all.keySet());

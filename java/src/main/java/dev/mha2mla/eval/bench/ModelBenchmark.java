@@ -100,7 +100,7 @@ public final class ModelBenchmark {
       throws IOException {
     Device device = Devices.parse(options.device());
     boolean cuda = device != null;
-    int threads = CpuThreads.configure(options.threads());
+    int threads = options.threads() > 0 ? CpuThreads.configure(options.threads()) : CpuThreads.configureAdaptive();
     Roofline.Ceilings machine = null;
     if (options.ceilings() && !cuda) {
       progress.accept("measuring copy bandwidth and matmul rate");
