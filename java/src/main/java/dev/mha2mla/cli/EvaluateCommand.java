@@ -5,6 +5,7 @@ import dev.mha2mla.StreamOptions;
 import dev.mha2mla.data.Dataset;
 import dev.mha2mla.data.Datasets;
 import dev.mha2mla.eval.EvaluationReport;
+import dev.mha2mla.eval.OutOfVocabulary;
 import dev.mha2mla.eval.Evaluator;
 import dev.mha2mla.io.Json;
 import dev.mha2mla.model.Chunking;
@@ -141,9 +142,8 @@ final class EvaluateCommand implements Callable<Integer> {
           });
     }
     Json.write(out, report);
-    if (report.outOfVocabulary() != null && report.outOfVocabulary().warning() != null) {
-      System.err.println(report.outOfVocabulary().warning());
-    }
+    String outside = OutOfVocabulary.warningOf(report.outOfVocabulary());
+    if (outside != null) System.err.println(outside);
     if (streamChunk != null) System.out.println(report.decoding());
     System.out.printf("WER %.2f%% (%s; %d/%d words: %d sub, %d del, %d ins)  CER %.2f%%  RTF %.3f  %d utterances, %.1f s audio -> %s%n",
         100 * report.wer(), report.werCi95() == null ? "no utterances"

@@ -39,6 +39,11 @@ public record OutOfVocabulary(String trainingWords, long referenceWords, long ou
         counts.size(), examples);
   }
 
+  /** The warning of {@code o}, or null where there is none (no training words recorded, or none outside them). */
+  public static String warningOf(OutOfVocabulary o) {
+    return o == null ? null : o.warning();
+  }
+
   /** A one-line warning, or null when every reference word was seen in training. */
   public String warning() {
     if (outside == 0) return null;

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,13 +32,13 @@ public final class SafeTensorsFile {
 
   /**
    * Copies the bytes of tensor {@code name} into {@code dst} (from its position, exactly the tensor's byte size) by
-   * reading the file, without touching the mapping. A caller that keeps its own copy of every tensor (a model loading
+   * reading the file through {@code channel} (opened on {@link #path()} for reading), without touching the mapping. A caller that keeps its own copy of every tensor (a model loading
    * its weights) so holds the bytes once in memory: copying from the mapping would also make every page of the file
    * resident in the process (counted in its RSS) for as long as the mapping lives.
    *
    * @throws MalformedFileException if the file has become shorter than its header says
    */
-  public void readInto(String name, ByteBuffer dst) throws IOException {
+  public void readInto(FileChannel channel, String name, ByteBuffer dst) throws IOException {
     RawTensor t = get(name);
     long bytes = t.byteSize();
     if (dst.remaining() < bytes) {
@@ -47,12 +46,10 @@ public final class SafeTensorsFile {
     }
     ByteBuffer target = dst.slice().limit((int) bytes);
     long at = offsets.get(name);
-    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-      while (target.hasRemaining()) {
-        if (channel.read(target, at + target.position()) < 0) {
-          throw new MalformedFileException(path, "ended while reading tensor '" + name + "': the file was truncated "
-              + "after it was opened");
-        }
+    while (target.hasRemaining()) {
+      if (channel.read(target, at + target.position()) < 0) {
+        throw new MalformedFileException(path, "ended while reading tensor '" + name + "': the file was truncated "
+            + "after it was opened");
       }
     }
   }

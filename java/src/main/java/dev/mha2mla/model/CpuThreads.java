@@ -62,6 +62,11 @@ public final class CpuThreads {
     return threads;
   }
 
+  /** Whether passes follow the load now ({@link #configureAdaptive()} and no {@link #pin()} open). */
+  public static boolean isAdaptive() {
+    return adaptive;
+  }
+
   /**
    * Before a pass: in adaptive mode, and at least 100 ms after the last sample, sets the pools to
    * round(cores - cores used by other processes since then), between 1 and the configured count; otherwise does

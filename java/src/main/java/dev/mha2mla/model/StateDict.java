@@ -8,9 +8,11 @@ import dev.mha2mla.io.TorchPickleReader;
 import dev.mha2mla.kernels.TorchTensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -65,16 +67,16 @@ public final class StateDict {
       SafeTensorsFile file = SafeTensorsReader.open(st);
       Map<String, RawTensor> map = new LinkedHashMap<>();
       Map<String, Tensor> loaded = new LinkedHashMap<>();
-      try {
+      try (FileChannel channel = FileChannel.open(st, StandardOpenOption.READ)) {
         for (String name : file.names()) {
           RawTensor view = file.get(name);
           map.put(name, view);
-          if (!isFloating(view.dtype())) continue;
+          if (!view.dtype().isFloatingPoint()) continue;
           Tensor t = TorchTensors.keep(torch.empty(view.shape(), new TensorOptions(TorchTensors.scalarType(view.dtype())),
               new MemoryFormatOptional()));
           loaded.put(name, t);
           ByteBuffer bytes = new BytePointer(t.data_ptr()).capacity(view.byteSize()).asBuffer();
-          file.readInto(name, bytes);
+          file.readInto(channel, name, bytes);
           requireFinite(st, name, new RawTensor(view.dtype(), view.shape(), bytes));
         }
       } catch (IOException | RuntimeException e) {
@@ -90,11 +92,6 @@ public final class StateDict {
       return new StateDict(bin.toString(), map);
     }
     throw new NoSuchFileException(modelDir + ": no " + SAFETENSORS + " or " + PYTORCH_BIN + " in the model folder");
-  }
-
-  private static boolean isFloating(dev.mha2mla.io.DType d) {
-    return d == dev.mha2mla.io.DType.F32 || d == dev.mha2mla.io.DType.F16 || d == dev.mha2mla.io.DType.BF16
-        || d == dev.mha2mla.io.DType.F64;
   }
 
   /**
@@ -144,7 +141,7 @@ public final class StateDict {
       throw new UnsupportedModelException(source + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
           + " but config.json implies " + Arrays.toString(shape) + " (config and weights disagree)");
     }
-    if (!isFloating(t.dtype())) {
+    if (!t.dtype().isFloatingPoint()) {
       throw new UnsupportedModelException(source + ": tensor '" + name + "' has dtype " + t.dtype()
           + "; weights must be floating point (F32, F16, BF16 or F64)");
     }

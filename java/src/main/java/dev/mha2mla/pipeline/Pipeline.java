@@ -9,6 +9,7 @@ import dev.mha2mla.data.synth.CorpusPlan;
 import dev.mha2mla.data.synth.SpeechTools;
 import dev.mha2mla.data.synth.SyntheticCorpus;
 import dev.mha2mla.eval.EvaluationReport;
+import dev.mha2mla.eval.OutOfVocabulary;
 import dev.mha2mla.eval.Evaluator;
 import dev.mha2mla.eval.bench.BenchmarkReport;
 import dev.mha2mla.io.AtomicFiles;
@@ -360,9 +361,8 @@ public final class Pipeline {
         Json.write(wer, report);
         log(String.format("  %s: WER %.2f%%, CER %.2f%% on %d utterances", prefix, 100 * report.wer(), 100 * report.cer(),
             report.utteranceCount()));
-        if (report.outOfVocabulary() != null && report.outOfVocabulary().warning() != null) {
-          log("  " + report.outOfVocabulary().warning());
-        }
+        String outside = OutOfVocabulary.warningOf(report.outOfVocabulary());
+        if (outside != null) log("  " + outside);
       }
     });
     for (int chunk : options.streamChunks()) {

@@ -5,6 +5,7 @@ import dev.mha2mla.SpeechRecognizer;
 import dev.mha2mla.data.Datasets;
 import dev.mha2mla.data.Utterance;
 import dev.mha2mla.eval.EvaluationReport;
+import dev.mha2mla.eval.OutOfVocabulary;
 import dev.mha2mla.eval.Evaluator;
 import dev.mha2mla.io.AtomicFiles;
 import dev.mha2mla.io.Json;
@@ -191,7 +192,8 @@ public final class Sweep {
         Json.write(out, r);
         log(String.format(Locale.ROOT, "  WER %.2f%% [%.2f, %.2f] on %d utterances", 100 * r.wer(),
             100 * r.werCi95().low(), 100 * r.werCi95().high(), r.utteranceCount()));
-        if (r.outOfVocabulary() != null && r.outOfVocabulary().warning() != null) log("  " + r.outOfVocabulary().warning());
+        String outside = OutOfVocabulary.warningOf(r.outOfVocabulary());
+        if (outside != null) log("  " + outside);
       }
     });
   }

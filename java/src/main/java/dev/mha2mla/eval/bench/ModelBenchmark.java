@@ -101,6 +101,7 @@ public final class ModelBenchmark {
     Device device = Devices.parse(options.device());
     boolean cuda = device != null;
     int threads = options.threads() > 0 ? CpuThreads.configure(options.threads()) : CpuThreads.configureAdaptive();
+    boolean adaptiveThreads = CpuThreads.isAdaptive();
     Roofline.Ceilings machine = null;
     if (options.ceilings() && !cuda) {
       progress.accept("measuring copy bandwidth and matmul rate");
@@ -155,7 +156,7 @@ public final class ModelBenchmark {
       int batch = dataset == null ? options.batchSize() : 1;
       return new BenchmarkReport(modelDir.toAbsolutePath().normalize().toString(), dataset, config.isMla() ? "mla" : "mha",
           config.isMla() ? config.mla().latentDims() : null, config.hiddenSize(), config.numHiddenLayers(),
-          config.numAttentionHeads(), options.device(), threads, options.threads() <= 0 && threads > 1,
+          config.numAttentionHeads(), options.device(), threads, adaptiveThreads,
           options.backend().name().toLowerCase(),
           config.isMla() ? options.latentForm().name().toLowerCase() : null, batch, options.warmup(),
           options.repeats(), summary, cache,
