@@ -32,6 +32,7 @@ class PackageStackTest {
       Map.entry("model", 3),
       Map.entry("mla", 4),
       Map.entry("", 5),  // the recognizer API: dev.mha2mla's own classes
+      Map.entry("distributed", 5),  // c10d process groups for data-parallel training and evaluation
       Map.entry("train", 6), Map.entry("eval", 6), Map.entry("eval.bench", 6),
       Map.entry("pipeline", 7),
       Map.entry("cli", 8));

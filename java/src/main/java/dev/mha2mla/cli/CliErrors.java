@@ -1,5 +1,6 @@
 package dev.mha2mla.cli;
 
+import dev.mha2mla.distributed.DistributedException;
 import dev.mha2mla.model.UnsupportedModelException;
 import dev.mha2mla.train.IncompatibleOptionsException;
 import java.io.IOException;
@@ -17,7 +18,8 @@ final class CliErrors implements IExecutionExceptionHandler {
   public int handleExecutionException(Exception e, CommandLine cmd, ParseResult parsed) {
     String message;
     boolean bug = !(e instanceof IOException || e instanceof UnsupportedModelException
-        || e instanceof IllegalArgumentException || e instanceof IncompatibleOptionsException);
+        || e instanceof IllegalArgumentException || e instanceof IncompatibleOptionsException
+        || e instanceof DistributedException);
     if (bug || verbose(parsed)) {
       e.printStackTrace(cmd.getErr());
     }

@@ -4,6 +4,8 @@ import dev.mha2mla.SpeechRecognizer;
 import dev.mha2mla.StreamOptions;
 import dev.mha2mla.data.Dataset;
 import dev.mha2mla.data.Datasets;
+import dev.mha2mla.distributed.Group;
+import dev.mha2mla.distributed.Rendezvous;
 import dev.mha2mla.eval.EvaluationReport;
 import dev.mha2mla.eval.OutOfVocabulary;
 import dev.mha2mla.eval.Evaluator;
@@ -38,6 +40,8 @@ import picocli.CommandLine.Spec;
       "such as test-clean), a TSV manifest (path<TAB>transcript, paths relative to",
       "it), or a split of a corpus made by 'mha2mla synth'. Transcripts are",
       "upper-cased and checked against the model's letters (A-Z, apostrophe, space).",
+      "Over several processes (--nproc N, or torchrun's variables, or --world-size,",
+      "--rank and --master) each takes every N-th batch; rank 0 writes the one report.",
       ""
     })
 final class EvaluateCommand implements Callable<Integer> {
@@ -89,6 +93,9 @@ final class EvaluateCommand implements Callable<Integer> {
   @Mixin
   ManifestPathsOption outsidePaths;
 
+  @Mixin
+  DistributedOptions distributed;
+
   @Spec
   CommandSpec spec;
 
@@ -98,7 +105,8 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    CpuThreads.configure(0);
+    Rendezvous where = distributed.rendezvous(spec);
+    int local = distributed.localProcesses(spec);
     if (batchSize < 1) throw usage("--batch-size must be at least 1, got " + batchSize);
     if (streamChunk != null) {
       if (streamChunk < 1) throw usage("--stream-chunk must be at least 1 frame, got " + streamChunk);
@@ -124,13 +132,17 @@ final class EvaluateCommand implements Callable<Integer> {
     if (seed != null) dataset = dataset.shuffled(seed);
     if (limit != null) dataset = dataset.limit(limit);
     if (dataset.size() == 0) throw new IllegalArgumentException(data + ": the dataset has no utterances");
+    if (local > 0) return LocalWorkers.run("evaluate", local, distributed, Main.arguments);
+    CpuThreads.configure(distributed.threads(where));
     Path outDir = out.toAbsolutePath().getParent();
-    if (outDir != null) Files.createDirectories(outDir);
+    if (outDir != null && where.rank() == 0) Files.createDirectories(outDir);
 
     EvaluationReport report;
-    try (SpeechRecognizer asr = SpeechRecognizer.open(model, device);
-        ProgressBar bar = new ProgressBarBuilder().setTaskName("evaluate").setInitialMax(dataset.size())
-            .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
+    try (Group group = Group.connect(where); SpeechRecognizer asr = SpeechRecognizer.open(model, device);
+        ProgressBar bar = new ProgressBarBuilder().setTaskName("evaluate" + (group.isSingle() ? "" : " (" + where.describe() + ")"))
+            .setInitialMax(dataset.size()).setStyle(ProgressBarStyle.ASCII)
+            .setConsumer(new ConsoleProgressBarConsumer(where.rank() == 0 ? System.err : new java.io.PrintStream(
+                java.io.OutputStream.nullOutputStream())))
             .setUnit(" utt", 1).build()) {
       Evaluator evaluator = streamChunk == null ? Evaluator.of(asr, batchSize)
           : Evaluator.streaming(asr, new StreamOptions(streamChunk, leftContext, cacheKind)
@@ -139,8 +151,9 @@ final class EvaluateCommand implements Callable<Integer> {
           (done, words) -> {
             bar.stepTo(done);
             bar.setExtraMessage(String.format("WER %.2f%%", 100 * words.rate()));
-          });
+          }, group);
     }
+    if (where.rank() != 0) return 0;
     Json.write(out, report);
     String outside = OutOfVocabulary.warningOf(report.outOfVocabulary());
     if (outside != null) System.err.println(outside);

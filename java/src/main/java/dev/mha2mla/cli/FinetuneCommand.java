@@ -1,5 +1,7 @@
 package dev.mha2mla.cli;
 
+import dev.mha2mla.distributed.Group;
+import dev.mha2mla.distributed.Rendezvous;
 import dev.mha2mla.model.CpuThreads;
 import dev.mha2mla.train.AdamW;
 import dev.mha2mla.train.Evaluation;
@@ -47,6 +49,10 @@ import picocli.CommandLine.Spec;
       "--left-context computes (attention within the chunk's window, no",
       "convolution past the chunk's end); the waveform normalisation becomes",
       "fixed statistics folded into the first convolution.",
+      "Data-parallel: --nproc N on one machine, or torchrun's variables",
+      "(WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT) or --world-size/--rank/--master",
+      "per process; --batch-size stays the global batch, split over the processes,",
+      "so the run computes what one process would.",
       ""
     })
 final class FinetuneCommand implements Callable<Integer> {
@@ -151,12 +157,16 @@ final class FinetuneCommand implements Callable<Integer> {
   @Mixin
   ManifestPathsOption outsidePaths;
 
+  @Mixin
+  DistributedOptions distributed;
+
   @Option(names = "--no-spec-augment", description = "Train without the config's SpecAugment masks.")
   boolean noSpecAugment;
 
   @Override
   public Integer call() throws Exception {
-    CpuThreads.configure(0);
+    Rendezvous where = distributed.rendezvous(spec);
+    int local = distributed.localProcesses(spec);
     FinetuneOptions options;
     try {
       options = FinetuneOptions.builder()
@@ -171,13 +181,21 @@ final class FinetuneCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
+    if (local > 0) return LocalWorkers.run("finetune", local, distributed, Main.arguments);
+    CpuThreads.configure(distributed.threads(where));
     TrainingResult result;
-    try (Progress progress = new Progress()) {
-      result = new Trainer(options).run(progress);
+    try (Group group = Group.connect(where); Progress progress = new Progress(where.rank() == 0)) {
+      result = new Trainer(options, group).run(progress);
+      if (!group.isSingle()) {
+        System.err.printf(Locale.ROOT, "%s: %.1f s of this run's %.1f s in collectives (gradient and loss sums, "
+            + "validation gathers, waiting for the other ranks included)%n", where.describe(), group.collectiveSeconds(),
+            result.seconds());
+      }
     } catch (TrainingDivergedException e) {
       System.err.println("mha2mla finetune: error: " + e.getMessage());
       return 1;
     }
+    if (where.rank() != 0) return 0;
     System.out.printf(Locale.ROOT, "%s after %d of %d updates: %s%n", result.status().replace('_', ' '), result.steps(),
         result.totalSteps(), result.stopReason());
     System.out.printf(Locale.ROOT, "validation loss %.4f -> best %.4f (step %d), WER %.2f%% -> %.2f%%%n",
@@ -199,12 +217,19 @@ final class FinetuneCommand implements Callable<Integer> {
 
   /** Progress bars on stderr: one while the data is read, one for the updates (loss, learning rate, last validation, ETA). */
   private static final class Progress implements TrainingListener, AutoCloseable {
+    // only rank 0 of a data-parallel run shows progress
+    private final boolean shown;
     private ProgressBar bar;
     private String role;
     private String valid = "";
 
+    Progress(boolean shown) {
+      this.shown = shown;
+    }
+
     @Override
     public void preparing(String role, int done, int total) {
+      if (!shown) return;
       if (!role.equals(this.role)) {
         closeBar();
         this.role = role;
@@ -218,6 +243,7 @@ final class FinetuneCommand implements Callable<Integer> {
     @Override
     public void started(long step, long totalSteps) {
       closeBar();
+      if (!shown) return;
       bar = new ProgressBarBuilder().setTaskName("finetune").setInitialMax(totalSteps).startsFrom(step, Duration.ZERO)
           .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
           .setUnit(" steps", 1).build();
@@ -225,6 +251,7 @@ final class FinetuneCommand implements Callable<Integer> {
 
     @Override
     public void stepDone(StepMetrics m) {
+      if (bar == null) return;
       bar.stepTo(m.step());
       bar.setExtraMessage(String.format(Locale.ROOT, " loss %.3f lr %.1e%s", m.loss(), m.learningRate(), valid));
     }

@@ -28,8 +28,12 @@ public final class Main {
     System.exit(dev.mha2mla.kernels.KnownStack.call("mha2mla", () -> run(args)));
   }
 
+  /** The arguments of the command line being run, for a launcher that starts this command again ({@code --nproc}). */
+  static volatile java.util.List<String> arguments = java.util.List.of();
+
   /** Runs the command line and returns the exit code (0 ok, 1 failed, 2 bad usage). */
   public static int run(String... args) {
+    arguments = java.util.List.of(args);
     dev.mha2mla.io.RunInfo.setCommandLine(java.util.List.of(args));
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler(new CliErrors());

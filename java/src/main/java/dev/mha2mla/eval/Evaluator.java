@@ -7,6 +7,8 @@ import dev.mha2mla.data.Dataset;
 import dev.mha2mla.data.TextNormalizer;
 import dev.mha2mla.data.TrainingWords;
 import dev.mha2mla.data.Utterance;
+import dev.mha2mla.distributed.Group;
+import dev.mha2mla.io.Json;
 import dev.mha2mla.io.RunInfo;
 import dev.mha2mla.model.CpuThreads;
 import dev.mha2mla.model.WaveformStatistics;
@@ -126,24 +128,42 @@ public final class Evaluator {
    * @throws IllegalArgumentException if the dataset is empty
    */
   public EvaluationReport evaluate(Dataset dataset, String model, String device, Progress progress) throws IOException {
+    return evaluate(dataset, model, device, progress, Group.SINGLE);
+  }
+
+  /**
+   * One rank's part of an evaluation over several processes: rank r transcribes batches r, r + W, ... (the batches
+   * one process would form), the transcripts and timings are gathered, and every rank returns the report one process
+   * would write, error counts and WER exactly equal; the recognition time is summed over the ranks.
+   *
+   * @param progress may be null; told this rank's utterances and counts
+   */
+  public EvaluationReport evaluate(Dataset dataset, String model, String device, Progress progress, Group group)
+      throws IOException {
     try (CpuThreads.Pinned pinned = CpuThreads.pin()) {
-      return evaluatePinned(dataset, model, device, progress);
+      return evaluatePinned(dataset, model, device, progress, group);
+    } catch (IOException | RuntimeException e) {
+      group.failed(e);
+      throw e;
     }
   }
 
-  private EvaluationReport evaluatePinned(Dataset dataset, String model, String device, Progress progress)
+  /** This rank's transcripts: utterance positions, sample counts and texts, and the time spent recognising. */
+  record Part(int[] positions, int[] samples, String[] hypotheses, long recognitionNanos) {}
+
+  private EvaluationReport evaluatePinned(Dataset dataset, String model, String device, Progress progress, Group group)
       throws IOException {
     List<Utterance> all = dataset.utterances();
     if (all.isEmpty()) throw new IllegalArgumentException(dataset.name() + ": the dataset has no utterances to evaluate");
     TrainingWords known = modelFolder == null ? null : TrainingWords.read(modelFolder);
     OutOfVocabulary outside = known == null ? null : OutOfVocabulary.of(known, all);
-    List<UtteranceScore> scores = new ArrayList<>(all.size());
-    EditCounts words = EditCounts.ZERO;
-    EditCounts chars = EditCounts.ZERO;
-    long audioSamples = 0;
-    long recognitionNanos = 0;
     long start = System.nanoTime();
-    for (int from = 0; from < all.size(); from += batchSize) {
+    List<Part> parts = new ArrayList<>();
+    EditCounts wordsSoFar = EditCounts.ZERO;
+    int done = 0;
+    int batches = (all.size() + batchSize - 1) / batchSize;
+    for (int k = group.rank(); k < batches; k += group.worldSize()) {
+      int from = k * batchSize;
       List<Utterance> batch = all.subList(from, Math.min(all.size(), from + batchSize));
       List<float[]> samples = new ArrayList<>(batch.size());
       for (Utterance u : batch) {
@@ -159,21 +179,51 @@ public final class Evaluator {
       }
       long t0 = System.nanoTime();
       List<String> texts = transcriber.transcribe(samples);
-      recognitionNanos += System.nanoTime() - t0;
+      long nanos = System.nanoTime() - t0;
       if (texts.size() != batch.size()) {
         throw new IllegalStateException("transcriber returned " + texts.size() + " texts for " + batch.size() + " utterances");
       }
-      for (int k = 0; k < batch.size(); k++) {
-        Utterance u = batch.get(k);
-        int length = samples.get(k).length;
-        audioSamples += length;
-        String hypothesis = String.join(" ", TextNormalizer.words(texts.get(k)));
-        UtteranceScore s = UtteranceScore.of(u.id(), u.transcript(), hypothesis, (double) length / sampleRate);
-        scores.add(s);
-        words = words.plus(s.words());
-        chars = chars.plus(s.characters());
+      int[] positions = new int[batch.size()];
+      int[] lengths = new int[batch.size()];
+      String[] hypotheses = new String[batch.size()];
+      for (int j = 0; j < batch.size(); j++) {
+        positions[j] = from + j;
+        lengths[j] = samples.get(j).length;
+        hypotheses[j] = String.join(" ", TextNormalizer.words(texts.get(j)));
+        wordsSoFar = wordsSoFar.plus(ErrorRate.words(batch.get(j).transcript(), hypotheses[j]));
       }
-      if (progress != null) progress.batchDone(scores.size(), words);
+      parts.add(new Part(positions, lengths, hypotheses, nanos));
+      done += batch.size();
+      if (progress != null) progress.batchDone(done, wordsSoFar);
+    }
+    if (!group.isSingle()) {
+      List<Part> gathered = new ArrayList<>();
+      for (byte[] b : group.allGather("gathering the transcripts", Json.MAPPER.writeValueAsBytes(parts))) {
+        gathered.addAll(List.of(Json.MAPPER.readValue(b, Part[].class)));
+      }
+      parts = gathered;
+    }
+    String[] hypotheses = new String[all.size()];
+    int[] lengths = new int[all.size()];
+    long recognitionNanos = 0;
+    for (Part p : parts) {
+      for (int j = 0; j < p.positions().length; j++) {
+        hypotheses[p.positions()[j]] = p.hypotheses()[j];
+        lengths[p.positions()[j]] = p.samples()[j];
+      }
+      recognitionNanos += p.recognitionNanos();
+    }
+    List<UtteranceScore> scores = new ArrayList<>(all.size());
+    EditCounts words = EditCounts.ZERO;
+    EditCounts chars = EditCounts.ZERO;
+    long audioSamples = 0;
+    for (int i = 0; i < all.size(); i++) {
+      Utterance u = all.get(i);
+      audioSamples += lengths[i];
+      UtteranceScore s = UtteranceScore.of(u.id(), u.transcript(), hypotheses[i], (double) lengths[i] / sampleRate);
+      scores.add(s);
+      words = words.plus(s.words());
+      chars = chars.plus(s.characters());
     }
     double wall = (System.nanoTime() - start) / 1e9;
     double recognition = recognitionNanos / 1e9;

@@ -46,10 +46,12 @@ public final class Checkpoint {
    * @param epochBatches the batch order of that epoch (indices into the training data), to verify on resume
    * @param randomness how every random draw is derived from (seed, step)
    * @param frozenChecksum SHA-256 of every frozen tensor (names, shapes, bytes)
+   * @param worldSize the processes the run's global batches were split over (null in checkpoints of one process
+   *     written before data-parallel training existed)
    */
   public record State(int format, long step, long epoch, long batchInEpoch, long seed, String randomness,
       List<int[]> epochBatches, String trainFingerprint, String validFingerprint, String frozenChecksum,
-      String source, Recipe recipe, TrainerState trainer) {}
+      String source, Recipe recipe, TrainerState trainer, Integer worldSize) {}
 
   /** A checkpoint read back. */
   public record Loaded(State state, Map<String, RawTensor> trainable, Map<String, RawTensor> optimizer) {}
@@ -82,6 +84,11 @@ public final class Checkpoint {
    */
   public static Loaded read(Path out) throws IOException {
     recover(out);
+    return readWithoutRecovery(out);
+  }
+
+  /** As {@link #read}, changing nothing on disk: for the ranks of a run that do not own {@code out}. */
+  public static Loaded readWithoutRecovery(Path out) throws IOException {
     Path dir = dir(out);
     if (!Files.isDirectory(dir)) return null;
     State state = Json.read(dir.resolve(STATE), State.class);

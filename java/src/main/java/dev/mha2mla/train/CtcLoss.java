@@ -62,6 +62,19 @@ public final class CtcLoss {
   }
 
   /**
+   * This rank's share of the loss of a global batch of {@code globalCount} utterances split over ranks, so that the
+   * shares (and their gradients) sum to the global batch's {@link #reduce}: sum_b nll_b for "sum",
+   * sum_b (nll_b / max(1, |labels_b|)) / globalCount for "mean".
+   */
+  public Tensor reduceShare(Tensor perUtterance, List<long[]> labels, int globalCount) {
+    if (!mean) return perUtterance.sum();
+    float[] lengths = new float[labels.size()];
+    for (int b = 0; b < lengths.length; b++) lengths[b] = Math.max(1, labels.get(b).length);
+    return perUtterance.div(Tensor.create(lengths, lengths.length).to(perUtterance.device(), ScalarType.Float)).sum()
+        .div(new org.bytedeco.pytorch.Scalar((double) globalCount));
+  }
+
+  /**
    * One utterance's share of the reported loss: nll_b for "sum", nll_b / |labels_b| for "mean". Validation loss is
    * the average of these over the set, so it does not depend on the batch size.
    */

@@ -2,6 +2,7 @@ package dev.mha2mla.train;
 
 import dev.mha2mla.data.Datasets;
 import dev.mha2mla.data.TrainingWords;
+import dev.mha2mla.distributed.Group;
 import dev.mha2mla.io.Json;
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.io.RunInfo;
@@ -38,6 +39,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
@@ -70,42 +72,34 @@ public final class Trainer {
       + "'order' indexed by epoch, 'masks' indexed by step";
 
   private final FinetuneOptions options;
+  private final Group group;
 
   public Trainer(FinetuneOptions options) {
+    this(options, Group.SINGLE);
+  }
+
+  /**
+   * One rank of a data-parallel run: every rank holds the whole model and takes its share of each global batch of
+   * {@code batchSize} utterances (the batch one process would draw); the gradients of the shares are summed over the
+   * ranks before the update, so the run computes what one process would, up to the order of float sums. Rank 0
+   * alone writes {@code out}; with {@code resume} every rank reads its checkpoint, so {@code out} must be on a file
+   * system every rank reads.
+   */
+  public Trainer(FinetuneOptions options, Group group) {
     this.options = options;
+    this.group = group;
   }
 
   /** Runs (or, with {@code resume}, continues) training until the last step, early stopping or the pause step. */
   public TrainingResult run(TrainingListener listener) throws IOException {
-    try (CpuThreads.Pinned pinned = CpuThreads.pin()) {
-      return runPinned(listener);
-    }
-  }
-
-  private TrainingResult runPinned(TrainingListener listener) throws IOException {
-    if (options.streaming() != null) checkStreamable();
-    Path out = options.out().toAbsolutePath().normalize();
-    Files.createDirectories(out);
-    Path lockFile = out.resolve(".lock");
-    try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        FileLock lock = channel.tryLock()) {
-      if (lock == null) {
-        throw new IllegalArgumentException(out + ": another mha2mla finetune is writing to this folder");
-      }
-      try {
-        Checkpoint.Loaded checkpoint = null;
-        if (options.resume()) {
-          checkpoint = Checkpoint.read(out);
-        } else if (holdsRun(out)) {
-          throw new IllegalArgumentException(out + ": the output folder is not empty (it holds a previous run); pass "
-              + "--resume to continue that run, or choose another --out");
-        }
-        try (Session session = new Session(out, listener)) {
-          return session.run(checkpoint);
-        }
-      } finally {
-        Files.deleteIfExists(lockFile);
-      }
+    try (CpuThreads.Pinned pinned = CpuThreads.pin(); Session session = new Session(listener)) {
+      group.agree("starting the run", session::setUp);
+      return session.run();
+    } catch (IOException | RuntimeException e) {
+      group.failed(e);
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
     }
   }
 
@@ -133,8 +127,11 @@ public final class Trainer {
 
   /** One run's model, data and state. */
   private final class Session implements AutoCloseable {
-    private final Path out;
+    private final Path out = options.out().toAbsolutePath().normalize();
     private final TrainingListener listener;
+    private FileChannel lockChannel;
+    private FileLock lock;
+    private Checkpoint.Loaded checkpoint;
     private final long started = System.nanoTime();
     private final RunInfo run = RunInfo.capture(options.device());
     private ConformerCtcModel model;
@@ -176,12 +173,21 @@ public final class Trainer {
     private long cachedEpoch = -1;
     private List<int[]> cachedBatches;
 
-    Session(Path out, TrainingListener listener) {
-      this.out = out;
+    Session(TrainingListener listener) {
       this.listener = listener;
     }
 
-    TrainingResult run(Checkpoint.Loaded checkpoint) throws IOException {
+    /**
+     * Everything before the first update: the output folder claimed (rank 0), the checkpoint read, model and data
+     * loaded and checked, the state restored. Returns what every rank of a run must agree on.
+     */
+    Map<String, String> setUp() throws IOException {
+      if (options.streaming() != null) checkStreamable();
+      if (writes()) {
+        claimOutput();
+      } else if (options.resume()) {
+        checkpoint = Checkpoint.readWithoutRecovery(out);
+      }
       loadModel();
       prepareData();
       if (options.streaming() != null) foldForStreaming();
@@ -189,9 +195,49 @@ public final class Trainer {
       planSchedule();
       optimizer = new AdamW(trainable, decayed(), options.optimizer());
       if (checkpoint != null) restore(checkpoint);
-      metrics = MetricsLog.open(out, checkpoint == null ? -1 : step);
+      Map<String, String> agreed = new LinkedHashMap<>();
+      Map<?, ?> settings = Json.MAPPER.convertValue(recipe, Map.class);
+      for (Map.Entry<?, ?> e : settings.entrySet()) {
+        agreed.put("setting " + e.getKey(), String.valueOf(e.getValue()));
+      }
+      agreed.put("schedule (--eval-every, --patience, --checkpoint-every, --stop-after)", options.evalEvery() + ", "
+          + options.patience() + ", " + options.checkpointEvery() + ", " + options.stopAfterSteps());
+      agreed.put("training data", trainData.fingerprint());
+      agreed.put("validation data", validData.fingerprint());
+      agreed.put("frozen weights", frozenChecksum);
+      agreed.put("trained weights", checksum(true));
+      agreed.put("step resumed from (every rank must read --out's checkpoint)", Long.toString(step));
+      return agreed;
+    }
+
+    /** Rank 0: locks {@code out} against a second run, and reads its checkpoint or checks that it holds no run. */
+    private void claimOutput() throws IOException {
+      Files.createDirectories(out);
+      lockChannel = FileChannel.open(out.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      lock = lockChannel.tryLock();
+      if (lock == null) {
+        lockChannel.close();
+        lockChannel = null;
+        throw new IllegalArgumentException(out + ": another mha2mla finetune is writing to this folder");
+      }
+      if (options.resume()) {
+        checkpoint = Checkpoint.read(out);
+      } else if (holdsRun(out)) {
+        throw new IllegalArgumentException(out + ": the output folder is not empty (it holds a previous run); pass "
+            + "--resume to continue that run, or choose another --out");
+      }
+    }
+
+    /** Rank 0 writes the run's files; the other ranks compute the same state and write nothing. */
+    private boolean writes() {
+      return group.rank() == 0;
+    }
+
+    TrainingResult run() throws IOException {
+      if (writes()) metrics = MetricsLog.open(out, checkpoint == null ? -1 : step);
+      checkpoint = null;
       listener.started(step, totalSteps);
-      Validator validator = new Validator(model, validData, loss, vocabulary, options.batchSize(), streaming);
+      Validator validator = new Validator(model, validData, loss, vocabulary, options.batchSize(), streaming, group);
       if (history.isEmpty()) {
         evaluate(validator);
         writeCheckpoint("running");
@@ -210,7 +256,7 @@ public final class Trainer {
           break;
         }
         StepMetrics m = trainStep();
-        metrics.step(m);
+        if (metrics != null) metrics.step(m);
         listener.stepDone(m);
         boolean evaluate = step % options.evalEvery() == 0 || step == totalSteps;
         boolean stopEarly = false;
@@ -266,15 +312,18 @@ public final class Trainer {
             + (options.scope() == TrainScope.LATENT ? " (it has no kv_down/k_up/v_up: convert it to MLA first)" : ""));
       }
       for (Tensor t : trainable.values()) t.requires_grad_(true);
-      frozenChecksum = frozenChecksum();
+      frozenChecksum = checksum(false);
     }
 
-    /** SHA-256 over the names, shapes and bytes of every tensor that is not trained (the pass-through ones too). */
-    private String frozenChecksum() {
+    /**
+     * SHA-256 over the names, shapes and bytes of every tensor that is trained ({@code trained}), or of every one
+     * that is not (the pass-through ones too).
+     */
+    private String checksum(boolean trained) {
       try {
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         for (Map.Entry<String, RawTensor> e : model.stateDict().entrySet()) {
-          if (trainable.containsKey(e.getKey())) continue;
+          if (trainable.containsKey(e.getKey()) != trained) continue;
           RawTensor t = e.getValue();
           sha.update((e.getKey() + " " + t.dtype() + " " + Arrays.toString(t.shape()) + "\n").getBytes(StandardCharsets.UTF_8));
           sha.update(t.data());
@@ -354,6 +403,11 @@ public final class Trainer {
       }
       if (!s.trainFingerprint().equals(trainData.fingerprint())) problems.add("--train holds different utterances");
       if (!s.validFingerprint().equals(validData.fingerprint())) problems.add("--valid holds different utterances");
+      int worldSize = s.worldSize() == null ? 1 : s.worldSize();
+      if (worldSize != group.worldSize()) {
+        problems.add("the run had " + worldSize + " process(es), now " + group.worldSize() + " (a global batch summed over "
+            + "another split rounds differently, so the result would match neither run)");
+      }
       if (!problems.isEmpty()) {
         throw new IncompatibleOptionsException(where + ": cannot resume this run exactly:\n  " + String.join("\n  ", problems)
             + "\nresume with the run's original settings and data, or start a new run in another --out");
@@ -396,41 +450,76 @@ public final class Trainer {
       return cachedBatches;
     }
 
+    /**
+     * One update on this rank's share of the global batch. The global batch's padding and SpecAugment masks are
+     * those one process would use (the masks are drawn for the whole batch and each rank takes its rows); the
+     * shares' loss values and gradients are summed over the ranks before clipping and the update, so every rank
+     * applies the same update.
+     */
     private StepMetrics trainStep() throws IOException {
       long t0 = System.nanoTime();
       long epoch = step / stepsPerEpoch;
-      int[] indices = batchesOf(epoch).get((int) (step % stepsPerEpoch));
-      TrainingData.Batch batch = trainData.batch(indices);
+      int[] global = batchesOf(epoch).get((int) (step % stepsPerEpoch));
+      int[] share = group.share(global.length);
+      long[] sampleLengths = new long[global.length];
+      int paddedSamples = 0;
+      for (int b = 0; b < global.length; b++) {
+        sampleLengths[b] = trainData.item(global[b]).samples();
+        paddedSamples = (int) Math.max(paddedSamples, sampleLengths[b]);
+      }
       double value;
       double gradNorm;
       double lr = schedule.at(step);
       long frames = 0;
       try (PointerScope scope = new PointerScope()) {
-        Tensor input = TorchTensors.floats(batch.audio(), batch.size(), batch.paddedSamples());
-        long[] frameLengths = model.frameLengths(batch.sampleLengths(), batch.paddedSamples());
+        long[] frameLengths = model.frameLengths(sampleLengths, paddedSamples);
         for (long f : frameLengths) frames += f;
         SplittableRandom random = streams.stepMasks(step);
-        int paddedFrames = (int) model.featureEncoder().frames(batch.paddedSamples());
-        Tensor timeMask = boolTensor(specAugment.timeMask(frameLengths, paddedFrames, random));
-        Tensor featureMask = boolTensor(specAugment.featureMask(batch.size(), config.hiddenSize(), random));
-        ConformerCtcModel.Output output = model.forward(input, padded(batch) ? batch.sampleLengths() : null,
-            streaming == null ? null : streaming.chunking(drawChunk()), timeMask, featureMask, null);
-        Tensor nll = loss.perUtterance(output.logits(), output.frameLengths(), batch.labels());
-        Tensor l = loss.reduce(nll, batch.labels());
-        value = l.item_double();
-        if (!Double.isFinite(value)) throw diverged("the training loss is " + value, batch);
-        l.backward();
+        int paddedFrames = (int) model.featureEncoder().frames(paddedSamples);
+        boolean[][] timeMask = specAugment.timeMask(frameLengths, paddedFrames, random);
+        boolean[][] featureMask = specAugment.featureMask(global.length, config.hiddenSize(), random);
+        Tensor l = null;
+        double mine = 0;
+        if (share[1] > share[0]) {
+          TrainingData.Batch batch = trainData.batch(Arrays.copyOfRange(global, share[0], share[1]), paddedSamples);
+          Tensor input = TorchTensors.floats(batch.audio(), batch.size(), batch.paddedSamples());
+          ConformerCtcModel.Output output = model.forward(input, padded(batch) ? batch.sampleLengths() : null,
+              streaming == null ? null : streaming.chunking(drawChunk()), boolTensor(rows(timeMask, share)),
+              boolTensor(rows(featureMask, share)), null);
+          Tensor nll = loss.perUtterance(output.logits(), output.frameLengths(), batch.labels());
+          l = group.isSingle() ? loss.reduce(nll, batch.labels()) : loss.reduceShare(nll, batch.labels(), global.length);
+          mine = l.item_double();
+        }
+        value = group.sum(mine, "summing the loss of update " + (step + 1));
+        if (!Double.isFinite(value)) throw diverged("the training loss is " + value, global);
+        if (l != null) l.backward();
+        if (!group.isSingle()) group.allReduceSum(gradients(), "summing the gradients of update " + (step + 1));
         gradNorm = optimizer.clipGradientNorm(options.maxGradNorm());
         if (!Double.isFinite(gradNorm)) {
           optimizer.clearGradients();
-          throw diverged("the gradient norm is " + gradNorm + " (loss " + value + ")", batch);
+          throw diverged("the gradient norm is " + gradNorm + " (loss " + value + ")", global);
         }
         optimizer.step(lr);
         optimizer.clearGradients();
       }
       step++;
       lastTrainLoss = value;
-      return new StepMetrics(step, epoch, value, lr, gradNorm, batch.size(), frames, (System.nanoTime() - t0) / 1e9);
+      return new StepMetrics(step, epoch, value, lr, gradNorm, global.length, frames, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Rows [share[0], share[1]) of a per-utterance mask, or null. */
+    private static boolean[][] rows(boolean[][] mask, int[] share) {
+      return mask == null ? null : Arrays.copyOfRange(mask, share[0], share[1]);
+    }
+
+    /** Each trained tensor's gradient; zeros where this rank computed none (an empty share). */
+    private List<Tensor> gradients() {
+      List<Tensor> out = new ArrayList<>();
+      for (Tensor t : trainable.values()) {
+        if (!t.grad().defined()) t.mutable_grad().put(torch.zeros_like(t));
+        out.add(t.grad());
+      }
+      return out;
     }
 
     /** This update's chunk size, uniform over the set, from (seed, step) alone like every other draw. */
@@ -439,8 +528,9 @@ public final class Trainer {
       return sizes.get(streams.stepChunk(step).nextInt(sizes.size()));
     }
 
-    private TrainingDivergedException diverged(String what, TrainingData.Batch batch) {
-      String message = "update " + (step + 1) + ": " + what + " on batch " + batch.ids() + "; training stopped before "
+    private TrainingDivergedException diverged(String what, int[] batch) {
+      List<String> ids = Arrays.stream(batch).mapToObj(i -> trainData.item(i).utterance().id()).toList();
+      String message = "update " + (step + 1) + ": " + what + " on batch " + ids + "; training stopped before "
           + "applying it. " + (lastCheckpointStep >= 0
               ? "The last good checkpoint (step " + lastCheckpointStep + ") is kept in " + Checkpoint.dir(out)
                   + "; lower --lr or raise --warmup, then continue with --resume in a new run folder or start again."
@@ -474,11 +564,12 @@ public final class Trainer {
         evaluationsWithoutImprovement++;
       }
       history.add(e);
-      metrics.evaluation(e);
+      if (metrics != null) metrics.evaluation(e);
       listener.evaluated(e);
     }
 
     private void writeBest(Evaluation e) throws IOException {
+      if (!writes()) return;
       Map<String, Object> extra = new LinkedHashMap<>();
       extra.put(BEST_INFO, new BestModel(run, source, e.step(), e.loss(), e.wordErrorRate(),
           validData.name(), options.scope().cliName()));
@@ -505,18 +596,22 @@ public final class Trainer {
     }
 
     private void writeCheckpoint(String status) throws IOException {
+      if (!writes()) {
+        lastCheckpointStep = step;
+        return;
+      }
       long epoch = step / stepsPerEpoch;
       TrainerState state = trainerState(status, null);
       Checkpoint.write(out, trainable, optimizer, new Checkpoint.State(Checkpoint.FORMAT, step, epoch,
           step % stepsPerEpoch, options.seed(), RANDOMNESS, batchesOf(epoch), trainData.fingerprint(),
-          validData.fingerprint(), frozenChecksum, source, recipe, state));
+          validData.fingerprint(), frozenChecksum, source, recipe, state, group.worldSize()));
       lastCheckpointStep = step;
       Json.write(out.resolve(TrainerState.FILE), state);
       listener.checkpointed(step);
     }
 
     private void writeTrainerState(String status, String reason) throws IOException {
-      Json.write(out.resolve(TrainerState.FILE), trainerState(status, reason));
+      if (writes()) Json.write(out.resolve(TrainerState.FILE), trainerState(status, reason));
     }
 
     private TrainerState trainerState(String status, String reason) {
@@ -536,6 +631,11 @@ public final class Trainer {
       } finally {
         if (optimizer != null) optimizer.close();
         if (model != null) model.close();
+        if (lock != null) {
+          lock.close();
+          lockChannel.close();
+          Files.deleteIfExists(out.resolve(".lock"));
+        }
       }
     }
   }

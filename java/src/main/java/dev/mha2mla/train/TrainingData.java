@@ -138,7 +138,15 @@ public final class TrainingData {
 
   /** Normalised, right-padded audio and labels of the utterances at {@code indices}. */
   public Batch batch(int[] indices) throws IOException {
-    int longest = 0;
+    return batch(indices, 0);
+  }
+
+  /**
+   * As {@link #batch(int[])}, padded to at least {@code paddedSamples}: a rank's share of a global batch is padded as
+   * the whole batch is, so that it computes what one process would.
+   */
+  public Batch batch(int[] indices, int paddedSamples) throws IOException {
+    int longest = paddedSamples;
     for (int i : indices) longest = (int) Math.max(longest, items.get(i).samples());
     float[] flat = new float[indices.length * longest];
     long[] lengths = new long[indices.length];

@@ -1,12 +1,16 @@
 package dev.mha2mla.train;
 
+import dev.mha2mla.distributed.Group;
 import dev.mha2mla.eval.EditCounts;
 import dev.mha2mla.eval.ErrorRate;
 import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.CtcVocabulary;
+import dev.mha2mla.io.Json;
 import dev.mha2mla.kernels.TorchTensors;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -29,9 +33,14 @@ final class Validator {
   private final CtcVocabulary vocabulary;
   private final int[][] batches;
   private final StreamingTraining streaming;
+  private final Group group;
+
+  /** What one rank found for one validation batch: each utterance's loss share and transcript. */
+  record BatchResult(int batch, double[] shares, String[] hypotheses) {}
 
   Validator(ConformerCtcModel model, TrainingData data, CtcLoss loss, CtcVocabulary vocabulary, int batchSize,
-      StreamingTraining streaming) {
+      StreamingTraining streaming, Group group) {
+    this.group = group;
     this.model = model;
     this.streaming = streaming;
     this.data = data;
@@ -47,30 +56,34 @@ final class Validator {
     }
   }
 
+  /**
+   * Scores the set. In a data-parallel run rank r decodes batches r, r + W, ...; the results are gathered and every
+   * rank sums them in batch order, so every rank reaches the decision one process would, from the same numbers.
+   */
   Evaluation run(long step, long epoch, double bestSoFar) throws IOException {
     long start = System.nanoTime();
+    List<BatchResult> mine = new ArrayList<>();
+    for (int k = group.rank(); k < batches.length; k += group.worldSize()) mine.add(decode(k));
+    BatchResult[] all = new BatchResult[batches.length];
+    if (group.isSingle()) {
+      for (BatchResult r : mine) all[r.batch()] = r;
+    } else {
+      byte[] payload = Json.MAPPER.writeValueAsBytes(mine);
+      for (byte[] part : group.allGather("validation at update " + step, payload)) {
+        for (BatchResult r : Json.MAPPER.readValue(part, BatchResult[].class)) all[r.batch()] = r;
+      }
+    }
     double lossSum = 0;
     EditCounts words = EditCounts.ZERO;
     Map<String, EditCounts> byChunk = new LinkedHashMap<>();
     for (int k = 0; k < batches.length; k++) {
-      int[] indices = batches[k];
-      TrainingData.Batch batch = data.batch(indices);
-      int size = streaming == null ? StreamingTraining.FULL : streaming.chunkSizes().get(k % streaming.chunkSizes().size());
-      try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
-        Tensor input = TorchTensors.floats(batch.audio(), batch.size(), batch.paddedSamples());
-        ConformerCtcModel.Output out = model.forward(input, Trainer.padded(batch) ? batch.sampleLengths() : null,
-            streaming == null ? null : streaming.chunking(size), null, null, null);
-        float[] nll = TorchTensors.toFloats(loss.perUtterance(out.logits(), out.frameLengths(), batch.labels()));
-        long[] best = TorchTensors.toLongs(out.logits().argmax(new LongOptional(-1), false));
-        int frames = (int) out.logits().size(1);
-        for (int b = 0; b < batch.size(); b++) {
-          lossSum += loss.perUtteranceShare(nll[b], batch.labels().get(b).length);
-          long[] ids = Arrays.copyOfRange(best, b * frames, b * frames + (int) out.frameLengths()[b]);
-          String reference = data.item(indices[b]).utterance().transcript();
-          EditCounts e = ErrorRate.words(reference, vocabulary.decode(ids));
-          words = words.plus(e);
-          byChunk.merge(StreamingTraining.name(size), e, EditCounts::plus);
-        }
+      int size = chunkOf(k);
+      for (int b = 0; b < batches[k].length; b++) {
+        lossSum += all[k].shares()[b];
+        String reference = data.item(batches[k][b]).utterance().transcript();
+        EditCounts e = ErrorRate.words(reference, all[k].hypotheses()[b]);
+        words = words.plus(e);
+        byChunk.merge(StreamingTraining.name(size), e, EditCounts::plus);
       }
     }
     double mean = lossSum / data.size();
@@ -84,5 +97,29 @@ final class Validator {
     }
     return new Evaluation(step, epoch, mean, words.rate(), words.errors(), words.referenceLength(), data.size(),
         (System.nanoTime() - start) / 1e9, mean < bestSoFar, rates);
+  }
+
+  private int chunkOf(int k) {
+    return streaming == null ? StreamingTraining.FULL : streaming.chunkSizes().get(k % streaming.chunkSizes().size());
+  }
+
+  private BatchResult decode(int k) throws IOException {
+    int[] indices = batches[k];
+    TrainingData.Batch batch = data.batch(indices);
+    double[] shares = new double[indices.length];
+    String[] hypotheses = new String[indices.length];
+    try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+      Tensor input = TorchTensors.floats(batch.audio(), batch.size(), batch.paddedSamples());
+      ConformerCtcModel.Output out = model.forward(input, Trainer.padded(batch) ? batch.sampleLengths() : null,
+          streaming == null ? null : streaming.chunking(chunkOf(k)), null, null, null);
+      float[] nll = TorchTensors.toFloats(loss.perUtterance(out.logits(), out.frameLengths(), batch.labels()));
+      long[] best = TorchTensors.toLongs(out.logits().argmax(new LongOptional(-1), false));
+      int frames = (int) out.logits().size(1);
+      for (int b = 0; b < batch.size(); b++) {
+        shares[b] = loss.perUtteranceShare(nll[b], batch.labels().get(b).length);
+        hypotheses[b] = vocabulary.decode(Arrays.copyOfRange(best, b * frames, b * frames + (int) out.frameLengths()[b]));
+      }
+    }
+    return new BatchResult(k, shares, hypotheses);
   }
 }
