@@ -140,7 +140,8 @@ final class EvaluateCommand implements Callable<Integer> {
     EvaluationReport report;
     try (Group group = Group.connect(where); SpeechRecognizer asr = SpeechRecognizer.open(model, device);
         ProgressBar bar = new ProgressBarBuilder().setTaskName("evaluate" + (group.isSingle() ? "" : " (" + where.describe() + ")"))
-            .setInitialMax(dataset.size()).setStyle(ProgressBarStyle.ASCII)
+            .setInitialMax(utterancesOf(dataset.size(), streamChunk == null ? batchSize : 1, where))
+            .setStyle(ProgressBarStyle.ASCII)
             .setConsumer(new ConsoleProgressBarConsumer(where.rank() == 0 ? System.err : new java.io.PrintStream(
                 java.io.OutputStream.nullOutputStream())))
             .setUnit(" utt", 1).build()) {
@@ -165,5 +166,14 @@ final class EvaluateCommand implements Callable<Integer> {
         report.words().deletions(), report.words().insertions(), 100 * report.cer(), report.realTimeFactor(),
         report.utteranceCount(), report.audioSeconds(), out);
     return 0;
+  }
+
+  /** The utterances this rank transcribes: those of batches rank, rank + W, ... (Evaluator's split). */
+  private static int utterancesOf(int total, int batch, Rendezvous where) {
+    int count = 0;
+    for (int from = where.rank() * batch; from < total; from += where.worldSize() * batch) {
+      count += Math.min(batch, total - from);
+    }
+    return count;
   }
 }
