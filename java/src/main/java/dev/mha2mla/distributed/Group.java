@@ -240,12 +240,15 @@ public final class Group implements AutoCloseable {
     long deadline = System.nanoTime() + where.timeout().toNanos();
     int missing = worldSize() - 1;
     while (missing > 0) {
-      for (int r = 0; r < worldSize(); r++) {
-        if (all[r] != null) continue;
-        String key = prefix + r;
-        if (guard(what, () -> store.check(new StringVector(key)))) {
-          all[r] = guard(what, () -> store.get(key).get());
-          missing--;
+      // each poll's native key vectors and buffers are freed before the next
+      try (PointerScope scope = new PointerScope()) {
+        for (int r = 0; r < worldSize(); r++) {
+          if (all[r] != null) continue;
+          String key = prefix + r;
+          if (guard(what, () -> store.check(new StringVector(key)))) {
+            all[r] = guard(what, () -> store.get(key).get());
+            missing--;
+          }
         }
       }
       if (missing == 0) break;
@@ -345,7 +348,7 @@ public final class Group implements AutoCloseable {
   // the failures other ranks posted, "" when none (or the store is unreachable)
   private String failures() {
     List<String> out = new ArrayList<>();
-    try {
+    try (PointerScope scope = new PointerScope()) {
       for (int r = 0; r < worldSize(); r++) {
         if (r == rank()) continue;
         String key = KEYS + "failed/" + r;
@@ -363,7 +366,7 @@ public final class Group implements AutoCloseable {
   private String alive() {
     List<String> gone = new ArrayList<>();
     String here = hostname();
-    try {
+    try (PointerScope scope = new PointerScope()) {
       for (int r = 0; r < worldSize(); r++) {
         if (r == rank()) continue;
         String key = KEYS + "pid/" + r;

@@ -195,6 +195,8 @@ public final class Trainer {
       planSchedule();
       optimizer = new AdamW(trainable, decayed(), options.optimizer());
       if (checkpoint != null) restore(checkpoint);
+      // hashing every trained weight costs a pass over them: only a run of several processes compares
+      if (group.isSingle()) return Map.of();
       Map<String, String> agreed = new LinkedHashMap<>();
       Map<?, ?> settings = Json.MAPPER.convertValue(recipe, Map.class);
       for (Map.Entry<?, ?> e : settings.entrySet()) {
