@@ -1,6 +1,10 @@
 package dev.mha2mla.cli;
 
 import dev.mha2mla.distributed.Rendezvous;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Locale;
@@ -18,8 +22,9 @@ final class DistributedOptions {
   static final int MAX_NPROC = 256;
 
   @Option(names = "--nproc", paramLabel = "N",
-      description = "Start N processes on this machine that share the work over loopback (as torchrun "
-          + "--nproc-per-node N); each gets the cores divided by N unless --threads.")
+      description = "Start N processes on this machine that share the work (as torchrun --nproc-per-node N); "
+          + "their store is on loopback at a free port, or at --master (an address of this machine); each process "
+          + "gets the cores divided by N unless --threads.")
   Integer nproc;
 
   @Option(names = "--world-size", paramLabel = "N",
@@ -65,7 +70,33 @@ final class DistributedOptions {
     if (System.getenv("WORLD_SIZE") != null) {
       throw new ParameterException(spec.commandLine(), "--nproc inside a launched run (WORLD_SIZE is set): use one or the other");
     }
+    try {
+      launcherStore();
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
     return nproc;
+  }
+
+  /**
+   * Where the {@code --nproc} launcher hosts the store: {@code --master}'s host and port, else loopback and a free
+   * port (0). The launcher's workers all run here, so the host must be an address of this machine.
+   */
+  Rendezvous.Address launcherStore() {
+    if (master == null) return new Rendezvous.Address("127.0.0.1", 0);
+    Rendezvous.Address a = Rendezvous.parseMaster(master);
+    try {
+      InetAddress ip = InetAddress.getByName(a.host());
+      if (!ip.isLoopbackAddress() && !ip.isAnyLocalAddress() && NetworkInterface.getByInetAddress(ip) == null) {
+        throw new IllegalArgumentException("--nproc runs every process on this machine, but --master's host '" + a.host()
+            + "' (" + ip.getHostAddress() + ") is not an address of this machine");
+      }
+    } catch (UnknownHostException e) {
+      throw new IllegalArgumentException("--master's host '" + a.host() + "' is unknown");
+    } catch (SocketException e) {
+      throw new IllegalArgumentException("cannot list this machine's addresses to check --master: " + e.getMessage());
+    }
+    return a;
   }
 
   /** The thread count: --threads, else this machine's cores shared by the run's processes on it. */

@@ -1,6 +1,7 @@
 package dev.mha2mla.cli;
 
 import dev.mha2mla.distributed.Group;
+import dev.mha2mla.distributed.Rendezvous;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -33,18 +34,15 @@ final class LocalWorkers {
 
   static int run(String command, int nproc, DistributedOptions options, List<String> arguments) throws IOException,
       InterruptedException {
-    Duration timeout = options.timeout() == null ? dev.mha2mla.distributed.Rendezvous.DEFAULT_TIMEOUT : options.timeout();
-    int port = 0;
-    if (options.master != null) {
-      port = dev.mha2mla.distributed.Rendezvous.resolve(Map.of(), 2, 0, options.master, timeout).port();
-    }
+    Duration timeout = options.timeout() == null ? Rendezvous.DEFAULT_TIMEOUT : options.timeout();
+    Rendezvous.Address at = options.launcherStore();
     // unpacks the native libraries once, before N processes would race to do it
     Loader.load(torch.class);
     TCPStore store;
     try {
-      store = new TCPStore("127.0.0.1", Group.storeOptions(port, true, new Milliseconds(timeout.toMillis())));
+      store = new TCPStore(at.host(), Group.storeOptions(at.port(), true, new Milliseconds(timeout.toMillis())));
     } catch (RuntimeException e) {
-      throw new IllegalArgumentException("cannot host the run's store on port " + port + ": " + e.getMessage().lines().findFirst().orElse(""));
+      throw new IllegalArgumentException("cannot host the run's store on " + at.host() + ":" + at.port() + ": " + e.getMessage().lines().findFirst().orElse(""));
     }
     int actualPort = store.getPort() & 0xffff;
     List<Process> workers = new ArrayList<>();
@@ -59,7 +57,7 @@ final class LocalWorkers {
         env.put("RANK", Integer.toString(r));
         env.put("LOCAL_RANK", Integer.toString(r));
         env.put("LOCAL_WORLD_SIZE", Integer.toString(nproc));
-        env.put("MASTER_ADDR", "127.0.0.1");
+        env.put("MASTER_ADDR", at.host());
         env.put("MASTER_PORT", Integer.toString(actualPort));
         env.put("TORCHELASTIC_USE_AGENT_STORE", "True");
         if (r == 0) {
@@ -72,8 +70,8 @@ final class LocalWorkers {
         workers.add(p);
         if (r > 0) pumps.add(prefix(p, "[rank " + r + "] ", System.err));
       }
-      System.err.printf("mha2mla %s: %d processes on this machine, store on 127.0.0.1:%d, pids %s%n", command, nproc,
-          actualPort, workers.stream().map(Process::pid).toList());
+      System.err.printf("mha2mla %s: %d processes on this machine, store on %s:%d, pids %s%n", command, nproc,
+          at.host(), actualPort, workers.stream().map(Process::pid).toList());
       int code = supervise(command, workers);
       for (Thread t : pumps) t.join(TimeUnit.SECONDS.toMillis(5));
       return code;

@@ -61,12 +61,9 @@ public record Rendezvous(int worldSize, int rank, int localRank, int localWorldS
     String host;
     int port;
     if (master != null) {
-      int colon = master.lastIndexOf(':');
-      if (colon <= 0 || colon == master.length() - 1) {
-        throw new IllegalArgumentException("--master must be HOST:PORT, got '" + master + "'");
-      }
-      host = master.substring(0, colon);
-      port = parse("--master's port", master.substring(colon + 1));
+      Address a = parseMaster(master);
+      host = a.host();
+      port = a.port();
     } else {
       host = env.get("MASTER_ADDR");
       if (host == null || host.isBlank()) {
@@ -80,6 +77,26 @@ public record Rendezvous(int worldSize, int rank, int localRank, int localWorldS
     if (localWorld > world) localWorld = world;
     boolean agent = "true".equalsIgnoreCase(env.getOrDefault("TORCHELASTIC_USE_AGENT_STORE", "false"));
     return new Rendezvous(world, rank, localRank, localWorld, host, port, timeout == null ? DEFAULT_TIMEOUT : timeout, agent);
+  }
+
+  /** A store address: host name or IP literal, and port. */
+  public record Address(String host, int port) {}
+
+  /**
+   * {@code --master}'s value, "HOST:PORT" (an IPv6 literal in brackets, "[::1]:29500").
+   *
+   * @throws IllegalArgumentException naming the flag when the value is malformed or the port is outside 1..65535
+   */
+  public static Address parseMaster(String master) {
+    int colon = master.lastIndexOf(':');
+    if (colon <= 0 || colon == master.length() - 1) {
+      throw new IllegalArgumentException("--master must be HOST:PORT, got '" + master + "'");
+    }
+    String host = master.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
+    int port = parse("--master's port", master.substring(colon + 1));
+    if (port < 1 || port > 65535) throw new IllegalArgumentException("--master's port " + port + " is outside 1..65535");
+    return new Address(host, port);
   }
 
   private static int integer(Map<String, String> env, String name, int otherwise) {

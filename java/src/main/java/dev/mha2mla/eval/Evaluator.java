@@ -148,8 +148,8 @@ public final class Evaluator {
     }
   }
 
-  /** This rank's transcripts: utterance positions, sample counts and texts, and the time spent recognising. */
-  record Part(int[] positions, int[] samples, String[] hypotheses, long recognitionNanos) {}
+  /** This rank's results: utterance positions, sample counts and scores, and the time spent recognising. */
+  record Part(int[] positions, int[] samples, UtteranceScore[] scores, long recognitionNanos) {}
 
   private EvaluationReport evaluatePinned(Dataset dataset, String model, String device, Progress progress, Group group)
       throws IOException {
@@ -185,14 +185,16 @@ public final class Evaluator {
       }
       int[] positions = new int[batch.size()];
       int[] lengths = new int[batch.size()];
-      String[] hypotheses = new String[batch.size()];
+      UtteranceScore[] scored = new UtteranceScore[batch.size()];
       for (int j = 0; j < batch.size(); j++) {
+        Utterance u = batch.get(j);
         positions[j] = from + j;
         lengths[j] = samples.get(j).length;
-        hypotheses[j] = String.join(" ", TextNormalizer.words(texts.get(j)));
-        wordsSoFar = wordsSoFar.plus(ErrorRate.words(batch.get(j).transcript(), hypotheses[j]));
+        String hypothesis = String.join(" ", TextNormalizer.words(texts.get(j)));
+        scored[j] = UtteranceScore.of(u.id(), u.transcript(), hypothesis, (double) lengths[j] / sampleRate);
+        wordsSoFar = wordsSoFar.plus(scored[j].words());
       }
-      parts.add(new Part(positions, lengths, hypotheses, nanos));
+      parts.add(new Part(positions, lengths, scored, nanos));
       done += batch.size();
       if (progress != null) progress.batchDone(done, wordsSoFar);
     }
@@ -203,25 +205,20 @@ public final class Evaluator {
       }
       parts = gathered;
     }
-    String[] hypotheses = new String[all.size()];
-    int[] lengths = new int[all.size()];
+    UtteranceScore[] byPosition = new UtteranceScore[all.size()];
+    long audioSamples = 0;
     long recognitionNanos = 0;
     for (Part p : parts) {
       for (int j = 0; j < p.positions().length; j++) {
-        hypotheses[p.positions()[j]] = p.hypotheses()[j];
-        lengths[p.positions()[j]] = p.samples()[j];
+        byPosition[p.positions()[j]] = p.scores()[j];
+        audioSamples += p.samples()[j];
       }
       recognitionNanos += p.recognitionNanos();
     }
-    List<UtteranceScore> scores = new ArrayList<>(all.size());
+    List<UtteranceScore> scores = List.of(byPosition);
     EditCounts words = EditCounts.ZERO;
     EditCounts chars = EditCounts.ZERO;
-    long audioSamples = 0;
-    for (int i = 0; i < all.size(); i++) {
-      Utterance u = all.get(i);
-      audioSamples += lengths[i];
-      UtteranceScore s = UtteranceScore.of(u.id(), u.transcript(), hypotheses[i], (double) lengths[i] / sampleRate);
-      scores.add(s);
+    for (UtteranceScore s : scores) {
       words = words.plus(s.words());
       chars = chars.plus(s.characters());
     }

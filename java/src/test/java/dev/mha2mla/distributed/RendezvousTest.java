@@ -39,6 +39,15 @@ class RendezvousTest {
   }
 
   @Test
+  void masterIsHostAndPortWithIpv6InBrackets() {
+    assertThat(Rendezvous.parseMaster("node0:29411")).isEqualTo(new Rendezvous.Address("node0", 29411));
+    assertThat(Rendezvous.parseMaster("[::1]:1234")).isEqualTo(new Rendezvous.Address("::1", 1234));
+    assertThatThrownBy(() -> Rendezvous.parseMaster(":1")).hasMessageContaining("HOST:PORT");
+    assertThatThrownBy(() -> Rendezvous.parseMaster("h:0")).hasMessageContaining("port 0 is outside 1..65535");
+    assertThatThrownBy(() -> Rendezvous.parseMaster("h:x")).hasMessageContaining("--master's port must be an integer");
+  }
+
+  @Test
   void sharesOfAGlobalBatchCoverItOnceAndDifferByAtMostOne() {
     for (int world = 1; world <= 5; world++) {
       for (int n = 0; n <= 11; n++) {

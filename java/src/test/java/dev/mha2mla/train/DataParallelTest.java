@@ -116,7 +116,8 @@ class DataParallelTest {
     CliRun run = CliRun.of(single.toArray(String[]::new));
     assertThat(run.code()).as(run.stderr()).isZero();
     List<String> distributed = new ArrayList<>(args);
-    distributed.addAll(List.of("--out", twoReport.toString(), "--nproc", "3"));
+    // the launcher hosts the store where --master says, a name of this machine
+    distributed.addAll(List.of("--out", twoReport.toString(), "--nproc", "3", "--master", "localhost:" + freePort()));
     Process p = start(dir.resolve("two.log"), Map.of(), distributed);
     assertThat(p.waitFor(3, TimeUnit.MINUTES)).isTrue();
     assertThat(p.exitValue()).as(Files.readString(dir.resolve("two.log"))).isZero();
@@ -236,6 +237,10 @@ class DataParallelTest {
     CliRun both = CliRun.of(finetuneWith(out, "--nproc", "2", "--rank", "1"));
     assertThat(both.code()).isEqualTo(2);
     assertThat(both.stderr()).contains("--nproc starts its own ranks");
+    // TEST-NET-3 (RFC 5737): never an address of this machine
+    CliRun remote = CliRun.of(finetuneWith(out, "--nproc", "2", "--master", "203.0.113.5:29500"));
+    assertThat(remote.code()).isEqualTo(2);
+    assertThat(remote.stderr()).contains("'203.0.113.5'", "not an address of this machine");
     CliRun timeout = CliRun.of(finetuneWith(out, "--timeout", "soon"));
     assertThat(timeout.code()).isEqualTo(2);
     assertThat(timeout.stderr()).contains("--timeout must be a duration");
