@@ -11,34 +11,33 @@ import dev.mha2mla.model.WaveformStatistics;
  * whole utterances sees no future beyond its chunk when streamed, so smaller chunks answer sooner and make more errors;
  * {@code mha2mla evaluate --stream-chunk} measures how many, and {@code finetune --streaming} trains a model for it.
  *
- * <p>{@code cache} picks what is cached per frame: {@link Cache#LATENT} (MLA models only: r floats, the memory
- * saving, absorbed attention), {@link Cache#KEY_VALUE} (2d floats, MHA-style attention) or {@link Cache#AUTO},
- * whichever is faster for the chunk size ({@link StreamingCacheKind#fastest}): on a CPU the latent for chunks of
- * 1-2 frames, K/V from there on.
+ * <p>{@code cache} picks what is cached per frame: {@link StreamingCacheKind#LATENT} (MLA models only: r floats, the
+ * memory saving, absorbed attention), {@link StreamingCacheKind#KEY_VALUE} (2d floats, MHA-style attention), or null
+ * for whichever is faster for the chunk size on the model's device ({@link StreamingCacheKind#fastest}): on a CPU the
+ * latent for chunks of 1-2 frames, K/V from there on.
  *
  * <p>{@code normalization}: the fixed waveform statistics of a model that normalises each utterance
  * ({@code do_normalize}); null takes those its folder records (see {@link WaveformStatistics}).
  *
  * @param chunkFrames frames per network call (latency: chunkFrames x 20 ms plus compute)
  * @param leftContextFrames the most earlier frames a chunk attends to; cache memory grows with it
+ * @param cache what to cache, null for the faster kind
  */
-public record StreamOptions(int chunkFrames, int leftContextFrames, Cache cache, WaveformStatistics normalization) {
+public record StreamOptions(int chunkFrames, int leftContextFrames, StreamingCacheKind cache,
+    WaveformStatistics normalization) {
   /** 16 frames (0.32 s) per chunk over up to 512 frames (10.2 s) of left context, the faster cache. */
   public static final StreamOptions DEFAULT = new StreamOptions(16, 512);
 
-  /** What a stream caches; see the class comment. */
-  public enum Cache { AUTO, KEY_VALUE, LATENT }
-
+  /** The faster cache kind for the chunk size. */
   public StreamOptions(int chunkFrames, int leftContextFrames) {
-    this(chunkFrames, leftContextFrames, Cache.AUTO);
+    this(chunkFrames, leftContextFrames, null);
   }
 
-  public StreamOptions(int chunkFrames, int leftContextFrames, Cache cache) {
+  public StreamOptions(int chunkFrames, int leftContextFrames, StreamingCacheKind cache) {
     this(chunkFrames, leftContextFrames, cache, null);
   }
 
   public StreamOptions {
-    if (cache == null) throw new IllegalArgumentException("cache must be AUTO, KEY_VALUE or LATENT, not null");
     new Chunking(chunkFrames, leftContextFrames);  // checks the sizes
   }
 
@@ -54,13 +53,10 @@ public record StreamOptions(int chunkFrames, int leftContextFrames, Cache cache,
 
   /** The cache kind these options give a model with (or without) a latent, on CPU or CUDA. */
   public StreamingCacheKind cacheKind(boolean latentAvailable, boolean cuda) {
-    return switch (cache) {
-      case AUTO -> StreamingCacheKind.fastest(latentAvailable, chunkFrames, cuda);
-      case KEY_VALUE -> StreamingCacheKind.KEY_VALUE;
-      case LATENT -> {
-        if (!latentAvailable) throw new IllegalArgumentException("a LATENT cache needs an MLA model; this one is MHA");
-        yield StreamingCacheKind.LATENT;
-      }
-    };
+    if (cache == null) return StreamingCacheKind.fastest(latentAvailable, chunkFrames, cuda);
+    if (cache == StreamingCacheKind.LATENT && !latentAvailable) {
+      throw new IllegalArgumentException("a LATENT cache needs an MLA model; this one is MHA");
+    }
+    return cache;
   }
 }

@@ -3,6 +3,7 @@ package dev.mha2mla.benchmarks;
 import dev.mha2mla.RecognizerStream;
 import dev.mha2mla.SpeechRecognizer;
 import dev.mha2mla.StreamOptions;
+import dev.mha2mla.model.StreamingCacheKind;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -53,7 +54,7 @@ public class StreamedModelBenchmark extends WorkloadBenchmark<StreamedModelBench
     Recording(SpeechRecognizer asr, int chunk, int seconds) {
       this.asr = asr;
       this.options = new StreamOptions(chunk, 512,
-          asr.model().hasLatent() ? StreamOptions.Cache.LATENT : StreamOptions.Cache.KEY_VALUE);
+          asr.model().hasLatent() ? StreamingCacheKind.LATENT : StreamingCacheKind.KEY_VALUE);
       int rate = asr.normalizer().samplingRate();
       SplittableRandom random = new SplittableRandom(42);
       audio = new float[rate * seconds];

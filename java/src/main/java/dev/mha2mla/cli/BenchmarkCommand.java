@@ -5,12 +5,12 @@ import dev.mha2mla.eval.bench.ModelBenchmark;
 import dev.mha2mla.io.Json;
 import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.ConformerConfig;
-import dev.mha2mla.model.Devices;
 import dev.mha2mla.model.LatentAttention;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -29,8 +29,8 @@ final class BenchmarkCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model folder (config.json, weights, vocab.json).")
   Path model;
 
-  @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "Where the network runs. Default: ${DEFAULT-VALUE}.")
-  String device;
+  @Mixin
+  DeviceOption device;
 
   @Option(names = "--out", paramLabel = "FILE", description = "Where to write the JSON. Default: <model folder name>_benchmark.json here.")
   Path out;
@@ -76,15 +76,15 @@ final class BenchmarkCommand implements Callable<Integer> {
     Usage.require(spec, threads >= 0, "--threads must be 0 (all cores) or more, got " + threads);
     for (double s : seconds) Usage.require(spec, s > 0 && s <= 3600, "--seconds: each length must be in (0, 3600] s, got " + s);
     Usage.require(spec, repeats >= 1, "--repeats must be at least 1, got " + repeats);
-    Usage.check(spec, () -> Devices.parse(device));
-    ModelBenchmark.Options options = Usage.check(spec, () -> new ModelBenchmark.Options(device, seconds, batchSize, warmup,
+    String deviceName = device.name();
+    ModelBenchmark.Options options = Usage.check(spec, () -> new ModelBenchmark.Options(deviceName, seconds, batchSize, warmup,
         repeats, threads, AttentionBackend.parse(attention), form, !noCeilings));
     Path target = out != null ? out : Path.of(model.toAbsolutePath().normalize().getFileName() + "_benchmark.json");
     BenchmarkReport report = new ModelBenchmark(options, s -> System.err.println("benchmark: " + s)).run(model);
     Json.write(target, report);
     System.out.printf("%s (%s%s, %d layers) on %s, %s threads, batch %d%n", model, report.attentionType(),
         report.latentDims() == null ? "" : " r=" + ConformerConfig.MlaSettings.describe(report.latentDims()), report.layers(),
-        device, report.adaptiveThreads() ? "up to " + report.threads() + " (the free cores)" : report.threads(), batchSize);
+        deviceName, report.adaptiveThreads() ? "up to " + report.threads() + " (the free cores)" : report.threads(), batchSize);
     System.out.println("  audio s   frames   median s    IQR s     RTF   ms per audio s   peak RSS MB  threads");
     for (BenchmarkReport.Length l : report.lengths()) {
       System.out.printf("  %7.2f  %7d  %9.4f  %7.4f  %6.4f  %15.1f  %12s  %7d%n", l.audioSeconds(), l.frames(), l.medianSeconds(),

@@ -6,7 +6,6 @@ import dev.mha2mla.mla.ConversionReport;
 import dev.mha2mla.mla.MlaConverter;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.model.CpuThreads;
-import dev.mha2mla.model.Devices;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +14,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -55,11 +55,11 @@ final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--calibration", paramLabel = "DATA", description = "Calibration audio: a WAV file, a folder of WAVs or a TSV manifest.")
   List<Path> calibration = new ArrayList<>();
 
-  @Option(names = "--calibration-utterances", defaultValue = "32", paramLabel = "N",
+  @Option(names = "--calibration-utterances", defaultValue = "" + ConversionOptions.CALIBRATION_UTTERANCES, paramLabel = "N",
       description = "Utterances used for the covariance (the next ones, up to --held-out, measure errors). Default: ${DEFAULT-VALUE}.")
   int calibrationUtterances;
 
-  @Option(names = "--held-out", defaultValue = "8", paramLabel = "N",
+  @Option(names = "--held-out", defaultValue = "" + ConversionOptions.HELD_OUT_UTTERANCES, paramLabel = "N",
       description = "Calibration utterances kept out of the covariance to measure output errors. Default: ${DEFAULT-VALUE}.")
   int heldOut;
 
@@ -67,13 +67,12 @@ final class ConvertCommand implements Callable<Integer> {
       description = "Do not scale K against V by their energy on the calibration audio before a joint SVD.")
   boolean noBalance;
 
-  @Option(names = "--ridge", defaultValue = "1e-4", paramLabel = "X",
+  @Option(names = "--ridge", defaultValue = "" + ConversionOptions.RIDGE, paramLabel = "X",
       description = "Ridge added to the covariance, relative to its mean diagonal. Default: ${DEFAULT-VALUE}.")
   double ridge;
 
-  @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda",
-      description = "Where the SVDs run: LibTorch on the CPU or cuSOLVER on the GPU. Default: ${DEFAULT-VALUE}.")
-  String device;
+  @Mixin
+  DeviceOption device;
 
   @Option(names = "--svd-precision", defaultValue = "float64", paramLabel = "float32|float64",
       description = "Precision of the SVD. Default: ${DEFAULT-VALUE}.")
@@ -93,11 +92,12 @@ final class ConvertCommand implements Callable<Integer> {
     Usage.require(spec, ridge >= 0, "--ridge must be >= 0, got " + ridge);
     Usage.require(spec, latentDim == null || latentDim >= 1, "--latent-dim must be at least 1, got " + latentDim);
     Usage.require(spec, latentDim == null || cacheBudget == null, "give --latent-dim or --cache-budget, not both");
-    Usage.check(spec, () -> Devices.parse(device));
+    String deviceName = device.name();
     ConversionMethod m = Usage.check(spec, () -> ConversionMethod.parse(method));
     int r = latentDim != null ? latentDim : ConformerConfig.read(model.resolve("config.json")).defaultLatentDim();
-    ConversionOptions options = Usage.check(spec, () -> new ConversionOptions(r, m, whiten, !noBalance, ridge, device,
-        precision.equals("float64"), calibration, calibrationUtterances, heldOut, cacheBudget));
+    ConversionOptions options = Usage.check(spec, () -> ConversionOptions.builder(r, m).whiten(whiten).balance(!noBalance)
+        .ridge(ridge).svdDevice(deviceName).float64Svd(precision.equals("float64")).calibration(calibration)
+        .calibrationUtterances(calibrationUtterances).heldOutUtterances(heldOut).cacheBudget(cacheBudget).build());
     // the model's own limits on the options (r against its hidden size, the output folder); a bad model file is an
     // IOException and stays a failure
     int layers;

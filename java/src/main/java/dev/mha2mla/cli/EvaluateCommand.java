@@ -1,7 +1,6 @@
 package dev.mha2mla.cli;
 
 import dev.mha2mla.SpeechRecognizer;
-import dev.mha2mla.StreamOptions;
 import dev.mha2mla.data.Dataset;
 import dev.mha2mla.data.Datasets;
 import dev.mha2mla.distributed.Group;
@@ -10,7 +9,6 @@ import dev.mha2mla.eval.EvaluationReport;
 import dev.mha2mla.eval.OutOfVocabulary;
 import dev.mha2mla.eval.Evaluator;
 import dev.mha2mla.io.Json;
-import dev.mha2mla.model.Chunking;
 import dev.mha2mla.model.CpuThreads;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,9 +64,8 @@ final class EvaluateCommand implements Callable<Integer> {
       description = "Utterances per forward pass; >1 pads and masks like HuggingFace. Default: ${DEFAULT-VALUE}.")
   int batchSize;
 
-  @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda",
-      description = "Where LibTorch runs the network (default: ${DEFAULT-VALUE}).")
-  String device;
+  @Mixin
+  DeviceOption device;
 
   @Option(names = "--worst", defaultValue = "10", paramLabel = "K",
       description = "How many worst utterances (most word errors) to list. Default: ${DEFAULT-VALUE}.")
@@ -79,16 +76,9 @@ final class EvaluateCommand implements Callable<Integer> {
           + "audio fed one chunk at a time. Its WER against a run without it is the cost of streaming.")
   Integer streamChunk;
 
-  @Option(names = "--left-context", defaultValue = "512", paramLabel = "FRAMES",
-      description = "With --stream-chunk: the most earlier frames a chunk attends to. Default: ${DEFAULT-VALUE}.")
-  int leftContext;
-
-  @Option(names = "--stream-cache", defaultValue = "auto", paramLabel = "auto|kv|latent",
-      description = "With --stream-chunk: what the streams cache (see 'mha2mla stream --help'). Default: ${DEFAULT-VALUE}.")
-  String streamCache;
-
-  @Option(names = "--stream-normalization", paramLabel = "MEAN,STD|DATA", description = StreamNormalization.HELP)
-  String streamNormalization;
+  /** With --stream-chunk. */
+  @Mixin
+  StreamFlags streaming;
 
   @Mixin
   ManifestPathsOption outsidePaths;
@@ -109,21 +99,12 @@ final class EvaluateCommand implements Callable<Integer> {
     int local = distributed.localProcesses(spec);
     if (batchSize < 1) throw usage("--batch-size must be at least 1, got " + batchSize);
     if (streamChunk != null) {
-      if (streamChunk < 1) throw usage("--stream-chunk must be at least 1 frame, got " + streamChunk);
-      if (leftContext < 0) throw usage("--left-context must be 0 or more frames, got " + leftContext);
-      if ((long) streamChunk + leftContext > Chunking.MAX_WINDOW) {
-        throw usage("--stream-chunk + --left-context is " + ((long) streamChunk + leftContext) + " frames, more than 2^20");
-      }
+      streaming.check("--stream-chunk", streamChunk);
       if (batchSize != 1) throw usage("--batch-size does not apply to --stream-chunk (one stream per utterance)");
     }
     if (limit != null && limit < 1) throw usage("--limit must be at least 1, got " + limit);
     if (worst < 0) throw usage("--worst must be >= 0, got " + worst);
-    StreamOptions.Cache cacheKind;
-    try {
-      cacheKind = StreamCommand.parseCache(streamCache);
-    } catch (IllegalArgumentException e) {
-      throw usage(e.getMessage());
-    }
+    String deviceName = device.name();
     Dataset dataset = Datasets.open(data, outsidePaths.allowed);
     if (!dataset.hasTranscripts()) {
       throw new IllegalArgumentException(data + ": has no transcripts to score against (a folder of audio files); "
@@ -138,7 +119,7 @@ final class EvaluateCommand implements Callable<Integer> {
     if (outDir != null && where.rank() == 0) Files.createDirectories(outDir);
 
     EvaluationReport report;
-    try (Group group = Group.connect(where); SpeechRecognizer asr = SpeechRecognizer.open(model, device);
+    try (Group group = Group.connect(where); SpeechRecognizer asr = SpeechRecognizer.open(model, deviceName);
         ProgressBar bar = new ProgressBarBuilder().setTaskName("evaluate" + (group.isSingle() ? "" : " (" + where.describe() + ")"))
             .setInitialMax(utterancesOf(dataset.size(), streamChunk == null ? batchSize : 1, where))
             .setStyle(ProgressBarStyle.ASCII)
@@ -146,9 +127,8 @@ final class EvaluateCommand implements Callable<Integer> {
                 java.io.OutputStream.nullOutputStream())))
             .setUnit(" utt", 1).build()) {
       Evaluator evaluator = streamChunk == null ? Evaluator.of(asr, batchSize)
-          : Evaluator.streaming(asr, new StreamOptions(streamChunk, leftContext, cacheKind)
-              .withNormalization(StreamNormalization.parse(streamNormalization, asr.normalizer().samplingRate(), spec)));
-      report = evaluator.withWorstCount(worst).evaluate(dataset, model.toString(), device,
+          : Evaluator.streaming(asr, streaming.options(streamChunk, asr.normalizer().samplingRate()));
+      report = evaluator.withWorstCount(worst).evaluate(dataset, model.toString(), deviceName,
           (done, words) -> {
             bar.stepTo(done);
             bar.setExtraMessage(String.format("WER %.2f%%", 100 * words.rate()));

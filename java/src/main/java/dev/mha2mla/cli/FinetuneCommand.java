@@ -136,8 +136,8 @@ final class FinetuneCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "Where to train (default: ${DEFAULT-VALUE}).")
-  String device;
+  @Mixin
+  DeviceOption device;
 
   @Option(names = "--seed", defaultValue = "42", paramLabel = "S",
       description = "Seeds batch order, SpecAugment and --init-config weights (default: ${DEFAULT-VALUE}).")
@@ -174,7 +174,7 @@ final class FinetuneCommand implements Callable<Integer> {
           .train(train).valid(valid).out(out)
           .epochs(epochs).maxSteps(maxSteps).stopAfterSteps(stopAfter).batchSize(batchSize)
           .learningRate(lr).warmupSteps(warmup).patience(patience).evalEvery(evalEvery).checkpointEvery(checkpointEvery)
-          .scope(scope == null ? null : TrainScope.parse(scope)).device(device).seed(seed).resume(resume)
+          .scope(scope == null ? null : TrainScope.parse(scope)).device(device.name()).seed(seed).resume(resume)
           .optimizer(new AdamW.Settings(0.9, 0.999, 1e-8, weightDecay)).maxGradNorm(maxGradNorm)
           .specAugment(!noSpecAugment).streaming(streamingOptions()).allowOutsidePaths(outsidePaths.allowed)
           .build();

@@ -64,8 +64,8 @@ final class PipelineCommand implements Callable<Integer> {
   @Option(names = "--whiten", description = "Whitened SVD, calibrated on the training data.")
   boolean whiten;
 
-  @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "Device (default: ${DEFAULT-VALUE}).")
-  String device;
+  @Mixin
+  DeviceOption device;
 
   @Option(names = "--seed", defaultValue = "1", description = "Seed for the corpus, subsets and training (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -117,13 +117,23 @@ final class PipelineCommand implements Callable<Integer> {
     Path source = model != null ? model : shippedModel();
     Path out = results != null ? results
         : Path.of("results", "pipeline_" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss")));
-    PipelineOptions options = Usage.check(spec, () -> new PipelineOptions(p, source, train, valid, test, out, latentDim,
-        latentDim == null && cacheBudget == null && method.equals("joint") ? p.cacheBudget() : cacheBudget,
-        ConversionMethod.parse(method), whiten, device, seed, or(synthCount, p.synthUtterances()),
-        or(trainUtterances, p.trainUtterances()), or(evalUtterances, p.evalUtterances()),
-        or(benchmarkUtterances, p.benchmarkUtterances()), or(epochs, p.epochs()), maxSteps != null ? maxSteps : p.maxSteps(),
-        or(batchSize, p.batchSize()), lr != null ? lr : p.learningRate(), or(patience, p.patience()),
-        evalEvery != null ? evalEvery : p.evalEvery(), streaming != null ? streaming : p.streaming(), parseChunks(streamChunks), leftContext));
+    PipelineOptions.Builder b = PipelineOptions.builder(p, source, out).train(train).valid(valid).test(test)
+        .latentDim(latentDim).method(Usage.check(spec, () -> ConversionMethod.parse(method))).whiten(whiten)
+        .device(device.name()).seed(seed).streamChunks(Usage.check(spec, () -> parseChunks(streamChunks)))
+        .leftContext(leftContext);
+    if (cacheBudget != null) b.cacheBudget(cacheBudget);
+    if (synthCount != null) b.synthCount(synthCount);
+    if (trainUtterances != null) b.trainLimit(trainUtterances);
+    if (evalUtterances != null) b.evalLimit(evalUtterances);
+    if (benchmarkUtterances != null) b.benchmarkLimit(benchmarkUtterances);
+    if (epochs != null) b.epochs(epochs);
+    if (maxSteps != null) b.maxSteps(maxSteps);
+    if (batchSize != null) b.batchSize(batchSize);
+    if (lr != null) b.learningRate(lr);
+    if (patience != null) b.patience(patience);
+    if (evalEvery != null) b.evalEvery(evalEvery);
+    if (streaming != null) b.streaming(streaming);
+    PipelineOptions options = Usage.check(spec, b::build);
     if (model == null && !Files.isDirectory(source)) {
       throw new IllegalArgumentException(source + ": the shipped small model is missing; pass --model DIR");
     }
@@ -154,7 +164,4 @@ final class PipelineCommand implements Callable<Integer> {
     return out;
   }
 
-  private static int or(Integer v, int dflt) {
-    return v != null ? v : dflt;
-  }
 }

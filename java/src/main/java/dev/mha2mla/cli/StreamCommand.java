@@ -5,7 +5,6 @@ import dev.mha2mla.SpeechRecognizer;
 import dev.mha2mla.StreamOptions;
 import dev.mha2mla.data.AudioFiles;
 import dev.mha2mla.io.Json;
-import dev.mha2mla.model.Chunking;
 import dev.mha2mla.model.CpuThreads;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -47,24 +47,15 @@ final class StreamCommand implements Callable<Integer> {
       description = "Encoder frames per network call. Default: ${DEFAULT-VALUE} (320 ms).")
   int chunk;
 
-  @Option(names = "--left-context", defaultValue = "512", paramLabel = "FRAMES",
-      description = "The most earlier frames a chunk attends to. Default: ${DEFAULT-VALUE}.")
-  int leftContext;
-
-  @Option(names = "--cache", defaultValue = "auto", paramLabel = "auto|kv|latent",
-      description = "What to cache per frame: kv (K and V, 2d floats), latent (MLA models: r floats, absorbed attention) "
-          + "or auto, the faster one for --chunk on this device. Default: ${DEFAULT-VALUE}.")
-  String cache;
+  @Mixin
+  StreamFlags streaming;
 
   @Option(names = "--feed-ms", defaultValue = "100", paramLabel = "MS",
       description = "Audio per accept() call, as a capture device would deliver it. Default: ${DEFAULT-VALUE}.")
   int feedMs;
 
-  @Option(names = "--stream-normalization", paramLabel = "MEAN,STD|DATA", description = StreamNormalization.HELP)
-  String streamNormalization;
-
-  @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "Default: ${DEFAULT-VALUE}.")
-  String device;
+  @Mixin
+  DeviceOption device;
 
   @Option(names = "--json-out", paramLabel = "FILE", description = "Also write partials, final transcript and timings as JSON.")
   Path jsonOut;
@@ -82,24 +73,14 @@ final class StreamCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CpuThreads.configureAdaptive();
-    if (chunk < 1) throw usage("--chunk must be at least 1 frame, got " + chunk);
-    if (leftContext < 0) throw usage("--left-context must be 0 or more frames, got " + leftContext);
+    streaming.check("--chunk", chunk);
     if (feedMs < 1) throw usage("--feed-ms must be at least 1, got " + feedMs);
-    if ((long) chunk + leftContext > Chunking.MAX_WINDOW) {
-      throw usage("--chunk + --left-context is " + ((long) chunk + leftContext) + " frames, more than 2^20");
-    }
-    StreamOptions.Cache cacheKind;
-    try {
-      cacheKind = parseCache(cache);
-    } catch (IllegalArgumentException e) {
-      throw usage(e.getMessage());
-    }
     if (model == null) {
       String home = System.getProperty("mha2mla.home");
       model = Path.of(home != null ? home : ".").resolve(SHIPPED);
       if (!java.nio.file.Files.isDirectory(model)) throw usage(model + ": the shipped streaming model is missing; pass --model DIR");
     }
-    try (SpeechRecognizer asr = SpeechRecognizer.open(model, device)) {
+    try (SpeechRecognizer asr = SpeechRecognizer.open(model, device.name())) {
       int rate = asr.normalizer().samplingRate();
       float[] samples = AudioFiles.read(audio, rate);
       int piece = Math.max(1, (int) ((long) rate * feedMs / 1000));
@@ -109,8 +90,7 @@ final class StreamCommand implements Callable<Integer> {
       String text;
       long cacheBytes;
       String kind;
-      StreamOptions options = new StreamOptions(chunk, leftContext, cacheKind)
-          .withNormalization(StreamNormalization.parse(streamNormalization, rate, spec));
+      StreamOptions options = streaming.options(chunk, rate);
       try (RecognizerStream stream = asr.openStream(options)) {
         cacheBytes = stream.cacheBytes();
         kind = stream.cacheKind().name().toLowerCase(Locale.ROOT);
@@ -133,13 +113,14 @@ final class StreamCommand implements Callable<Integer> {
       double seconds = (double) samples.length / rate;
       System.out.println("final: " + text);
       System.err.printf(Locale.ROOT, "%.2f s of audio, %.3f s of compute (real-time factor %.3f); cache %.1f KiB once "
-          + "its window is full (%s, %d + %d frames; it grows with the audio up to that)%n", seconds, nanos / 1e9, nanos / 1e9 / seconds, cacheBytes / 1024.0, kind, leftContext, chunk);
+          + "its window is full (%s, %d + %d frames; it grows with the audio up to that)%n", seconds, nanos / 1e9,
+          nanos / 1e9 / seconds, cacheBytes / 1024.0, kind, streaming.leftContext, chunk);
       if (jsonOut != null) {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("model", model.toString());
         doc.put("audio", audio.toString());
         doc.put("chunk_frames", chunk);
-        doc.put("left_context_frames", leftContext);
+        doc.put("left_context_frames", streaming.leftContext);
         doc.put("feed_ms", feedMs);
         doc.put("audio_seconds", seconds);
         doc.put("compute_seconds", nanos / 1e9);
@@ -152,14 +133,5 @@ final class StreamCommand implements Callable<Integer> {
       }
     }
     return 0;
-  }
-
-  static StreamOptions.Cache parseCache(String s) {
-    return switch (s) {
-      case "auto" -> StreamOptions.Cache.AUTO;
-      case "kv" -> StreamOptions.Cache.KEY_VALUE;
-      case "latent" -> StreamOptions.Cache.LATENT;
-      default -> throw new IllegalArgumentException("--cache must be auto, kv or latent, got '" + s + "'");
-    };
   }
 }

@@ -1,7 +1,6 @@
 package dev.mha2mla.cli;
 
 import dev.mha2mla.model.CpuThreads;
-import dev.mha2mla.model.Devices;
 import dev.mha2mla.pipeline.Sweep;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -65,8 +65,8 @@ final class SweepCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the subsets and the fine-tunes (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "Device (default: ${DEFAULT-VALUE}).")
-  String device;
+  @Mixin
+  DeviceOption device;
 
   @Spec
   CommandSpec spec;
@@ -74,7 +74,7 @@ final class SweepCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CpuThreads.configure(0);
-    Usage.check(spec, () -> Devices.parse(device));
+    String deviceName = device.name();
     Path source = model != null ? model : PipelineCommand.shippedModel();
     List<Double> shares = Usage.check(spec, () -> parseBudgets(budgets));
     List<Sweep.Method> arms = Usage.check(spec, () -> {
@@ -83,7 +83,7 @@ final class SweepCommand implements Callable<Integer> {
       return out;
     });
     Sweep.Options options = Usage.check(spec, () -> new Sweep.Options(source, train, valid, test, results, shares, arms,
-        trainUtterances, evalUtterances, steps, batchSize, lr, seed, device));
+        trainUtterances, evalUtterances, steps, batchSize, lr, seed, deviceName));
     if (!Files.isDirectory(source)) throw new IllegalArgumentException(source + ": no such model folder");
     System.out.println(new Sweep(options, System.err::println).run());
     return 0;

@@ -9,7 +9,6 @@ import dev.mha2mla.io.SafeTensorsWriter;
 import dev.mha2mla.io.WavAudio;
 import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.CpuThreads;
-import dev.mha2mla.model.Devices;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -35,9 +35,8 @@ final class TranscribeCommand implements Callable<Integer> {
       description = "Model folder: config.json, model.safetensors or pytorch_model.bin, vocab.json.")
   Path model;
 
-  @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda",
-      description = "Where LibTorch runs the network (default: ${DEFAULT-VALUE}).")
-  String device;
+  @Mixin
+  DeviceOption device;
 
   @Option(names = "--attention", defaultValue = "native", paramLabel = "native|torch",
       description = "Attention by the fused native kernels or by LibTorch operations (the HuggingFace way). Default: ${DEFAULT-VALUE}.")
@@ -64,10 +63,10 @@ final class TranscribeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     CpuThreads.configureAdaptive();
     Usage.require(spec, batchSize >= 1, "--batch-size must be at least 1, got " + batchSize);
-    Usage.check(spec, () -> Devices.parse(device));
+    String deviceName = device.name();
     List<float[]> samples = new ArrayList<>();
     AttentionBackend backend = Usage.check(spec, () -> AttentionBackend.parse(attention));
-    try (SpeechRecognizer asr = SpeechRecognizer.open(model, device)) {
+    try (SpeechRecognizer asr = SpeechRecognizer.open(model, deviceName)) {
       asr.model().setAttentionBackend(backend);
       int rate = asr.normalizer().samplingRate();
       for (Path file : audio) {
@@ -114,7 +113,7 @@ final class TranscribeCommand implements Callable<Integer> {
     }
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("model", model.toString());
-    doc.put("device", device);
+    doc.put("device", device.name);
     doc.put("batch_size", batchSize);
     doc.put("results", rows);
     AtomicFiles.writeString(jsonOut, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(doc) + "\n");

@@ -4,7 +4,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * What {@link MlaConverter} does.
+ * What {@link MlaConverter} does. {@link #builder} names each value and starts from the defaults of
+ * {@code mha2mla convert}.
  *
  * @param latentDim r, floats cached per frame per layer (1..d for joint, 2..2d for split), when no cache budget is set
  * @param cacheBudget null, or the share F of the MHA cache to keep: the layers' ranks are allocated so that
@@ -38,13 +39,62 @@ public record ConversionOptions(
     }
   }
 
+  /** Calibration utterances that build the covariance, and held-out ones after them that measure errors. */
+  public static final int CALIBRATION_UTTERANCES = 32;
+  public static final int HELD_OUT_UTTERANCES = 8;
+  public static final double RIDGE = 1e-4;
+
+  /** Plain SVD of the weights (no calibration audio), float64 on the CPU. */
   public static ConversionOptions plain(int latentDim, ConversionMethod method) {
-    return new ConversionOptions(latentDim, method, false, false, 1e-4, "cpu", true, List.of(), 0, 0, null);
+    return builder(latentDim, method).balance(false).calibrationUtterances(0).heldOutUtterances(0).build();
   }
 
   /** These options with the layers' ranks allocated under a cache budget F instead of one latentDim. */
   public ConversionOptions withCacheBudget(Double budget) {
     return new ConversionOptions(latentDim, method, whiten, balance, ridge, svdDevice, float64Svd, calibration,
         calibrationUtterances, heldOutUtterances, budget);
+  }
+
+  /**
+   * r floats per frame per layer by {@code method}. Defaults: no whitening; K/V balance on (it acts only with
+   * calibration audio); ridge {@link #RIDGE}; float64 SVD on the CPU; no calibration audio;
+   * {@link #CALIBRATION_UTTERANCES} and {@link #HELD_OUT_UTTERANCES}; no cache budget.
+   */
+  public static Builder builder(int latentDim, ConversionMethod method) {
+    return new Builder(latentDim, method);
+  }
+
+  public static final class Builder {
+    private final int latentDim;
+    private final ConversionMethod method;
+    private boolean whiten;
+    private boolean balance = true;
+    private double ridge = RIDGE;
+    private String svdDevice = "cpu";
+    private boolean float64Svd = true;
+    private List<Path> calibration = List.of();
+    private int calibrationUtterances = CALIBRATION_UTTERANCES;
+    private int heldOutUtterances = HELD_OUT_UTTERANCES;
+    private Double cacheBudget;
+
+    private Builder(int latentDim, ConversionMethod method) {
+      this.latentDim = latentDim;
+      this.method = method;
+    }
+
+    public Builder whiten(boolean v) { whiten = v; return this; }
+    public Builder balance(boolean v) { balance = v; return this; }
+    public Builder ridge(double v) { ridge = v; return this; }
+    public Builder svdDevice(String v) { svdDevice = v; return this; }
+    public Builder float64Svd(boolean v) { float64Svd = v; return this; }
+    public Builder calibration(List<Path> v) { calibration = List.copyOf(v); return this; }
+    public Builder calibrationUtterances(int v) { calibrationUtterances = v; return this; }
+    public Builder heldOutUtterances(int v) { heldOutUtterances = v; return this; }
+    public Builder cacheBudget(Double v) { cacheBudget = v; return this; }
+
+    public ConversionOptions build() {
+      return new ConversionOptions(latentDim, method, whiten, balance, ridge, svdDevice, float64Svd, calibration,
+          calibrationUtterances, heldOutUtterances, cacheBudget);
+    }
   }
 }

@@ -24,6 +24,7 @@ import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.eval.AudioStatistics;
 import dev.mha2mla.model.AudioNormalizer;
+import dev.mha2mla.model.StreamingCacheKind;
 import dev.mha2mla.model.WaveformStatistics;
 import dev.mha2mla.train.FinetuneOptions;
 import dev.mha2mla.train.IncompatibleOptionsException;
@@ -252,8 +253,10 @@ public final class Pipeline {
       // calibration audio also when not whitening: it measures each layer's attention-output error
       // the audio files themselves: data/train.tsv names them by absolute path, outside its own folder
       List<Path> calibration = Datasets.open(data.train, true).limit(64).utterances().stream().map(Utterance::audio).toList();
-      ConversionOptions co = new ConversionOptions(r, options.method(), options.whiten(), options.whiten(), 1e-4,
-          options.device(), true, calibration, 32, 8, options.cacheBudget());
+      // without whitening the calibration audio only measures errors: K and V stay unscaled as well
+      ConversionOptions co = ConversionOptions.builder(r, options.method()).whiten(options.whiten())
+          .balance(options.whiten()).svdDevice(options.device()).calibration(calibration)
+          .cacheBudget(options.cacheBudget()).build();
       new MlaConverter(co, null).convert(options.model(), converted, true);
     });
     copyIfAbsent(converted.resolve(MlaConverter.REPORT_FILE), results.resolve("conversion.json"));
@@ -370,7 +373,7 @@ public final class Pipeline {
       step(title + ": WER decoded as live streams, chunks of " + chunk, streamed, () -> {
         try (SpeechRecognizer asr = SpeechRecognizer.open(model, options.device())) {
           // an MLA model streams over its latent, the cache it exists for; an MHA model has only K/V to cache
-          StreamOptions.Cache cache = asr.model().hasLatent() ? StreamOptions.Cache.LATENT : StreamOptions.Cache.KEY_VALUE;
+          StreamingCacheKind cache = asr.model().hasLatent() ? StreamingCacheKind.LATENT : StreamingCacheKind.KEY_VALUE;
           StreamOptions so = new StreamOptions(chunk, options.leftContext(), cache).withNormalization(streamStatistics);
           EvaluationReport report = Evaluator.streaming(asr, so)
               .evaluate(Datasets.open(data.test, true), model.toString(), options.device(), null);

@@ -145,8 +145,9 @@ public final class Sweep {
         String title = pointName(m, f);
         step(title + ": convert", point.resolve("model").resolve(MlaConverter.REPORT_FILE), () -> {
           int r = (int) Math.max(1, Math.round(f * 2 * source.hiddenSize()));
-          ConversionOptions co = new ConversionOptions(r, ConversionMethod.JOINT, m.whitened(), m.whitened(), 1e-4,
-              o.device(), true, calibration, 32, 8, m.budgeted() ? f : null);
+          ConversionOptions co = ConversionOptions.builder(r, ConversionMethod.JOINT).whiten(m.whitened())
+              .balance(m.whitened()).svdDevice(o.device()).calibration(calibration).cacheBudget(m.budgeted() ? f : null)
+              .build();
           new MlaConverter(co, null).convert(o.model(), point.resolve("model"), true);
         });
         evaluate(title + ": before fine-tuning", point.resolve("model"), point.resolve("before_wer.json"), test);

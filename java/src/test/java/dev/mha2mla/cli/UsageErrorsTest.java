@@ -43,6 +43,10 @@ class UsageErrorsTest {
     add(c, "--chunk", "stream", "--model", model, "--chunk", "0", audio);
     add(c, "--left-context", "stream", "--model", model, "--left-context", "-1", audio);
     add(c, "--feed-ms", "stream", "--model", model, "--feed-ms", "0", audio);
+    add(c, "--cache", "stream", "--model", model, "--cache", "huge", audio);
+    add(c, "--cache", "evaluate", "--model", model, "--data", audio, "--out", out, "--stream-chunk", "4", "--cache", "kv2");
+    add(c, "--device", "evaluate", "--model", model, "--data", audio, "--out", out, "--device", "tpu");
+    add(c, "--device", "convert", "--model", model, "--out", out, "--device", "gpu0");
     add(c, "--count", "synth", "--out", out, "--count", "0", "--seed", "1");
     add(c, "--vocabulary-size", "synth", "--out", out, "--count", "10", "--seed", "1", "--vocabulary-size", "0");
     add(c, "--batch-size", "finetune", "--model", model, "--train", audio, "--valid", audio, "--out", out, "--batch-size", "0");

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mha2mla.io.Fixtures;
 import dev.mha2mla.io.Json;
-import dev.mha2mla.mla.ConversionMethod;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,9 +27,9 @@ class PipelineIntegrationTest {
   }
 
   private static PipelineOptions options(Path results) {
-    PipelinePreset p = PipelinePreset.QUICK;
-    return new PipelineOptions(p, MODEL, null, null, null, results, null, p.cacheBudget(), ConversionMethod.JOINT, false, "cpu", 3, 30, 16, 4,
-        2, p.epochs(), 8, 4, p.learningRate(), p.patience(), 2, true, List.of(1, 16), 32);
+    return PipelineOptions.builder(PipelinePreset.QUICK, MODEL, results).seed(3).synthCount(30).trainLimit(16).evalLimit(4)
+        .benchmarkLimit(2).maxSteps(8).batchSize(4).evalEvery(2).streaming(true).streamChunks(List.of(1, 16)).leftContext(32)
+        .build();
   }
 
   private static Pipeline pipeline(Path results) {

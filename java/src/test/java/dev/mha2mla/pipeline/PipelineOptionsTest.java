@@ -2,17 +2,14 @@ package dev.mha2mla.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.mha2mla.mla.ConversionMethod;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /** What the plan says the run will use: limits capped by the size of a synthesised corpus's splits. */
 class PipelineOptionsTest {
   private static PipelineOptions quick(Path test, int synthCount, long maxSteps) {
-    PipelinePreset p = PipelinePreset.QUICK;
-    return new PipelineOptions(p, Path.of("model"), null, null, test, Path.of("out"), null, null, ConversionMethod.JOINT, false, "cpu",
-        1, synthCount, p.trainUtterances(), p.evalUtterances(), p.benchmarkUtterances(), p.epochs(), maxSteps, p.batchSize(),
-        p.learningRate(), p.patience(), p.evalEvery(), true, PipelineOptions.STREAM_CHUNKS, 512);
+    return PipelineOptions.builder(PipelinePreset.QUICK, Path.of("model"), Path.of("out")).test(test).synthCount(synthCount)
+        .maxSteps(maxSteps).build();
   }
 
   @Test

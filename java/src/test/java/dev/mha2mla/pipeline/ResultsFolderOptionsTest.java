@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.mha2mla.cli.Main;
 import dev.mha2mla.io.Fixtures;
-import dev.mha2mla.mla.ConversionMethod;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.train.IncompatibleOptionsException;
 import java.io.IOException;
@@ -23,10 +22,8 @@ class ResultsFolderOptionsTest {
   private static final Path MODEL = Fixtures.conformerTiny();
 
   private static PipelineOptions quick(Path results, Integer latentDim) {
-    PipelinePreset p = PipelinePreset.QUICK;
-    return new PipelineOptions(p, MODEL, null, null, null, results, latentDim, null, ConversionMethod.JOINT, false, "cpu",
-        1, 600, p.trainUtterances(), p.evalUtterances(), p.benchmarkUtterances(), p.epochs(), 240, p.batchSize(),
-        p.learningRate(), p.patience(), p.evalEvery(), true, PipelineOptions.STREAM_CHUNKS, 512);
+    return PipelineOptions.builder(PipelinePreset.QUICK, MODEL, results).latentDim(latentDim).cacheBudget(null)
+        .synthCount(600).maxSteps(240).streaming(true).build();
   }
 
   private static ConformerConfig config() throws IOException {

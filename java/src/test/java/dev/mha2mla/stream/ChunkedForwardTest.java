@@ -94,7 +94,7 @@ class ChunkedForwardTest {
   void chunkMaskedForwardEqualsTheStream(String kind, int chunk, int left) {
     SpeechRecognizer asr = kind.equals("mha") ? mha : kind.equals("mla") ? mla : mixed;
     float[] x = audio(16000 + 1234, 7 + chunk);
-    StreamOptions.Cache cache = kind.equals("mha") ? StreamOptions.Cache.KEY_VALUE : StreamOptions.Cache.LATENT;
+    StreamingCacheKind cache = kind.equals("mha") ? StreamingCacheKind.KEY_VALUE : StreamingCacheKind.LATENT;
     float[][] streamed = stream(asr, x, new StreamOptions(chunk, left, cache).withNormalization(STATS), 777);
     float[][] full = chunkedForward(asr.model(), List.of(STATS.apply(x)), new Chunking(chunk, left)).get(0);
     assertThat(streamed.length).isEqualTo(full.length).isEqualTo((int) asr.model().featureEncoder().frames(x.length));
@@ -110,7 +110,7 @@ class ChunkedForwardTest {
   void windowsThatGrowMidStreamEqualTheChunkMaskedForward(String kind, int chunk, int left) {
     SpeechRecognizer asr = kind.equals("mha") ? mha : kind.equals("mla") ? mla : mixed;
     float[] x = audio(7 * 16000, 11 + chunk);
-    StreamOptions.Cache cache = kind.equals("mha") ? StreamOptions.Cache.KEY_VALUE : StreamOptions.Cache.LATENT;
+    StreamingCacheKind cache = kind.equals("mha") ? StreamingCacheKind.KEY_VALUE : StreamingCacheKind.LATENT;
     float[][] streamed = stream(asr, x, new StreamOptions(chunk, left, cache).withNormalization(STATS), 3200);
     float[][] full = chunkedForward(asr.model(), List.of(STATS.apply(x)), new Chunking(chunk, left)).get(0);
     assertThat(streamed.length).isEqualTo(full.length).isGreaterThan(300);
@@ -131,7 +131,7 @@ class ChunkedForwardTest {
   void aHugeLeftContextOnShortAudioHoldsOnlyWhatTheAudioNeeds() {
     float[] x = audio(1600 * 8, 9);  // 0.8 s, 39 frames
     for (SpeechRecognizer asr : List.of(mha, mla)) {
-      StreamOptions.Cache cache = asr == mha ? StreamOptions.Cache.KEY_VALUE : StreamOptions.Cache.LATENT;
+      StreamingCacheKind cache = asr == mha ? StreamingCacheKind.KEY_VALUE : StreamingCacheKind.LATENT;
       ConformerCtcModel model = asr.model();
       try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard();
           StreamState state = model.openStream(1, Chunking.MAX_WINDOW - 1, asr == mha ? StreamingCacheKind.KEY_VALUE
@@ -155,7 +155,7 @@ class ChunkedForwardTest {
   void absorbedFullPassAgreesToo() {
     LatentAttention first = (LatentAttention) mla.model().encoder().layers().get(0).attention();
     float[] x = audio(9000, 3);
-    float[][] streamed = stream(mla, x, new StreamOptions(4, 20, StreamOptions.Cache.LATENT).withNormalization(STATS), 160);
+    float[][] streamed = stream(mla, x, new StreamOptions(4, 20, StreamingCacheKind.LATENT).withNormalization(STATS), 160);
     try {
       for (ConformerLayer l : mla.model().encoder().layers()) ((LatentAttention) l.attention()).setForm(LatentAttention.Form.ABSORBED);
       float[][] full = chunkedForward(mla.model(), List.of(STATS.apply(x)), new Chunking(4, 20)).get(0);
@@ -174,7 +174,7 @@ class ChunkedForwardTest {
     for (SpeechRecognizer asr : List.of(mha, mla)) {
       List<float[]> normalised = utterances.stream().map(STATS::apply).toList();
       List<float[][]> batch = chunkedForward(asr.model(), normalised, chunking);
-      StreamOptions.Cache cache = asr == mha ? StreamOptions.Cache.KEY_VALUE : StreamOptions.Cache.LATENT;
+      StreamingCacheKind cache = asr == mha ? StreamingCacheKind.KEY_VALUE : StreamingCacheKind.LATENT;
       for (int b = 0; b < utterances.size(); b++) {
         float[][] own = stream(asr, utterances.get(b), new StreamOptions(3, 5, cache).withNormalization(STATS), 4000);
         assertThat(batch.get(b).length).isEqualTo(own.length);

@@ -81,7 +81,7 @@ class StreamingRecognitionTest {
 
   @ParameterizedTest(name = "{0}, {1} cache")
   @MethodSource("kinds")
-  void oneChunkOverTheWholeUtteranceIsTheFullPass(String kind, StreamOptions.Cache cache) {
+  void oneChunkOverTheWholeUtteranceIsTheFullPass(String kind, StreamingCacheKind cache) {
     SpeechRecognizer asr = recognizers.get(kind);
     float[][] full = ChunkedForwardTest.chunkedForward(asr.model(), List.of(stats.apply(audio)), null).get(0);
     try (RecognizerStream stream = asr.openStream(new StreamOptions(full.length, 0, cache))) {
@@ -93,8 +93,8 @@ class StreamingRecognitionTest {
   }
 
   static Stream<Arguments> kinds() {
-    return Stream.of(Arguments.of("mha", StreamOptions.Cache.KEY_VALUE), Arguments.of("mla", StreamOptions.Cache.KEY_VALUE),
-        Arguments.of("mla", StreamOptions.Cache.LATENT));
+    return Stream.of(Arguments.of("mha", StreamingCacheKind.KEY_VALUE), Arguments.of("mla", StreamingCacheKind.KEY_VALUE),
+        Arguments.of("mla", StreamingCacheKind.LATENT));
   }
 
   static Stream<Arguments> chunkings() {
@@ -113,7 +113,7 @@ class StreamingRecognitionTest {
    */
   @ParameterizedTest(name = "{0}, {1} cache, chunk {2}, left context {3}")
   @MethodSource("chunkings")
-  void attentionOverTheCacheIsFullAttentionOverTheWindow(String kind, StreamOptions.Cache cacheKind, int chunk, int left) {
+  void attentionOverTheCacheIsFullAttentionOverTheWindow(String kind, StreamingCacheKind cacheKind, int chunk, int left) {
     ConformerCtcModel model = recognizers.get(kind).model();
     try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
       long d = model.config().hiddenSize();
@@ -125,7 +125,7 @@ class StreamingRecognitionTest {
         Tensor p = attention.projectPositions(
             RelativePositionalEmbedding.table(window, d).narrow(0, 0, window + chunk - 1).contiguous());
         double worst = 0;
-        try (StreamingCache cache = cacheKind == StreamOptions.Cache.LATENT
+        try (StreamingCache cache = cacheKind == StreamingCacheKind.LATENT
             ? LatentCache.create(new Device("cpu"), new int[] {(int) attention.cacheFloatsPerFrame()}, window)
             : KeyValueCache.create(new Device("cpu"), 1, model.config().numAttentionHeads(), model.config().headDim(), window)) {
           for (int begin = 0; begin < frames; begin += chunk) {
@@ -172,7 +172,7 @@ class StreamingRecognitionTest {
   @ValueSource(strings = {"mha", "mla"})
   void theWayAudioArrivesChangesNothing(String kind) throws Exception {
     SpeechRecognizer asr = recognizers.get(kind);
-    StreamOptions options = new StreamOptions(8, 16, kind.equals("mla") ? StreamOptions.Cache.LATENT : StreamOptions.Cache.KEY_VALUE);
+    StreamOptions options = new StreamOptions(8, 16, kind.equals("mla") ? StreamingCacheKind.LATENT : StreamingCacheKind.KEY_VALUE);
     Transcript whole = streamInPieces(asr, options, audio.length);
     for (int piece : new int[] {1, 160, 1600}) {
       Transcript pieces = streamInPieces(asr, options, piece);
@@ -261,7 +261,7 @@ class StreamingRecognitionTest {
 
   @Test
   void latentCacheIsSmallerThanTheKeyValueCache() {
-    StreamOptions options = new StreamOptions(16, 240, StreamOptions.Cache.LATENT);
+    StreamOptions options = new StreamOptions(16, 240, StreamingCacheKind.LATENT);
     assertThatThrownBy(() -> recognizers.get("mha").openStream(options)).hasMessageContaining("needs an MLA model");
     try (RecognizerStream mha = recognizers.get("mha").openStream(new StreamOptions(16, 240));
         RecognizerStream mla = recognizers.get("mla").openStream(options);

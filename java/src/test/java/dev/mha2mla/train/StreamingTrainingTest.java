@@ -15,6 +15,7 @@ import dev.mha2mla.model.Chunking;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.kernels.TorchTensors;
+import dev.mha2mla.model.StreamingCacheKind;
 import dev.mha2mla.model.WaveformStatistics;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -100,7 +101,7 @@ class StreamingTrainingTest {
     // its stream (raw samples, no statistics needed) is its chunk-masked forward pass
     float[] x = WavReader.read(Fixtures.conformerTiny().resolve("audio.wav")).samples();
     try (SpeechRecognizer asr = SpeechRecognizer.open(best);
-        RecognizerStream stream = asr.openStream(new StreamOptions(3, 8, StreamOptions.Cache.LATENT))) {
+        RecognizerStream stream = asr.openStream(new StreamOptions(3, 8, StreamingCacheKind.LATENT))) {
       stream.accept(x);
       float[][] streamed = stream.finish().logits();
       try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
