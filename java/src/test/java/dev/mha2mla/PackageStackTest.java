@@ -33,7 +33,8 @@ class PackageStackTest {
       Map.entry("mla", 4),
       Map.entry("", 5),  // the recognizer API: dev.mha2mla's own classes
       Map.entry("distributed", 5),  // c10d process groups for data-parallel training and evaluation
-      Map.entry("train", 6), Map.entry("eval", 6), Map.entry("eval.bench", 6),
+      Map.entry("train", 6), Map.entry("eval", 6),
+      Map.entry("eval.bench", 6),  // the harness of `mha2mla benchmark` and the pipeline's benchmark step
       Map.entry("pipeline", 7),
       Map.entry("cli", 8));
 

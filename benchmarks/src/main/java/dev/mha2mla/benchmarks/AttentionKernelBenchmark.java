@@ -1,7 +1,7 @@
 package dev.mha2mla.benchmarks;
 
-import dev.mha2mla.eval.bench.AttentionKernelWorkload;
-import dev.mha2mla.eval.bench.AttentionShape;
+import dev.mha2mla.benchmarks.workload.AttentionKernelWorkload;
+import dev.mha2mla.benchmarks.workload.AttentionShape;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.infra.Blackhole;

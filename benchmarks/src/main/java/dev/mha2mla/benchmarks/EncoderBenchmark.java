@@ -1,6 +1,6 @@
 package dev.mha2mla.benchmarks;
 
-import dev.mha2mla.eval.bench.EncoderWorkload;
+import dev.mha2mla.benchmarks.workload.EncoderWorkload;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.openjdk.jmh.annotations.Benchmark;

@@ -1,6 +1,6 @@
 package dev.mha2mla.benchmarks;
 
-import dev.mha2mla.eval.bench.EncoderWorkload;
+import dev.mha2mla.benchmarks.workload.EncoderWorkload;
 import dev.mha2mla.io.AtomicFiles;
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.io.SafeTensorsWriter;

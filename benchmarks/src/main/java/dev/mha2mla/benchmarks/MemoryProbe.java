@@ -1,13 +1,12 @@
 package dev.mha2mla.benchmarks;
 
-import dev.mha2mla.eval.bench.AttentionKernelWorkload;
-import dev.mha2mla.eval.bench.AttentionShape;
-import dev.mha2mla.eval.bench.AttentionWorkload;
-import dev.mha2mla.eval.bench.CacheDesign;
-import dev.mha2mla.eval.bench.EncoderWorkload;
-import dev.mha2mla.eval.bench.MemoryReport;
+import dev.mha2mla.benchmarks.workload.AttentionKernelWorkload;
+import dev.mha2mla.benchmarks.workload.AttentionShape;
+import dev.mha2mla.benchmarks.workload.AttentionWorkload;
+import dev.mha2mla.benchmarks.workload.CacheDesign;
+import dev.mha2mla.benchmarks.workload.EncoderWorkload;
 import dev.mha2mla.eval.bench.NativeMemory;
-import dev.mha2mla.eval.bench.StreamingWorkload;
+import dev.mha2mla.benchmarks.workload.StreamingWorkload;
 import dev.mha2mla.eval.bench.TimingHarness;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,7 +1,5 @@
 package dev.mha2mla.benchmarks;
 
-import dev.mha2mla.eval.bench.MemoryReport;
-import dev.mha2mla.eval.bench.SuiteSummary;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

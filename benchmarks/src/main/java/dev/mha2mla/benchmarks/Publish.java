@@ -2,10 +2,8 @@ package dev.mha2mla.benchmarks;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import dev.mha2mla.eval.bench.AttentionShape;
-import dev.mha2mla.eval.bench.MemoryReport;
+import dev.mha2mla.benchmarks.workload.AttentionShape;
 import dev.mha2mla.eval.bench.ModelBenchmark;
-import dev.mha2mla.eval.bench.SuiteSummary;
 import dev.mha2mla.eval.bench.TimingHarness;
 import dev.mha2mla.io.AtomicFiles;
 import dev.mha2mla.io.Json;
@@ -25,12 +23,12 @@ import picocli.CommandLine.Option;
 /**
  * Runs the JMH suite in one profile and writes, into {@code --out}: {@code jmh.json} (JMH's own results, every run
  * concatenated), {@code summary.json} (medians, spreads, roofline points, MLA/MHA ratios of this run, memory,
- * targets), the PNG plots and {@code RESULTS.md}. {@code benchmarks/bench} is the launcher.
+ * the goals of {@link SuiteSummary.Target} and whether they were reached), the PNG plots and {@code RESULTS.md}. {@code benchmarks/bench} is the launcher.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = {
     "Run the mha2mla JMH suite and write jmh.json, summary.json, plots and RESULTS.md.",
     "Profiles: smoke (CI, tiny shapes, seconds), publish (the results in benchmarks/results, ~20 min on 2 cores),",
-    "full (the whole grid of the issue; hours on 2 cores)."})
+    "full (the whole grid: T = 100..3000, batch 1/4/8, both shapes; hours on 2 cores)."})
 public final class Publish implements Callable<Integer> {
   /** This process's command line, as typed (for RESULTS.md). */
   private static String COMMAND_LINE = "benchmarks/bench";

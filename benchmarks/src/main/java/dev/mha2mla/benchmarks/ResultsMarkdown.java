@@ -1,7 +1,5 @@
 package dev.mha2mla.benchmarks;
 
-import dev.mha2mla.eval.bench.MemoryReport;
-import dev.mha2mla.eval.bench.SuiteSummary;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;

@@ -1,8 +1,8 @@
 package dev.mha2mla.benchmarks;
 
-import dev.mha2mla.eval.bench.AttentionShape;
-import dev.mha2mla.eval.bench.CacheDesign;
-import dev.mha2mla.eval.bench.StreamingWorkload;
+import dev.mha2mla.benchmarks.workload.AttentionShape;
+import dev.mha2mla.benchmarks.workload.CacheDesign;
+import dev.mha2mla.benchmarks.workload.StreamingWorkload;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.infra.Blackhole;

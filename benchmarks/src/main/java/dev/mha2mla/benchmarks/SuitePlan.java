@@ -1,10 +1,10 @@
 package dev.mha2mla.benchmarks;
 
-import dev.mha2mla.eval.bench.AttentionKernelWorkload;
-import dev.mha2mla.eval.bench.AttentionShape;
-import dev.mha2mla.eval.bench.CacheDesign;
-import dev.mha2mla.eval.bench.Roofline;
-import dev.mha2mla.eval.bench.StreamingWorkload;
+import dev.mha2mla.benchmarks.workload.AttentionKernelWorkload;
+import dev.mha2mla.benchmarks.workload.AttentionShape;
+import dev.mha2mla.benchmarks.workload.CacheDesign;
+import dev.mha2mla.benchmarks.workload.Roofline;
+import dev.mha2mla.benchmarks.workload.StreamingWorkload;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,7 +14,7 @@ import java.util.List;
  * <ul>
  *   <li>{@code smoke}: every benchmark method once on tiny shapes, one short iteration (CI; well under a minute);
  *   <li>{@code publish}: the set behind benchmarks/results, about 19 minutes on the 2-vCPU build machine (see RESULTS.md);
- *   <li>{@code full}: the whole grid of the issue (T = 100..3000, batch 1/4/8, both shapes, chunks 1..32 over caches
+ *   <li>{@code full}: the whole grid (T = 100..3000, batch 1/4/8, both shapes, chunks 1..32 over caches
  *       250..4000, the flagship encoder at three lengths); hours on 2 cores, meant for a larger machine.
  * </ul>
  *
@@ -201,7 +201,7 @@ record SuitePlan(String profile, List<JmhRun> runs, List<MemoryProbe> probes, bo
   }
 
   /**
-   * The MLA/MHA encoder ratio is a target, and on this VM the machine's speed drifts between one model's run and
+   * The MLA/MHA encoder ratio is one of the summary's goals ({@code SuiteSummary.Target}), and on this VM the machine's speed drifts between one model's run and
    * the next. So each length is measured twice, models in order and then reversed (A B, B A), and the summary pools
    * both runs' samples per model: a drift that is linear in time weighs on both alike.
    */
@@ -224,7 +224,7 @@ record SuitePlan(String profile, List<JmhRun> runs, List<MemoryProbe> probes, bo
   private static void svd(List<JmhRun> runs, AttentionShape s, int layers, boolean wholeModel) {
     List<Object> backends = new ArrayList<>();
     backends.add("libtorch");
-    if (dev.mha2mla.eval.bench.SvdWorkload.cusolverAvailable()) backends.add("cusolver");
+    if (dev.mha2mla.benchmarks.workload.SvdWorkload.cusolverAvailable()) backends.add("cusolver");
     // a 2d x d float64 SVD: about 30 GFLOP at d = 1024, LAPACK's serial parts dominate on a few cores
     double layerSeconds = 30e9 * Math.pow(s.hidden() / 1024.0, 3) / (NOMINAL_FLOPS / 4);
     runs.add(timed(JmhRun.of("SvdBenchmark.layer").param("shape", s.name()).param("backend", backends.toArray())

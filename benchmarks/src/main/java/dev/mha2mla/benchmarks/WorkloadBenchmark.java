@@ -26,7 +26,7 @@ import org.openjdk.jmh.infra.Blackhole;
  * timed call runs in its own {@link PointerScope} with gradients off, so the native tensors it makes are freed when
  * it returns.
  *
- * @param <W> the workload (eval.bench), which owns native memory until closed
+ * @param <W> the workload, which owns native memory until closed
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)

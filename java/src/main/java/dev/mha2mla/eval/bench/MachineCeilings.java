@@ -4,9 +4,10 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * The two calls that measure this machine's ceilings for {@link Roofline}: a large array copy (bytes read
- * plus written per second; 2 x 256 MB by default, far beyond any cache) and a LibTorch float32 matrix
- * product of 1024 x 1024 matrices (2 n^3 flops per call). Both run with the threads set for the kernels.
+ * The two calls that measure this machine's ceilings, the rates a kernel's time is read against (time >= max(bytes /
+ * bandwidth, flops / rate)): a large array copy (bytes read plus written per second; 2 x 256 MB by default, far
+ * beyond any cache) and a LibTorch float32 matrix product of 1024 x 1024 matrices (2 n^3 flops per call). Both run
+ * with the threads set for the kernels.
  */
 public final class MachineCeilings implements AutoCloseable {
   public static final long DEFAULT_COPY_FLOATS = 64L << 20;
@@ -52,11 +53,11 @@ public final class MachineCeilings implements AutoCloseable {
     return 2.0 * gemmSize * gemmSize * (double) gemmSize;
   }
 
-  /** Measures both ceilings with the plain harness (median over the timed calls). */
-  public Roofline.Ceilings measure(TimingHarness harness) {
+  /** Measures both ceilings with the plain harness (median over the timed calls), in GB/s and GFLOP/s. */
+  public BenchmarkReport.Machine measure(TimingHarness harness) {
     Timing copy = harness.time(this::copy);
     Timing gemm = harness.time(this::gemm);
-    return new Roofline.Ceilings(copyBytes() / copy.medianSeconds(), gemmFlops() / gemm.medianSeconds());
+    return new BenchmarkReport.Machine(copyBytes() / copy.medianSeconds() / 1e9, gemmFlops() / gemm.medianSeconds() / 1e9);
   }
 
   @Override

@@ -102,7 +102,7 @@ public final class ModelBenchmark {
     boolean cuda = device != null;
     int threads = options.threads() > 0 ? CpuThreads.configure(options.threads()) : CpuThreads.configureAdaptive();
     boolean adaptiveThreads = CpuThreads.isAdaptive();
-    Roofline.Ceilings machine = null;
+    BenchmarkReport.Machine machine = null;
     if (options.ceilings() && !cuda) {
       progress.accept("measuring copy bandwidth and matmul rate");
       try (MachineCeilings m = new MachineCeilings()) {
@@ -159,9 +159,7 @@ public final class ModelBenchmark {
           config.numAttentionHeads(), options.device(), threads, adaptiveThreads,
           options.backend().name().toLowerCase(),
           config.isMla() ? options.latentForm().name().toLowerCase() : null, batch, options.warmup(),
-          options.repeats(), summary, cache,
-          machine == null ? null : new BenchmarkReport.Machine(machine.copyBytesPerSecond() / 1e9, machine.gemmFlopsPerSecond() / 1e9),
-          lengths, RunInfo.capture(options.device()));
+          options.repeats(), summary, cache, machine, lengths, RunInfo.capture(options.device()));
     }
   }
 

@@ -37,37 +37,6 @@ public record Timing(double medianSeconds, double q1Seconds, double q3Seconds, d
     return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
   }
 
-  /**
-   * The p-quantile of a weighted sample, {@code values[i]} seen {@code counts[i]} times (JMH's sample-time
-   * histograms): the same interpolation as {@link #quantile} on the expanded sorted sample, without expanding it.
-   */
-  public static double weightedQuantile(double[] values, long[] counts, double p) {
-    if (values.length != counts.length) throw new IllegalArgumentException("values and counts differ in length");
-    Integer[] order = new Integer[values.length];
-    long n = 0;
-    for (int i = 0; i < values.length; i++) {
-      order[i] = i;
-      if (counts[i] < 0) throw new IllegalArgumentException("negative count " + counts[i]);
-      n += counts[i];
-    }
-    if (n == 0) throw new IllegalArgumentException("quantile of no values");
-    Arrays.sort(order, (a, b) -> Double.compare(values[a], values[b]));
-    double h = (n - 1) * p;
-    long lo = (long) Math.floor(h);
-    double low = nth(values, counts, order, lo);
-    double high = nth(values, counts, order, Math.min(lo + 1, n - 1));
-    return low + (h - lo) * (high - low);
-  }
-
-  private static double nth(double[] values, long[] counts, Integer[] order, long k) {
-    long seen = 0;
-    for (int i : order) {
-      seen += counts[i];
-      if (k < seen) return values[i];
-    }
-    return values[order[order.length - 1]];
-  }
-
   /** Interquartile range q3 - q1: the spread that half of the calls fall within. */
   public double iqrSeconds() {
     return q3Seconds - q1Seconds;

@@ -39,17 +39,6 @@ class TimingTest {
   }
 
   @Test
-  void weightedQuantilesEqualTheExpandedSample() {
-    // JMH's sample mode stores (value, count) pairs: 1.0 x3, 2.0 x1, 5.0 x2 is the sample 1 1 1 2 5 5
-    double[] values = {5.0, 1.0, 2.0};
-    long[] counts = {2, 3, 1};
-    double[] expanded = {1, 1, 1, 2, 5, 5};
-    for (double p : new double[] {0, 0.25, 0.5, 0.75, 0.9, 1}) {
-      assertThat(Timing.weightedQuantile(values, counts, p)).as("p=%s", p).isEqualTo(Timing.quantile(expanded, p));
-    }
-  }
-
-  @Test
   void badInputIsRefused() {
     assertThatThrownBy(Timing::of).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no timed calls");
     assertThatThrownBy(() -> Timing.quantile(new double[] {1}, 1.5)).isInstanceOf(IllegalArgumentException.class);

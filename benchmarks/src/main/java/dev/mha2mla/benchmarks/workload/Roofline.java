@@ -1,18 +1,17 @@
-package dev.mha2mla.eval.bench;
+package dev.mha2mla.benchmarks.workload;
 
 /**
- * The roofline floor of a kernel call (see /work/.library/device/METHOD.md, "Two numbers first", and
- * DESIGN.md section 3): the fewest bytes the call must move through memory (each input read once, each
- * output written once) over the machine's copy bandwidth, and its floating-point operations over the
- * machine's matrix-multiply rate. The larger of the two is the floor; no implementation runs much faster.
+ * The roofline floor of a kernel call (DESIGN.md section 3): the fewest bytes the call must move through memory
+ * (each input read once, each output written once) over the machine's copy bandwidth, and its floating-point
+ * operations over the machine's matrix-multiply rate. The larger of the two is the floor; no implementation runs much faster.
  *
  * <pre>
  *   bound    = max(bytes / bandwidth, flops / rate)
- *   fraction = bound / measured          (1 = at the roofline; the target is >= 0.5)
+ *   fraction = bound / measured          (1 = at the roofline)
  * </pre>
  *
- * Both ceilings are measured in the same run as the kernels ({@link MachineCeilings}), never taken from a
- * data sheet.
+ * Both ceilings are measured in the same run as the kernels ({@link dev.mha2mla.eval.bench.MachineCeilings}), never
+ * taken from a data sheet.
  */
 public final class Roofline {
   private Roofline() {}
@@ -55,7 +54,8 @@ public final class Roofline {
    * @param computeSeconds flops / rate
    * @param limitedBy "memory" or "compute": the larger term
    * @param measuredOverBound measured / bound (>= 1; 2 means half the roofline)
-   * @param fractionOfBound bound / measured (<= 1 up to noise; the target is >= 0.5)
+   * @param fractionOfBound bound / measured (<= 1 up to noise; the suite's summary asks for at least
+   *     {@code SuiteSummary.KERNEL_MIN_FRACTION_OF_BOUND})
    */
   public record Point(double flops, double bytes, double boundSeconds, double memorySeconds, double computeSeconds,
       String limitedBy, double measuredSeconds, double measuredOverBound, double fractionOfBound,

@@ -1,4 +1,4 @@
-package dev.mha2mla.eval.bench;
+package dev.mha2mla.benchmarks.workload;
 
 /**
  * What a streaming recognizer keeps per past frame and layer (DESIGN.md section 2), in floats:

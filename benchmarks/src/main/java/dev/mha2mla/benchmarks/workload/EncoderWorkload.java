@@ -1,4 +1,4 @@
-package dev.mha2mla.eval.bench;
+package dev.mha2mla.benchmarks.workload;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -16,7 +16,7 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * The whole conformer encoder on a full utterance: hidden states [B, T, d] in (what the feature projection
  * hands it), the last hidden state out, every layer's attention computed as asked. The feature encoder and CTC
- * head are the same for MHA and MLA, so they are left out here; {@link ModelBenchmark} times the whole model.
+ * head are the same for MHA and MLA, so they are left out here; {@link dev.mha2mla.eval.bench.ModelBenchmark} times the whole model.
  */
 public final class EncoderWorkload implements AutoCloseable {
   private final ConformerCtcModel model;

@@ -1,4 +1,4 @@
-package dev.mha2mla.eval.bench;
+package dev.mha2mla.benchmarks.workload;
 
 
 /**

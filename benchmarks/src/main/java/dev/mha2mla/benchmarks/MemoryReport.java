@@ -1,5 +1,10 @@
-package dev.mha2mla.eval.bench;
+package dev.mha2mla.benchmarks;
 
+import dev.mha2mla.benchmarks.workload.AttentionShape;
+import dev.mha2mla.benchmarks.workload.AttentionWorkload;
+import dev.mha2mla.benchmarks.workload.CacheDesign;
+import dev.mha2mla.eval.bench.CacheBudget;
+import dev.mha2mla.eval.bench.NativeMemory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.mha2mla.eval.bench;
+package dev.mha2mla.benchmarks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.within;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mha2mla.benchmarks.workload.AttentionShape;
+import dev.mha2mla.eval.bench.Timing;
 import dev.mha2mla.io.Json;
 import dev.mha2mla.io.RunInfo;
 import java.util.List;
@@ -173,5 +175,16 @@ class SuiteSummaryTest {
     assertThat(json.path("ratios").get(0).path("ratio").isNumber()).isTrue();
     assertThat(json.path("targets").get(0).has("reached")).isTrue();
     assertThat(json.path("memory").path("cache_per_frame").get(0).path("kv_over_latent").asDouble()).isEqualTo(4.0);
+  }
+
+  @Test
+  void weightedQuantilesEqualTheExpandedSample() {
+    // JMH's sample mode stores (value, count) pairs: 1.0 x3, 2.0 x1, 5.0 x2 is the sample 1 1 1 2 5 5
+    double[] values = {5.0, 1.0, 2.0};
+    long[] counts = {2, 3, 1};
+    double[] expanded = {1, 1, 1, 2, 5, 5};
+    for (double p : new double[] {0, 0.25, 0.5, 0.75, 0.9, 1}) {
+      assertThat(SuiteSummary.weightedQuantile(values, counts, p)).as("p=%s", p).isEqualTo(Timing.quantile(expanded, p));
+    }
   }
 }
