@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
 /** {@code mha2mla benchmark}: speed and memory of one model folder, written as {@code <model>_benchmark.json}. */
 @Command(
     name = "benchmark",
+    header = "Time a model folder on synthetic audio and measure its peak memory.",
     mixinStandardHelpOptions = true,
     description = {
       "Time a model folder (MHA or converted MLA) on synthetic audio of several lengths: warm-up passes, then timed",

@@ -22,6 +22,7 @@ import picocli.CommandLine.Spec;
 /** {@code mha2mla convert}: MHA model folder in, MLA model folder out. */
 @Command(
     name = "convert",
+    header = "Convert a model folder's multi-head attention to Multi-head Latent Attention by SVD.",
     mixinStandardHelpOptions = true,
     description = {
       "Convert every self-attention block of a Wav2Vec2-Conformer model folder to Multi-head Latent Attention by SVD",

@@ -27,6 +27,7 @@ import picocli.CommandLine.Spec;
 /** {@code mha2mla evaluate}: word and character error rates of a model on a dataset. */
 @Command(
     name = "evaluate",
+    header = "Score a model on a dataset: WER with its 95%% interval, CER, real-time factor.",
     mixinStandardHelpOptions = true,
     description = {
       "Score a model's transcripts of a dataset: WER, CER, error counts, real-time factor.",

@@ -32,6 +32,7 @@ import picocli.CommandLine.Spec;
 /** {@code mha2mla finetune}: CTC fine-tuning of a (converted) model's attention, or training from scratch. */
 @Command(
     name = "finetune",
+    header = "Fine-tune a model folder with CTC on transcribed audio.",
     mixinStandardHelpOptions = true,
     description = {
       "Fine-tune a model folder with CTC on transcribed audio. By default only the",

@@ -22,6 +22,7 @@ import picocli.CommandLine.Parameters;
 /** {@code mha2mla pipeline quick|full}: the six steps and the comparison report. */
 @Command(
     name = "pipeline",
+    header = "Convert, evaluate, fine-tune and evaluate again, then write the comparison report.",
     mixinStandardHelpOptions = true,
     description = {
       "Convert MHA -> MLA, evaluate the MHA baseline, evaluate the converted model, fine-tune it for streaming,",

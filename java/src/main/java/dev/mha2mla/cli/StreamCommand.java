@@ -25,6 +25,7 @@ import picocli.CommandLine.Parameters;
 /** {@code mha2mla stream}: feeds a recording to a streaming session piece by piece and prints the partial transcripts. */
 @Command(
     name = "stream",
+    header = "Transcribe an audio file as a live stream, printing each partial transcript.",
     mixinStandardHelpOptions = true,
     description = {
       "Transcribe a 16 kHz WAV or FLAC file as a live stream: the audio is fed in pieces of --feed-ms, the",

@@ -16,11 +16,12 @@ import picocli.CommandLine.Spec;
 /** {@code mha2mla sweep}: the WER-against-cache frontier of a conversion, before and after a short fine-tune. */
 @Command(
     name = "sweep",
+    header = "Map WER against cache size over cache budgets and conversion methods, with a control arm.",
     mixinStandardHelpOptions = true,
     description = {
       "At each cache budget and with each conversion method, convert the MHA model, score it on the test data, "
           + "fine-tune it briefly and score it again; a control arm fine-tunes the MHA model with the same recipe. "
-          + "Writes SWEEP_REPORT.md (WER with 95% intervals, paired differences to the MHA model and to the control), "
+          + "Writes SWEEP_REPORT.md (WER with 95%% intervals, paired differences to the MHA model and to the control), "
           + "sweep.json and sweep_wer_vs_cache.png. A rerun with the same --results continues where it stopped."
     })
 final class SweepCommand implements Callable<Integer> {

@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
 /** {@code mha2mla synth}: a synthetic (espeak-ng) speech corpus in the LibriSpeech layout. */
 @Command(
     name = "synth",
+    header = "Make a synthetic (espeak-ng, robotic) English speech corpus in the LibriSpeech layout.",
     mixinStandardHelpOptions = true,
     description = {
       "Make a synthetic (espeak-ng, robotic) English speech corpus in the LibriSpeech layout.",

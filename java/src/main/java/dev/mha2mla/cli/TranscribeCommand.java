@@ -25,6 +25,7 @@ import picocli.CommandLine.Spec;
 /** {@code mha2mla transcribe}: one transcript line per audio file. */
 @Command(
     name = "transcribe",
+    header = "Transcribe 16 kHz mono WAV or FLAC files with a model folder.",
     mixinStandardHelpOptions = true,
     description = {
       "Transcribe 16 kHz 16-bit mono WAV or FLAC files with a model folder (HuggingFace layout, MHA or converted MLA).",
