@@ -21,7 +21,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code mha2mla evaluate}: word and character error rates of a model on a dataset. */
@@ -90,21 +89,17 @@ final class EvaluateCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  private ParameterException usage(String message) {
-    return new ParameterException(spec.commandLine(), message);
-  }
-
   @Override
   public Integer call() throws Exception {
     Rendezvous where = distributed.rendezvous(spec);
     int local = distributed.localProcesses(spec);
-    if (batchSize < 1) throw usage("--batch-size must be at least 1, got " + batchSize);
+    if (batchSize < 1) throw Usage.error(spec, "--batch-size must be at least 1, got " + batchSize);
     if (streamChunk != null) {
       streaming.check("--stream-chunk", streamChunk);
-      if (batchSize != 1) throw usage("--batch-size does not apply to --stream-chunk (one stream per utterance)");
+      if (batchSize != 1) throw Usage.error(spec, "--batch-size does not apply to --stream-chunk (one stream per utterance)");
     }
-    if (limit != null && limit < 1) throw usage("--limit must be at least 1, got " + limit);
-    if (worst < 0) throw usage("--worst must be >= 0, got " + worst);
+    if (limit != null && limit < 1) throw Usage.error(spec, "--limit must be at least 1, got " + limit);
+    if (worst < 0) throw Usage.error(spec, "--worst must be >= 0, got " + worst);
     String deviceName = device.name();
     Dataset dataset = Datasets.open(data, outsidePaths.allowed);
     if (!dataset.hasTranscripts()) {

@@ -18,7 +18,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Parameters;
 
@@ -67,19 +66,15 @@ final class StreamCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  private ParameterException usage(String message) {
-    return new ParameterException(spec.commandLine(), message);
-  }
-
   @Override
   public Integer call() throws Exception {
     CpuThreads.configureAdaptive();
     streaming.check("--chunk", chunk);
-    if (feedMs < 1) throw usage("--feed-ms must be at least 1, got " + feedMs);
+    if (feedMs < 1) throw Usage.error(spec, "--feed-ms must be at least 1, got " + feedMs);
     if (model == null) {
       String home = System.getProperty("mha2mla.home");
       model = Path.of(home != null ? home : ".").resolve(SHIPPED);
-      if (!java.nio.file.Files.isDirectory(model)) throw usage(model + ": the shipped streaming model is missing; pass --model DIR");
+      if (!java.nio.file.Files.isDirectory(model)) throw Usage.error(spec, model + ": the shipped streaming model is missing; pass --model DIR");
     }
     try (SpeechRecognizer asr = SpeechRecognizer.open(model, device.name())) {
       int rate = asr.normalizer().samplingRate();

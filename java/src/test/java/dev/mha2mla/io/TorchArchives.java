@@ -1,7 +1,8 @@
 package dev.mha2mla.io;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,7 +13,7 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /** Builds torch.save-style zip archives around a hand-made pickle, for tests. */
-final class TorchArchives {
+public final class TorchArchives {
   private TorchArchives() {
   }
 
@@ -30,6 +31,11 @@ final class TorchArchives {
   /** As above, with entries compressed by {@code method} (ZipEntry.STORED as torch.save does, or DEFLATED). */
   static Path write(Path file, String prefix, byte[] pickle, Map<String, byte[]> storages, String byteOrder,
       int method) throws IOException {
+    return Files.write(file, bytes(prefix, pickle, storages, byteOrder, method));
+  }
+
+  /** The archive's bytes: {@code <prefix>/data.pkl}, the storages, {@code <prefix>/byteorder} if given, the version. */
+  public static byte[] bytes(String prefix, byte[] pickle, Map<String, byte[]> storages, String byteOrder, int method) {
     Map<String, byte[]> entries = new LinkedHashMap<>();
     entries.put(prefix + "/data.pkl", pickle);
     if (byteOrder != null) {
@@ -37,7 +43,8 @@ final class TorchArchives {
     }
     storages.forEach((key, bytes) -> entries.put(prefix + "/data/" + key, bytes));
     entries.put(prefix + "/version", "3\n".getBytes(StandardCharsets.US_ASCII));
-    try (OutputStream file0 = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(file0)) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(out)) {
       for (Map.Entry<String, byte[]> e : entries.entrySet()) {
         ZipEntry entry = new ZipEntry(e.getKey());
         entry.setMethod(method);
@@ -51,7 +58,9 @@ final class TorchArchives {
         zip.write(e.getValue());
         zip.closeEntry();
       }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
-    return file;
+    return out.toByteArray();
   }
 }

@@ -1,6 +1,7 @@
 package dev.mha2mla.reliability;
 
 import dev.mha2mla.io.Fixtures;
+import dev.mha2mla.io.TorchArchives;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -33,27 +34,7 @@ final class TorchArchive {
   private TorchArchive() {}
 
   static byte[] of(byte[] pickle, Map<String, byte[]> storages) {
-    Map<String, byte[]> entries = new LinkedHashMap<>();
-    entries.put(PREFIX + "/data.pkl", pickle);
-    storages.forEach((key, bytes) -> entries.put(PREFIX + "/data/" + key, bytes));
-    entries.put(PREFIX + "/version", "3\n".getBytes(StandardCharsets.US_ASCII));
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (ZipOutputStream zip = new ZipOutputStream(out)) {
-      for (Map.Entry<String, byte[]> e : entries.entrySet()) {
-        ZipEntry entry = new ZipEntry(e.getKey());
-        entry.setMethod(ZipEntry.STORED);
-        entry.setSize(e.getValue().length);
-        CRC32 crc = new CRC32();
-        crc.update(e.getValue());
-        entry.setCrc(crc.getValue());
-        zip.putNextEntry(entry);
-        zip.write(e.getValue());
-        zip.closeEntry();
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toByteArray();
+    return TorchArchives.bytes(PREFIX, pickle, storages, null, ZipEntry.STORED);
   }
 
   /**

@@ -36,20 +36,15 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class StreamingTrainingTest {
   @TempDir static Path shared;
-  private static Path model;
-  private static Path data;
-  private static Path valid;
+  private static TrainingFixtures.TinyRun tiny;
 
   @BeforeAll
   static void convertAndMakeData() throws IOException {
-    model = TrainingFixtures.convertedTiny(shared);
-    data = TrainingFixtures.manifest(shared.resolve("data"));
-    valid = data.resolveSibling("valid.tsv");
+    tiny = TrainingFixtures.TinyRun.in(shared);
   }
 
   private static FinetuneOptions.Builder tiny(Path out) {
-    return FinetuneOptions.builder().model(model).train(data).valid(valid).out(out)
-        .maxSteps(6).batchSize(2).learningRate(3e-3).warmupSteps(2).evalEvery(3).patience(0).seed(7)
+    return tiny.options(out).maxSteps(6).evalEvery(3)
         .streaming(new StreamingTraining(List.of(1, 3, StreamingTraining.FULL), 8, null));
   }
 
@@ -57,7 +52,7 @@ class StreamingTrainingTest {
   void foldingTheNormalisationIntoTheFirstConvolutionIsExact() throws IOException {
     float[] x = WavReader.read(Fixtures.conformerTiny().resolve("audio.wav")).samples();
     WaveformStatistics s = new WaveformStatistics(0.013, 0.07);
-    try (ConformerCtcModel normalised = ConformerCtcModel.load(model); ConformerCtcModel folded = ConformerCtcModel.load(model);
+    try (ConformerCtcModel normalised = ConformerCtcModel.load(tiny.model()); ConformerCtcModel folded = ConformerCtcModel.load(tiny.model());
         PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
       assertThat(folded.featureEncoder().foldNormalization(s)).isEqualTo(s);
       Tensor a = normalised.forward(TorchTensors.floats(s.apply(x), 1, x.length), null, null).logits();
@@ -79,8 +74,8 @@ class StreamingTrainingTest {
     assertThat(c.toJson()).contains("\"chunk_frames\"", "\"full\"", "\"left_context_frames\" : 8", "folded_waveform_normalization");
     // the statistics are those of every --train sample (the fixture folder records none)
     WaveformStatistics.Accumulator acc = new WaveformStatistics.Accumulator();
-    for (String line : Files.readAllLines(data)) {
-      Path audio = data.resolveSibling(line.split("\t")[0]);
+    for (String line : Files.readAllLines(tiny.train())) {
+      Path audio = tiny.train().resolveSibling(line.split("\t")[0]);
       acc.add(WavReader.read(audio).samples());
     }
     TrainerState state = Json.read(out.resolve(TrainerState.FILE), TrainerState.class);
@@ -89,7 +84,7 @@ class StreamingTrainingTest {
     assertThat(state.evaluations().get(0).chunkWordErrorRates()).containsOnlyKeys("1");  // one batch of 2 utterances: k = 0
     // the default streaming scope trains everything after the feature encoder; of that, only the first convolution
     // changed (by the fold)
-    Map<String, RawTensor> before = TrainingFixtures.tensors(model.resolve("model.safetensors"));
+    Map<String, RawTensor> before = TrainingFixtures.tensors(tiny.model().resolve("model.safetensors"));
     Map<String, RawTensor> after = TrainingFixtures.tensors(best.resolve("model.safetensors"));
     String prefix = "wav2vec2_conformer.feature_extractor.conv_layers.";
     assertThat(after.get(prefix + "0.conv.weight").data()).isNotEqualTo(before.get(prefix + "0.conv.weight").data());
@@ -163,9 +158,9 @@ class StreamingTrainingTest {
     Path group = dir.resolve("group-norm");
     Files.createDirectories(group);
     for (String f : new String[] {"model.safetensors", "vocab.json", "preprocessor_config.json"}) {
-      Files.copy(model.resolve(f), group.resolve(f));
+      Files.copy(tiny.model().resolve(f), group.resolve(f));
     }
-    Files.writeString(group.resolve("config.json"), Files.readString(model.resolve("config.json"))
+    Files.writeString(group.resolve("config.json"), Files.readString(tiny.model().resolve("config.json"))
         .replace("\"feat_extract_norm\" : \"layer\"", "\"feat_extract_norm\" : \"group\""));
     assertThat(Files.readString(group.resolve("config.json"))).contains("\"group\"");
     Path out = dir.resolve("out");

@@ -25,21 +25,16 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TrainerTest {
   @TempDir static Path shared;
-  private static Path model;
-  private static Path data;
-  private static Path valid;
+  private static TrainingFixtures.TinyRun tiny;
 
   @BeforeAll
   static void convertAndMakeData() throws IOException {
-    model = TrainingFixtures.convertedTiny(shared);
-    data = TrainingFixtures.manifest(shared.resolve("data"));
-    valid = data.resolveSibling("valid.tsv");
+    tiny = TrainingFixtures.TinyRun.in(shared);
   }
 
   /** A short run: batches of 2 over 4 clips, validation on two of them (a check that training fits its data). */
   private static FinetuneOptions.Builder tiny(Path out) {
-    return FinetuneOptions.builder().model(model).train(data).valid(valid).out(out)
-        .maxSteps(8).batchSize(2).learningRate(3e-3).warmupSteps(2).evalEvery(4).patience(0).seed(7);
+    return tiny.options(out).maxSteps(8).evalEvery(4);
   }
 
   @Test
@@ -61,7 +56,7 @@ class TrainerTest {
         result.best().loss(), result.best().step());
 
     // frozen tensors (parameters and BatchNorm buffers) are byte-identical; the attention's are not
-    Map<String, RawTensor> before = TrainingFixtures.tensors(model.resolve("model.safetensors"));
+    Map<String, RawTensor> before = TrainingFixtures.tensors(tiny.model().resolve("model.safetensors"));
     Map<String, RawTensor> after = TrainingFixtures.tensors(result.bestModel().resolve("model.safetensors"));
     assertThat(after.keySet()).containsExactlyElementsOf(before.keySet());
     int changed = 0;
@@ -193,7 +188,7 @@ class TrainerTest {
         .satisfies(e -> assertThat(((TrainingDivergedException) e).lastCheckpointStep()).isZero());
     Checkpoint.Loaded kept = Checkpoint.read(out);
     assertThat(kept.state().step()).isZero();
-    Map<String, RawTensor> source = TrainingFixtures.tensors(model.resolve("model.safetensors"));
+    Map<String, RawTensor> source = TrainingFixtures.tensors(tiny.model().resolve("model.safetensors"));
     for (Map.Entry<String, RawTensor> e : kept.trainable().entrySet()) {
       assertThat(e.getValue().data()).as(e.getKey()).isEqualTo(source.get(e.getKey()).data());
     }

@@ -25,6 +25,20 @@ final class TrainingFixtures {
     return out;
   }
 
+  /** The converted tiny model with the four-clip training manifest and its two-clip validation manifest. */
+  record TinyRun(Path model, Path train, Path valid) {
+    static TinyRun in(Path dir) throws IOException {
+      Path train = manifest(dir.resolve("data"));
+      return new TinyRun(convertedTiny(dir), train, train.resolveSibling("valid.tsv"));
+    }
+
+    /** Batches of 2, lr 3e-3 after 2 warm-up updates, no early stopping, seed 7. */
+    FinetuneOptions.Builder options(Path out) {
+      return FinetuneOptions.builder().model(model).train(train).valid(valid).out(out)
+          .batchSize(2).learningRate(3e-3).warmupSteps(2).patience(0).seed(7);
+    }
+  }
+
   /**
    * A manifest of four clips: the fixture's two recordings and two synthetic tone sequences (written with WavWriter),
    * each with a short transcript.
