@@ -18,7 +18,7 @@ import org.bytedeco.pytorch.global.torch;
  * <p>Stored as {@code self_attn.kv_down.weight} [r, D], {@code self_attn.k_up.{weight [D, r], bias [D]}},
  * {@code self_attn.v_up.{weight [D, r], bias [D]}} in place of linear_k / linear_v.
  */
-public final class LatentAttention implements SelfAttention {
+public final class LatentAttention extends SelfAttention {
   /** How attention over the latent is evaluated; both give the same numbers up to rounding. */
   public enum Form {
     /** Rebuild K and V from the latent, then the reference attention. Differentiable; best for full utterances. */
@@ -27,29 +27,17 @@ public final class LatentAttention implements SelfAttention {
     ABSORBED
   }
 
-  private final Linear query;
   private final Linear kvDown;
   private final Linear kUp;
   private final Linear vUp;
-  private final Linear out;
-  private final Linear position;
-  private final Tensor posBiasU;
-  private final Tensor posBiasV;
-  private final int heads;
   private volatile Form form = Form.EXPANDED;
-  private volatile AttentionBackend backend = AttentionBackend.defaultBackend();
 
   public LatentAttention(Linear query, Linear kvDown, Linear kUp, Linear vUp, Linear out, Linear position,
       Tensor posBiasU, Tensor posBiasV, int heads) {
-    this.query = query;
+    super(query, out, position, posBiasU, posBiasV, heads);
     this.kvDown = kvDown;
     this.kUp = kUp;
     this.vUp = vUp;
-    this.out = out;
-    this.position = position;
-    this.posBiasU = posBiasU;
-    this.posBiasV = posBiasV;
-    this.heads = heads;
   }
 
   /** Encoder layer {@code layer}'s attention, whose latent size the config's MLA block gives. */
@@ -101,11 +89,6 @@ public final class LatentAttention implements SelfAttention {
       attended = attendAbsorbed(q, c, p, mask, fused);
     }
     return out.forward(attended);
-  }
-
-  @Override
-  public void setBackend(AttentionBackend backend) {
-    this.backend = backend;
   }
 
   /**
@@ -181,30 +164,14 @@ public final class LatentAttention implements SelfAttention {
     return true;
   }
 
-  @Override
-  public Tensor projectPositions(Tensor table) {
-    return position.forward(table);
-  }
-
-  public Linear query() { return query; }
   public Linear kvDown() { return kvDown; }
   public Linear kUp() { return kUp; }
   public Linear vUp() { return vUp; }
-  public Linear out() { return out; }
-  public Linear position() { return position; }
-  public Tensor posBiasU() { return posBiasU; }
-  public Tensor posBiasV() { return posBiasV; }
-  public int heads() { return heads; }
 
   @Override
-  public void weights(String prefix, Map<String, Tensor> out) {
-    query.weights(prefix + "linear_q.", out);
-    kvDown.weights(prefix + "kv_down.", out);
-    kUp.weights(prefix + "k_up.", out);
-    vUp.weights(prefix + "v_up.", out);
-    this.out.weights(prefix + "linear_out.", out);
-    position.weights(prefix + "linear_pos.", out);
-    out.put(prefix + "pos_bias_u", posBiasU);
-    out.put(prefix + "pos_bias_v", posBiasV);
+  protected void keyValueWeights(String prefix, Map<String, Tensor> into) {
+    kvDown.weights(prefix + "kv_down.", into);
+    kUp.weights(prefix + "k_up.", into);
+    vUp.weights(prefix + "v_up.", into);
   }
 }

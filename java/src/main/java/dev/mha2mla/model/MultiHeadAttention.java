@@ -6,27 +6,15 @@ import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 
 /** The checkpoint's relative-position multi-head attention: separate K and V projections of width D. */
-public final class MultiHeadAttention implements SelfAttention {
-  private final Linear query;
+public final class MultiHeadAttention extends SelfAttention {
   private final Linear key;
   private final Linear value;
-  private final Linear out;
-  private final Linear position;
-  private final Tensor posBiasU;
-  private final Tensor posBiasV;
-  private final int heads;
-  private volatile AttentionBackend backend = AttentionBackend.defaultBackend();
 
   public MultiHeadAttention(Linear query, Linear key, Linear value, Linear out, Linear position,
       Tensor posBiasU, Tensor posBiasV, int heads) {
-    this.query = query;
+    super(query, out, position, posBiasU, posBiasV, heads);
     this.key = key;
     this.value = value;
-    this.out = out;
-    this.position = position;
-    this.posBiasU = posBiasU;
-    this.posBiasV = posBiasV;
-    this.heads = heads;
   }
 
   public static MultiHeadAttention load(ConformerConfig c, StateDict sd, String prefix) {
@@ -66,37 +54,16 @@ public final class MultiHeadAttention implements SelfAttention {
   }
 
   @Override
-  public Tensor projectPositions(Tensor table) {
-    return position.forward(table);
-  }
-
-  @Override
-  public void setBackend(AttentionBackend backend) {
-    this.backend = backend;
-  }
-
-  @Override
   public long cacheFloatsPerFrame() {
     return 2 * key.weight().size(0);
   }
 
-  public Linear query() { return query; }
   public Linear key() { return key; }
   public Linear value() { return value; }
-  public Linear out() { return out; }
-  public Linear position() { return position; }
-  public Tensor posBiasU() { return posBiasU; }
-  public Tensor posBiasV() { return posBiasV; }
-  public int heads() { return heads; }
 
   @Override
-  public void weights(String prefix, Map<String, Tensor> out) {
-    query.weights(prefix + "linear_q.", out);
-    key.weights(prefix + "linear_k.", out);
-    value.weights(prefix + "linear_v.", out);
-    this.out.weights(prefix + "linear_out.", out);
-    position.weights(prefix + "linear_pos.", out);
-    out.put(prefix + "pos_bias_u", posBiasU);
-    out.put(prefix + "pos_bias_v", posBiasV);
+  protected void keyValueWeights(String prefix, Map<String, Tensor> into) {
+    key.weights(prefix + "linear_k.", into);
+    value.weights(prefix + "linear_v.", into);
   }
 }

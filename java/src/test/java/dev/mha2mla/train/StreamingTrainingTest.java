@@ -25,7 +25,6 @@ import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,15 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * trained model reads raw samples and streams what it learned, a killed streaming run resumes to the same bits, and
  * options that do not fit the model or the checkpoint are refused before anything is written.
  */
-class StreamingTrainingTest {
-  @TempDir static Path shared;
-  private static TrainingFixtures.TinyRun tiny;
-
-  @BeforeAll
-  static void convertAndMakeData() throws IOException {
-    tiny = TrainingFixtures.TinyRun.in(shared);
-  }
-
+class StreamingTrainingTest extends TinyRunTest {
   private static FinetuneOptions.Builder tiny(Path out) {
     return tiny.options(out).maxSteps(6).evalEvery(3)
         .streaming(new StreamingTraining(List.of(1, 3, StreamingTraining.FULL), 8, null));

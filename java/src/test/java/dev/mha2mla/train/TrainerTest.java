@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,15 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Fine-tuning the tiny fixture model after MLA conversion at r = d/4: the loss goes down, only attention changes,
  * a killed run resumes to the same bits, and bad input stops with a message and no corrupt checkpoint.
  */
-class TrainerTest {
-  @TempDir static Path shared;
-  private static TrainingFixtures.TinyRun tiny;
-
-  @BeforeAll
-  static void convertAndMakeData() throws IOException {
-    tiny = TrainingFixtures.TinyRun.in(shared);
-  }
-
+class TrainerTest extends TinyRunTest {
   /** A short run: batches of 2 over 4 clips, validation on two of them (a check that training fits its data). */
   private static FinetuneOptions.Builder tiny(Path out) {
     return tiny.options(out).maxSteps(8).evalEvery(4);
