@@ -6,7 +6,7 @@
  * is global except the CPU thread count and CPU variant set below.
  *
  * 1-2: fused attention over K/V or over the latent (whole utterances, or a chunk over dense keys), in float32,
- *      bfloat16 or float16 (see "Element types" after 2b);
+ *      bfloat16 or float16 (the dtype argument), 2 with an optional split of the keys across GPU blocks;
  * 3: streaming caches (per-session K/V or latent cache, append a chunk, attend its queries), float32.
  */
 #ifndef MHA2MLA_H
@@ -36,7 +36,32 @@ int64_t mla_malloc_in_use_bytes(void);
    MLA_ERR_INVALID_ARGUMENT for an unknown name. Meant for tests and benchmarks. */
 int mla_set_cpu_isa(const char* isa);
 
-/* 1. Fused relative-position attention over expanded K/V (MHA and expanded MLA), float32.
+/* Element types of entry points 1 and 2, dtype:
+     MLA_F32   float32;
+     MLA_BF16  bfloat16: 1 sign, 8 exponent, 7 mantissa bits, the high half of a float32's bits;
+     MLA_F16   float16, IEEE 754 binary16: 1 sign, 5 exponent, 10 mantissa bits.
+   Every tensor of a call (q, k, v, p, u, w, out; or qa, c, qw, p, z) has that type, passed as a pointer to its
+   elements: for the 16-bit types, uint16_t values holding the bits (e.g. a torch.bfloat16 / float16 buffer).
+   Shapes, strides (in elements), lengths (int32), scale (float), status codes, CUDA limits and the split workspace
+   (float32 partials, the same size for every dtype) do not depend on it. An unknown dtype is
+   MLA_ERR_INVALID_ARGUMENT.
+   Precision: the inputs are widened exactly to float32; dot products, the online softmax and all sums are
+   float32; each output element is rounded once from float32 to the 16-bit type, to nearest with ties to even
+   (magnitudes from the largest finite value plus half an ulp up become infinities, a NaN becomes 0x7fff).
+   The CPU does exactly that: it widens the inputs into float32 copies, runs the float32 kernel and rounds its
+   result. CUDA widens in registers as it loads, so the two differ by the order of the float32 sums, then by at
+   most that one rounding.
+   Users of the 16-bit types: the Java FusedAttention accepts bfloat16 and float16 tensors (FusedAttentionTest
+   checks them; the model itself runs in float32), kernel_check checks both types on the CPU and against CUDA,
+   and benchmarks/gpu/check.sh runs those checks and times bfloat16 on a GPU.
+
+   Memory. The CUDA forms allocate nothing: the key-split partials live in the caller's workspace. The CPU
+   forms use per-thread scratch: one 64-byte aligned block per thread and purpose, grown (freed and allocated
+   larger) when a call needs more, kept for the thread's next call and freed when the thread exits; allocation
+   failure is MLA_ERR_OUT_OF_MEMORY. What each entry point adds is said at it. */
+enum { MLA_F32 = 0, MLA_BF16 = 1, MLA_F16 = 2 };
+
+/* 1. Fused relative-position attention over expanded K/V (MHA and expanded MLA).
    q [B,H,Tq,dh], k and v [B,H,Tk,dh], out [B,H,Tq,dh]: each given by a data pointer and 3 element strides
    (batch, head, time); the last dimension is contiguous (stride 1).
    p: projected relative embeddings [P,H,dh], strides (row, head), last dim contiguous.
@@ -52,78 +77,13 @@ int mla_set_cpu_isa(const char* isa);
    Input strides must be >= 0 (0 broadcasts), output strides >= 1. With device = MLA_DEVICE_CUDA
    every pointer is device memory, lengths included: the host cannot read lengths there, so the
    row check uses every key j < Tk (p must cover all Tk keys), and the kernel clamps each length
-   to [1,Tk]. CUDA supports dh <= 128; larger gives MLA_ERR_UNSUPPORTED. */
-int mla_relpos_attention_f32(int device, void* stream,
-    int B, int H, int Tq, int Tk, int dh, int P, int zero_row, int q_offset, float scale,
-    const float* q, const int64_t* q_strides,
-    const float* k, const int64_t* k_strides,
-    const float* v, const int64_t* v_strides,
-    const float* p, const int64_t* p_strides,
-    const float* u, const float* w,
-    const int32_t* lengths,
-    float* out, const int64_t* out_strides);
+   to [1,Tk]. CUDA supports dh <= 128; larger gives MLA_ERR_UNSUPPORTED.
 
-/* 2. Fused latent attention (absorbed MLA), float32. All heads share the latent c.
-   qa [B,H,Tq,r] absorbed queries (qa = W_uk,h^T (q + u)), c [B,Tk,r] latent (strides batch, time),
-   qw [B,H,Tq,dh] = q + w (for the BD term), p as above, out z [B,H,Tq,r].
-   score[i,j] = (qa_i . c_j + qw_i . p[zero_row - delta]) * scale, mask/softmax as above; z_i = sum_j prob c_j.
-
-   Strides, lengths and the row check follow entry point 1. CUDA supports r <= 1024 and dh <= 128. */
-int mla_latent_attention_f32(int device, void* stream,
-    int B, int H, int Tq, int Tk, int r, int dh, int P, int zero_row, int q_offset, float scale,
-    const float* qa, const int64_t* qa_strides,
-    const float* c, const int64_t* c_strides,
-    const float* qw, const int64_t* qw_strides,
-    const float* p, const int64_t* p_strides,
-    const int32_t* lengths,
-    float* z, const int64_t* z_strides);
-
-/* 2b. Entry point 2 with the keys also split across GPU blocks ("flash decoding"). For a few query
-   rows over a long cache, one block per (batch, 2-4 head-query rows) leaves most of a GPU idle; splitting the keys
-   fills it. Same arguments and result as mla_latent_attention_f32, plus num_splits >= 1 (see
-   mla_latent_attention_num_splits) and a caller-owned workspace of at least
-   mla_latent_attention_workspace_bytes(B, H, Tq, r, num_splits) bytes, device memory for CUDA, which
-   the call overwrites (NULL is fine when num_splits == 1). Calls that may overlap must not share a
-   workspace. On the CPU num_splits and workspace are ignored: the CPU kernel splits keys across its
-   threads by itself. CUDA supports num_splits <= 256. */
-int mla_latent_attention_split_f32(int device, void* stream, int num_splits,
-    void* workspace, int64_t workspace_bytes,
-    int B, int H, int Tq, int Tk, int r, int dh, int P, int zero_row, int q_offset, float scale,
-    const float* qa, const int64_t* qa_strides,
-    const float* c, const int64_t* c_strides,
-    const float* qw, const int64_t* qw_strides,
-    const float* p, const int64_t* p_strides,
-    const int32_t* lengths,
-    float* z, const int64_t* z_strides);
-
-/* Workspace bytes for mla_latent_attention_split_f32 (and mla_latent_attention_split, any dtype): 0 when
-   num_splits == 1, -1 for bad arguments. */
-int64_t mla_latent_attention_workspace_bytes(int B, int H, int Tq, int r, int num_splits);
-
-/* A split count for mla_latent_attention_split(_f32) that fills the current GPU (about two blocks per
-   multiprocessor, at least 128 keys per split); 1 for MLA_DEVICE_CPU, without CUDA, or on bad arguments. */
-int mla_latent_attention_num_splits(int device, int B, int H, int Tq, int r, int Tk);
-
-/* Element types of entry points 1, 2 and 2b. The _f32 functions above are the float32 forms; the three below take
-   the element type as an argument (one function per entry point rather than one per type: bfloat16 and float16
-   share the C pointer type, so separate names would add no checking), dtype:
-     MLA_F32   float32: the same call as the _f32 function;
-     MLA_BF16  bfloat16: 1 sign, 8 exponent, 7 mantissa bits, the high half of a float32's bits;
-     MLA_F16   float16, IEEE 754 binary16: 1 sign, 5 exponent, 10 mantissa bits.
-   Every tensor of a call (q, k, v, p, u, w, out; or qa, c, qw, p, z) has that type, passed as a pointer to its
-   elements: for the 16-bit types, uint16_t values holding the bits (e.g. a torch.bfloat16 / float16 buffer).
-   Everything else is as in the _f32 function: shapes, strides (in elements), lengths (int32), scale (float), the
-   p row check, status codes, CUDA limits, and the split workspace (float32 partials, the same size for every
-   dtype: mla_latent_attention_workspace_bytes).
-   Precision: the inputs are widened exactly to float32; dot products, the online softmax and all sums are
-   float32; each output element is rounded once from float32 to the 16-bit type, to nearest with ties to even
-   (magnitudes from the largest finite value plus half an ulp up become infinities, a NaN becomes 0x7fff).
-   The CPU does exactly that: it widens the inputs into float32 copies (per-thread grow-only scratch; one more
-   pass over the inputs and the output), runs the float32 kernel and rounds its result. CUDA widens in registers
-   as it loads, so the two differ by the order of the float32 sums, then by at most that one rounding.
-   An unknown dtype is MLA_ERR_INVALID_ARGUMENT. */
-enum { MLA_F32 = 0, MLA_BF16 = 1, MLA_F16 = 2 };
-
+   CPU memory: per-thread scratch of about 64 x (5 dh + 64) + 128 dh floats per thread. With Tq > 64 (several
+   query tiles per head) the call also allocates, zeroes and before returning frees one transposed copy of the
+   keys, B*H*dh*ceil64(Tk) floats (ceil64: rounded up to a multiple of 64), and of p, H*dh*ceil16(P + 256)
+   floats, so that every query tile reads them in place. bfloat16 / float16: one more per-thread block (in the
+   calling thread) holding float32 copies of q, k, v, p, u, w and out, dense. */
 int mla_relpos_attention(int device, void* stream, int dtype,
     int B, int H, int Tq, int Tk, int dh, int P, int zero_row, int q_offset, float scale,
     const void* q, const int64_t* q_strides,
@@ -134,7 +94,30 @@ int mla_relpos_attention(int device, void* stream, int dtype,
     const int32_t* lengths,
     void* out, const int64_t* out_strides);
 
-int mla_latent_attention(int device, void* stream, int dtype,
+/* 2. Fused latent attention (absorbed MLA). All heads share the latent c.
+   qa [B,H,Tq,r] absorbed queries (qa = W_uk,h^T (q + u)), c [B,Tk,r] latent (strides batch, time),
+   qw [B,H,Tq,dh] = q + w (for the BD term), p as above, out z [B,H,Tq,r].
+   score[i,j] = (qa_i . c_j + qw_i . p[zero_row - delta]) * scale, mask/softmax as above; z_i = sum_j prob c_j.
+   Strides, lengths and the row check follow entry point 1. CUDA supports r <= 1024 and dh <= 128.
+
+   Key splits ("flash decoding"): for a few query rows over many keys, one GPU block per (batch, 2-4 head-query
+   rows) leaves most of a GPU idle; with num_splits > 1 the keys are also split across blocks, each writing
+   float32 partials (running max, sum and z) to `workspace`, which a second kernel merges. num_splits >= 1
+   (else MLA_ERR_INVALID_ARGUMENT; CUDA supports num_splits <= 256, more is MLA_ERR_UNSUPPORTED); with
+   num_splits = 1 the workspace is unused and may be NULL. For num_splits > 1 on CUDA the workspace is device
+   memory of at least the bytes mla_latent_attention_plan gives for that count (else MLA_ERR_INVALID_ARGUMENT),
+   owned by the caller and overwritten; calls that may overlap must not share one. The result does not depend
+   on num_splits beyond the order of the float32 sums. On the CPU num_splits and workspace are ignored: the CPU
+   kernel splits keys across its threads by itself.
+
+   CPU memory: with Tq >= 32 and r <= 256 (many query rows, narrow latent) each (batch, head) runs entry point
+   1's tiled kernel with keys = values = c: per-thread scratch as there (dh -> r for keys and values), and one
+   transposed copy per call, allocated, zeroed and freed before returning, of c, B*r*ceil64(longest length)
+   floats, and of p, H*dh*ceil16(P + 256) floats. Otherwise no per-call allocation: per-thread scratch of about
+   min(B,8) x H x 8 x (r + 2) floats per thread, and when there are fewer work units than threads, so that the
+   keys are split across threads, one block in the calling thread of units x splits times that (at most 64
+   splits). bfloat16 / float16: as entry point 1, float32 copies of qa, c, qw, p and z. */
+int mla_latent_attention(int device, void* stream, int dtype, int num_splits, void* workspace, int64_t workspace_bytes,
     int B, int H, int Tq, int Tk, int r, int dh, int P, int zero_row, int q_offset, float scale,
     const void* qa, const int64_t* qa_strides,
     const void* c, const int64_t* c_strides,
@@ -143,15 +126,13 @@ int mla_latent_attention(int device, void* stream, int dtype,
     const int32_t* lengths,
     void* z, const int64_t* z_strides);
 
-int mla_latent_attention_split(int device, void* stream, int dtype, int num_splits,
-    void* workspace, int64_t workspace_bytes,
-    int B, int H, int Tq, int Tk, int r, int dh, int P, int zero_row, int q_offset, float scale,
-    const void* qa, const int64_t* qa_strides,
-    const void* c, const int64_t* c_strides,
-    const void* qw, const int64_t* qw_strides,
-    const void* p, const int64_t* p_strides,
-    const int32_t* lengths,
-    void* z, const int64_t* z_strides);
+/* Plans an mla_latent_attention call. *num_splits: 0 to get a split count that fills the current GPU (about two
+   blocks per multiprocessor, at least 128 keys per split), or a count to size the workspace for; on return the
+   count to pass, and *workspace_bytes the workspace it needs (0 for one split). On the CPU: always 1 and 0.
+   MLA_ERR_INVALID_ARGUMENT for sizes < 1, NULL outputs or *num_splits < 0; MLA_ERR_UNSUPPORTED for a count
+   above 256, or for CUDA in a CPU-only build. Allocates nothing. */
+int mla_latent_attention_plan(int device, int B, int H, int Tq, int r, int Tk, int* num_splits,
+    int64_t* workspace_bytes);
 
 /* 3. Streaming caches: one cache per session (a stream of audio chunks), holding for each of `layers` layers
    the most recent frames, for attention of each new chunk over its left context.
@@ -172,9 +153,10 @@ int mla_latent_attention_split(int device, void* stream, int dtype, int num_spli
    not fit reallocates to min(max_frames, max(2 x rows, rows needed)) and moves the windows (on CUDA the old
    rows are freed with cudaFree, which waits for the device). So a stream holds at most
    min(max_frames, max(128, 2 x frames appended)) rows; append fails with MLA_ERR_OUT_OF_MEMORY, the cache
-   unchanged, when the rows are not there. attend allocates no cache rows; its CPU kernels use the grow-only
-   per-thread scratch of entry points 1-2 and, where those transpose keys once per call (long chunks), that
-   call's copy. A cache is not thread safe; different caches are independent. Nothing is global.
+   unchanged, when the rows are not there. attend allocates no cache rows; its CPU kernels use the per-thread
+   scratch of entry points 1-2, and a latent attend of Tq >= 32 queries with r_l <= 256 also entry point 2's
+   per-call transposed copy of the windows' rows and of p (K/V attends make no per-call copy); on CUDA attend
+   allocates nothing. A cache is not thread safe; different caches are independent. Nothing is global.
 
    Per chunk and layer: append the chunk's frames, then attend the chunk's queries. They sit at the last Tq
    positions of the window: with n = mla_cache_frames(cache, layer), query i is at position
@@ -190,7 +172,7 @@ int mla_latent_attention_split(int device, void* stream, int dtype, int num_spli
 
    CUDA caches: data pointers are device memory, `stream` orders the work (NULL: the default stream), and the
    host-side frame counts change at once, so use one stream per cache or synchronise. Keys split across GPU
-   blocks as in 2b: mla_cache_attend_plan gives num_splits and the workspace bytes (device memory, caller
+   blocks as in entry point 2: mla_cache_attend_plan gives num_splits and the workspace bytes (device memory, caller
    owned, overwritten; not shared by calls that may overlap). On the CPU, num_splits is 1, no workspace.
    CUDA supports dh <= 128 and r_l <= 1024; the latent attend runs the same kernel as entry point 2. */
 typedef struct mla_cache mla_cache;

@@ -44,7 +44,7 @@ constexpr int kWindowsPerLaunch = 32;
 struct Bf16 { uint16_t bits; };
 struct F16 { uint16_t bits; };
 
-// Arguments of mla_relpos_attention (_f32), validated (entry_points.cpp); E is the element type of the tensors:
+// Arguments of mla_relpos_attention, validated (entry_points.cpp); E is the element type of the tensors:
 // float, Bf16 or F16. Strides are in elements.
 template <class E>
 struct RelposArgsOf {
@@ -65,7 +65,7 @@ struct RelposArgsOf {
 };
 using RelposArgs = RelposArgsOf<float>;
 
-// Arguments of mla_latent_attention and mla_latent_attention_split (_f32), validated (entry_points.cpp).
+// Arguments of mla_latent_attention, validated (entry_points.cpp).
 template <class E>
 struct LatentArgsOf {
     int B, H, Tq, Tk, r, dh, P, zero_row, q_offset;
@@ -155,7 +155,7 @@ int relpos_attention_cpu(const RelposArgsOf<F16>& a);
 int latent_attention_cpu(const LatentArgsOf<Bf16>& a);
 int latent_attention_cpu(const LatentArgsOf<F16>& a);
 
-// Workspace of the split-keys latent kernel (mla_latent_attention_split_*), byte offsets. Split
+// Workspace of the split-keys latent kernel (mla_latent_attention with num_splits > 1), byte offsets. Split
 // partials are indexed (b * splits + split) * H * Tq + row: m and l one float each, z r floats.
 struct LatentWorkspace {
     int64_t m, l, z, bytes;
@@ -169,6 +169,15 @@ struct LatentWorkspace {
     }
 };
 constexpr int kCudaMaxSplits = 256;
+
+// The result of a plan call (mla_latent_attention_plan, mla_cache_attend_plan) for `splits` key splits (0 or 1:
+// one) of a latent or K/V kernel whose partials are `width` wide.
+inline int set_plan(int splits, int B, int H, int Tq, int width, int* num_splits, int64_t* workspace_bytes) {
+    if (splits > kCudaMaxSplits) return MLA_ERR_UNSUPPORTED;
+    *num_splits = splits < 1 ? 1 : splits;
+    *workspace_bytes = *num_splits == 1 ? 0 : LatentWorkspace(B, H, Tq, width, *num_splits).bytes;
+    return MLA_OK;
+}
 
 // Copies `frames` new frames into a cache ring (mla_*_cache_append_f32): value d of head h of source frame f,
 // src[part] + f * src_ts[part] + h * src_hs[part] + d, goes to dst[part] + h * dst_hs + row * width + d with

@@ -1,4 +1,4 @@
-// The C entry points of fused attention (1, 2 and 2b of mha2mla.h) in every element type: argument checks, then
+// The C entry points of fused attention (1 and 2 of mha2mla.h, and 2's plan) in every element type: argument checks, then
 // the CPU kernel (relpos_attention.cpp, latent_attention.cpp; their 16-bit forms in half_precision.cpp) or the
 // CUDA one (kernels/). One set of rules for float32, bfloat16 and float16: E is float, Bf16 or F16.
 #include <cmath>
@@ -19,13 +19,20 @@ int with_dtype(int dtype, F f) {
     }
 }
 
-// Checks shared by entry points 1 and 2: device, sizes, scale, lengths and the p rows every valid pair uses.
-int check_common(int device, int B, int H, int Tq, int Tk, int P, int zero_row, int q_offset, float scale,
-                 const int32_t* lengths) {
+// MLA_ERR_INVALID_ARGUMENT for an unknown device, MLA_ERR_UNSUPPORTED for CUDA in a CPU-only build.
+int check_device(int device) {
     if (device != MLA_DEVICE_CPU && device != MLA_DEVICE_CUDA) return MLA_ERR_INVALID_ARGUMENT;
 #ifndef MHA2MLA_WITH_CUDA
     if (device == MLA_DEVICE_CUDA) return MLA_ERR_UNSUPPORTED;
 #endif
+    return MLA_OK;
+}
+
+// Checks shared by entry points 1 and 2: device, sizes, scale, lengths and the p rows every valid pair uses.
+int check_common(int device, int B, int H, int Tq, int Tk, int P, int zero_row, int q_offset, float scale,
+                 const int32_t* lengths) {
+    const int status = check_device(device);
+    if (status != MLA_OK) return status;
     if (B < 1 || H < 1 || Tq < 1 || Tk < 1 || P < 1 || !std::isfinite(scale)) return MLA_ERR_INVALID_ARGUMENT;
     // Device lengths cannot be read here: on CUDA p must cover every key below Tk.
     const int max_len = device == MLA_DEVICE_CPU ? max_length(lengths, B, Tk) : Tk;
@@ -96,8 +103,7 @@ int mla_relpos_attention(int device, void* stream, int dtype,
     });
 }
 
-int mla_latent_attention_split(int device, void* stream, int dtype, int num_splits,
-    void* workspace, int64_t workspace_bytes,
+int mla_latent_attention(int device, void* stream, int dtype, int num_splits, void* workspace, int64_t workspace_bytes,
     int B, int H, int Tq, int Tk, int r, int dh, int P, int zero_row, int q_offset, float scale,
     const void* qa, const int64_t* qa_strides,
     const void* c, const int64_t* c_strides,
@@ -133,71 +139,23 @@ int mla_latent_attention_split(int device, void* stream, int dtype, int num_spli
     });
 }
 
-// Entry point 2 is 2b with one split.
-int mla_latent_attention(int device, void* stream, int dtype,
-    int B, int H, int Tq, int Tk, int r, int dh, int P, int zero_row, int q_offset, float scale,
-    const void* qa, const int64_t* qa_strides,
-    const void* c, const int64_t* c_strides,
-    const void* qw, const int64_t* qw_strides,
-    const void* p, const int64_t* p_strides,
-    const int32_t* lengths,
-    void* z, const int64_t* z_strides) {
-    return mla_latent_attention_split(device, stream, dtype, 1, nullptr, 0, B, H, Tq, Tk, r, dh, P, zero_row,
-                                      q_offset, scale, qa, qa_strides, c, c_strides, qw, qw_strides, p, p_strides,
-                                      lengths, z, z_strides);
-}
-
-int mla_relpos_attention_f32(int device, void* stream,
-    int B, int H, int Tq, int Tk, int dh, int P, int zero_row, int q_offset, float scale,
-    const float* q, const int64_t* q_strides,
-    const float* k, const int64_t* k_strides,
-    const float* v, const int64_t* v_strides,
-    const float* p, const int64_t* p_strides,
-    const float* u, const float* w,
-    const int32_t* lengths,
-    float* out, const int64_t* out_strides) {
-    return mla_relpos_attention(device, stream, MLA_F32, B, H, Tq, Tk, dh, P, zero_row, q_offset, scale, q, q_strides,
-                                k, k_strides, v, v_strides, p, p_strides, u, w, lengths, out, out_strides);
-}
-
-int mla_latent_attention_f32(int device, void* stream,
-    int B, int H, int Tq, int Tk, int r, int dh, int P, int zero_row, int q_offset, float scale,
-    const float* qa, const int64_t* qa_strides,
-    const float* c, const int64_t* c_strides,
-    const float* qw, const int64_t* qw_strides,
-    const float* p, const int64_t* p_strides,
-    const int32_t* lengths,
-    float* z, const int64_t* z_strides) {
-    return mla_latent_attention(device, stream, MLA_F32, B, H, Tq, Tk, r, dh, P, zero_row, q_offset, scale, qa,
-                                qa_strides, c, c_strides, qw, qw_strides, p, p_strides, lengths, z, z_strides);
-}
-
-int mla_latent_attention_split_f32(int device, void* stream, int num_splits,
-    void* workspace, int64_t workspace_bytes,
-    int B, int H, int Tq, int Tk, int r, int dh, int P, int zero_row, int q_offset, float scale,
-    const float* qa, const int64_t* qa_strides,
-    const float* c, const int64_t* c_strides,
-    const float* qw, const int64_t* qw_strides,
-    const float* p, const int64_t* p_strides,
-    const int32_t* lengths,
-    float* z, const int64_t* z_strides) {
-    return mla_latent_attention_split(device, stream, MLA_F32, num_splits, workspace, workspace_bytes, B, H, Tq, Tk,
-                                      r, dh, P, zero_row, q_offset, scale, qa, qa_strides, c, c_strides, qw,
-                                      qw_strides, p, p_strides, lengths, z, z_strides);
-}
-
-int64_t mla_latent_attention_workspace_bytes(int B, int H, int Tq, int r, int num_splits) {
-    if (B < 1 || H < 1 || Tq < 1 || r < 1 || num_splits < 1) return -1;
-    return num_splits == 1 ? 0 : mla::LatentWorkspace(B, H, Tq, r, num_splits).bytes;
-}
-
-int mla_latent_attention_num_splits(int device, int B, int H, int Tq, int r, int Tk) {
-    if (device != MLA_DEVICE_CUDA || B < 1 || H < 1 || Tq < 1 || r < 1 || Tk < 1) return 1;
+int mla_latent_attention_plan(int device, int B, int H, int Tq, int r, int Tk, int* num_splits,
+    int64_t* workspace_bytes) {
+    const int status = mla::check_device(device);
+    if (status != MLA_OK) return status;
+    if (B < 1 || H < 1 || Tq < 1 || r < 1 || Tk < 1 || num_splits == nullptr || workspace_bytes == nullptr ||
+        *num_splits < 0)
+        return MLA_ERR_INVALID_ARGUMENT;
+    if (device == MLA_DEVICE_CPU) {
+        *num_splits = 1;
+        *workspace_bytes = 0;
+        return MLA_OK;
+    }
+    int splits = *num_splits;
 #ifdef MHA2MLA_WITH_CUDA
-    return mla::latent_cuda_splits(B, H, Tq, r, Tk);
-#else
-    return 1;
+    if (splits == 0) splits = mla::latent_cuda_splits(B, H, Tq, r, Tk);
 #endif
+    return mla::set_plan(splits, B, H, Tq, r, num_splits, workspace_bytes);
 }
 
 }  // extern "C"

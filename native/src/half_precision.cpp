@@ -1,4 +1,4 @@
-// Entry points 1, 2 and 2b over bfloat16 and float16 tensors, CPU (the twins of the CUDA kernels' 16-bit forms):
+// Entry points 1 and 2 over bfloat16 and float16 tensors, CPU (the twins of the CUDA kernels' 16-bit forms):
 //
 //   out = round16(kernel32(widen(q), widen(k), ...))
 //

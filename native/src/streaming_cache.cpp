@@ -400,10 +400,7 @@ int mla_cache_attend_plan(mla_cache* const* caches, int B, int layer, int H, int
         splits = kind == Kind::Latent ? mla::latent_cuda_splits(group, H, Tq, width, max_frames)
                                       : mla::kv_cache_cuda_splits(group, H, Tq, max_frames);
 #endif
-    if (splits > mla::kCudaMaxSplits) return MLA_ERR_UNSUPPORTED;
-    *num_splits = splits < 1 ? 1 : splits;
-    *workspace_bytes = *num_splits == 1 ? 0 : mla::LatentWorkspace(group, H, Tq, width, *num_splits).bytes;
-    return MLA_OK;
+    return mla::set_plan(splits, group, H, Tq, width, num_splits, workspace_bytes);
 }
 
 int mla_latent_cache_attend_f32(void* stream, int num_splits, void* workspace, int64_t workspace_bytes,

@@ -97,9 +97,10 @@ public final class FusedAttention {
     Tensor ww = lastDimContiguous(qw);
     Tensor z = torch.empty(new long[] {b, h, tq, r}, qq.options(), new org.bytedeco.pytorch.MemoryFormatOptional());
     Tensor len = lengthsTensor(lengths, b, tk, qq);
-    int status = NativeKernels.mla_latent_attention(device(qq), null, dtype, b, h, tq, tk, r, dh, dim(p3, 0), zeroRow,
-        qOffset, (float) scale, qq.data_ptr(), strides3(qq), cc.data_ptr(), strides2(cc), ww.data_ptr(), strides3(ww),
-        p3.data_ptr(), strides2(p3), len == null ? null : new IntPointer(len.data_ptr()), z.data_ptr(), strides3(z));
+    int status = NativeKernels.mla_latent_attention(device(qq), null, dtype, 1, null, 0, b, h, tq, tk, r, dh, dim(p3, 0),
+        zeroRow, qOffset, (float) scale, qq.data_ptr(), strides3(qq), cc.data_ptr(), strides2(cc), ww.data_ptr(),
+        strides3(ww), p3.data_ptr(), strides2(p3), len == null ? null : new IntPointer(len.data_ptr()), z.data_ptr(),
+        strides3(z));
     check("mla_latent_attention", status);
     return z;
   }

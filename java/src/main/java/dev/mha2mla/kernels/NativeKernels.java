@@ -27,7 +27,7 @@ public final class NativeKernels {
   public static final int MLA_ERR_OUT_OF_MEMORY = 4;
   public static final int MLA_DEVICE_CPU = 0;
   public static final int MLA_DEVICE_CUDA = 1;
-  /** Element types of the dtype forms of entry points 1, 2 and 2b (mla_relpos_attention and the latent ones). */
+  /** Element types of entry points 1 and 2 (the dtype argument of mla_relpos_attention and mla_latent_attention). */
   public static final int MLA_F32 = 0;
   public static final int MLA_BF16 = 1;
   public static final int MLA_F16 = 2;
@@ -54,35 +54,6 @@ public final class NativeKernels {
 
   public static native @Cast("int64_t") long mla_malloc_in_use_bytes();
 
-  public static native int mla_relpos_attention_f32(int device, Pointer stream,
-      int B, int H, int Tq, int Tk, int dh, int P, int zeroRow, int qOffset, float scale,
-      @Const FloatPointer q, @Cast("const int64_t*") long[] qStrides,
-      @Const FloatPointer k, @Cast("const int64_t*") long[] kStrides,
-      @Const FloatPointer v, @Cast("const int64_t*") long[] vStrides,
-      @Const FloatPointer p, @Cast("const int64_t*") long[] pStrides,
-      @Const FloatPointer u, @Const FloatPointer w,
-      @Cast("const int32_t*") IntPointer lengths,
-      FloatPointer out, @Cast("const int64_t*") long[] outStrides);
-
-  public static native int mla_latent_attention_f32(int device, Pointer stream,
-      int B, int H, int Tq, int Tk, int r, int dh, int P, int zeroRow, int qOffset, float scale,
-      @Const FloatPointer qa, @Cast("const int64_t*") long[] qaStrides,
-      @Const FloatPointer c, @Cast("const int64_t*") long[] cStrides,
-      @Const FloatPointer qw, @Cast("const int64_t*") long[] qwStrides,
-      @Const FloatPointer p, @Cast("const int64_t*") long[] pStrides,
-      @Cast("const int32_t*") IntPointer lengths,
-      FloatPointer z, @Cast("const int64_t*") long[] zStrides);
-
-  public static native int mla_latent_attention_split_f32(int device, Pointer stream, int numSplits,
-      Pointer workspace, long workspaceBytes,
-      int B, int H, int Tq, int Tk, int r, int dh, int P, int zeroRow, int qOffset, float scale,
-      @Const FloatPointer qa, @Cast("const int64_t*") long[] qaStrides,
-      @Const FloatPointer c, @Cast("const int64_t*") long[] cStrides,
-      @Const FloatPointer qw, @Cast("const int64_t*") long[] qwStrides,
-      @Const FloatPointer p, @Cast("const int64_t*") long[] pStrides,
-      @Cast("const int32_t*") IntPointer lengths,
-      FloatPointer z, @Cast("const int64_t*") long[] zStrides);
-
   public static native int mla_relpos_attention(int device, Pointer stream, int dtype,
       int B, int H, int Tq, int Tk, int dh, int P, int zeroRow, int qOffset, float scale,
       @Const Pointer q, @Cast("const int64_t*") long[] qStrides,
@@ -93,16 +64,7 @@ public final class NativeKernels {
       @Cast("const int32_t*") IntPointer lengths,
       Pointer out, @Cast("const int64_t*") long[] outStrides);
 
-  public static native int mla_latent_attention(int device, Pointer stream, int dtype,
-      int B, int H, int Tq, int Tk, int r, int dh, int P, int zeroRow, int qOffset, float scale,
-      @Const Pointer qa, @Cast("const int64_t*") long[] qaStrides,
-      @Const Pointer c, @Cast("const int64_t*") long[] cStrides,
-      @Const Pointer qw, @Cast("const int64_t*") long[] qwStrides,
-      @Const Pointer p, @Cast("const int64_t*") long[] pStrides,
-      @Cast("const int32_t*") IntPointer lengths,
-      Pointer z, @Cast("const int64_t*") long[] zStrides);
-
-  public static native int mla_latent_attention_split(int device, Pointer stream, int dtype, int numSplits,
+  public static native int mla_latent_attention(int device, Pointer stream, int dtype, int numSplits,
       Pointer workspace, long workspaceBytes,
       int B, int H, int Tq, int Tk, int r, int dh, int P, int zeroRow, int qOffset, float scale,
       @Const Pointer qa, @Cast("const int64_t*") long[] qaStrides,
@@ -112,9 +74,8 @@ public final class NativeKernels {
       @Cast("const int32_t*") IntPointer lengths,
       Pointer z, @Cast("const int64_t*") long[] zStrides);
 
-  public static native long mla_latent_attention_workspace_bytes(int B, int H, int Tq, int r, int numSplits);
-
-  public static native int mla_latent_attention_num_splits(int device, int B, int H, int Tq, int r, int Tk);
+  public static native int mla_latent_attention_plan(int device, int B, int H, int Tq, int r, int Tk, int[] numSplits,
+      @Cast("int64_t*") long[] workspaceBytes);
 
   /** The opaque {@code mla_cache*} of entry point 3; only {@link #mla_cache_destroy} frees it. */
   @Opaque

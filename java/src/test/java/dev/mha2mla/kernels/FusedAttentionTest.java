@@ -162,6 +162,19 @@ class FusedAttentionTest {
   }
 
   @Test
+  void latentPlanOnTheCpuIsOneSplitWithoutWorkspace() {
+    int[] splits = {0};
+    long[] bytes = {-1};
+    assertThat(NativeKernels.mla_latent_attention_plan(NativeKernels.MLA_DEVICE_CPU, 1, 16, 1, 512, 1000, splits, bytes))
+        .isEqualTo(NativeKernels.MLA_OK);
+    assertThat(splits[0]).isEqualTo(1);
+    assertThat(bytes[0]).isZero();
+    splits[0] = -1;
+    assertThat(NativeKernels.mla_latent_attention_plan(NativeKernels.MLA_DEVICE_CPU, 1, 16, 1, 512, 1000, splits, bytes))
+        .isEqualTo(NativeKernels.MLA_ERR_INVALID_ARGUMENT);
+  }
+
+  @Test
   void reportsWhatItRunsOn() {
     assertThat(FusedAttention.available()).isTrue();
     assertThat(FusedAttention.cpuIsa()).isIn("avx512f", "avx2", "baseline");
