@@ -1,8 +1,6 @@
 package dev.mha2mla.io;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -31,27 +29,13 @@ public final class SafeTensorsFile {
   }
 
   /**
-   * Copies the bytes of tensor {@code name} into {@code dst} (from its position, exactly the tensor's byte size) by
-   * reading the file through {@code channel} (opened on {@link #path()} for reading), without touching the mapping. A caller that keeps its own copy of every tensor (a model loading
-   * its weights) so holds the bytes once in memory: copying from the mapping would also make every page of the file
-   * resident in the process (counted in its RSS) for as long as the mapping lives.
-   *
-   * @throws MalformedFileException if the file has become shorter than its header says
+   * The file offset of tensor {@code name}'s first byte: a caller that keeps its own copy of every tensor (a model
+   * loading its weights) reads them there with positional reads, so it holds the bytes once; copying from the
+   * mapping would also make every page of the file resident in the process for as long as the mapping lives.
    */
-  public void readInto(FileChannel channel, String name, ByteBuffer dst) throws IOException {
-    RawTensor t = get(name);
-    long bytes = t.byteSize();
-    if (dst.remaining() < bytes) {
-      throw new IllegalArgumentException("buffer holds " + dst.remaining() + " bytes, tensor '" + name + "' needs " + bytes);
-    }
-    ByteBuffer target = dst.slice().limit((int) bytes);
-    long at = offsets.get(name);
-    while (target.hasRemaining()) {
-      if (channel.read(target, at + target.position()) < 0) {
-        throw new MalformedFileException(path, "ended while reading tensor '" + name + "': the file was truncated "
-            + "after it was opened");
-      }
-    }
+  public long offset(String name) {
+    get(name);
+    return offsets.get(name);
   }
 
   public Path path() {

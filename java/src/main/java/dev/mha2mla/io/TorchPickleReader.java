@@ -5,12 +5,15 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Enumeration;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -40,7 +43,8 @@ import java.util.zip.ZipFile;
  * <p>Memory stays within what the archive holds: storages are read only as far as their entries really
  * extend, contiguous tensors are views of them, and the copies made for strided views may not add up
  * to more than the archive's storage bytes (so a stride-0 "broadcast" view cannot inflate a tiny file).
- * torch.save writes every entry STORED (uncompressed), so an entry's bytes are in the file; a compressed
+ * torch.save writes every entry STORED (uncompressed), so an entry's bytes are in the file, where a little-endian
+ * storage is mapped in place ({@link ZipLayout} finds it) rather than copied onto the heap; a compressed
  * entry is read only if its declared size is the one the pickle implies (dtype x numel for a storage) and
  * inflates at most {@link #MAX_INFLATION_RATIO} times its compressed size (plus
  * {@link #INFLATION_SLACK_BYTES}), and all entries together may not inflate past that ratio times the file
@@ -79,16 +83,34 @@ public final class TorchPickleReader {
    *     global outside the allow-list, or its top-level object is not a dict of name to tensor
    */
   public static Map<String, RawTensor> read(Path path) throws IOException {
+    return read(path, null);
+  }
+
+  /**
+   * As {@link #read(Path)}; stored (uncompressed) little-endian storages, as torch.save writes them, are mapped from
+   * the file rather than read, so nothing of them passes through the Java heap and no page is resident until read.
+   *
+   * @param fileOffsets if not null, receives for each tensor that is a contiguous view of such a storage the file
+   *     offset of its first byte, so that a caller can read it with positional reads without touching the mapping
+   */
+  public static Map<String, RawTensor> read(Path path, Map<String, Long> fileOffsets) throws IOException {
     ZipFile zip;
     try {
       zip = new ZipFile(path.toFile());
     } catch (ZipException e) {
       throw notAZip(path, e);
     }
-    try (zip) {
-      Archive archive = new Archive(path, zip, Files.size(path));
+    try (zip; FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+      Archive archive = new Archive(path, zip, channel);
       Object top = new SafeUnpickler(path, archive.prefix + "data.pkl", archive.readPickle(), archive).load();
-      return stateDict(path, top);
+      Map<String, RawTensor> tensors = stateDict(path, top);
+      if (fileOffsets != null) {
+        tensors.forEach((name, t) -> {
+          Long at = archive.tensorOffsets.get(t);
+          if (at != null) fileOffsets.put(name, at);
+        });
+      }
+      return tensors;
     } catch (ZipException e) {
       throw new MalformedFileException(path, "damaged zip archive: " + e.getMessage(), e);
     }
@@ -135,15 +157,19 @@ public final class TorchPickleReader {
   private record StorageType(DType dtype) {
   }
 
-  /** A storage: numel elements of one dtype, loaded from {@code data/<key>}. */
-  private record Storage(String key, DType dtype, long numel, ByteBuffer bytes) {
+  /** A storage: numel elements of one dtype from {@code data/<key>}; fileOffset its first byte's, or -1 if read. */
+  private record Storage(String key, DType dtype, long numel, ByteBuffer bytes, long fileOffset) {
   }
 
   /** The zip archive and the pickle handler that resolves its globals and storages. */
   private static final class Archive implements SafeUnpickler.Handler {
     private final Path path;
     private final ZipFile zip;
+    private final FileChannel channel;
     private final long fileSize;
+    private ZipLayout layout;
+    // each contiguous view of a mapped storage, by identity, and the file offset of its first byte
+    final Map<RawTensor, Long> tensorOffsets = new IdentityHashMap<>();
     private final String prefix;
     private final boolean bigEndian;
     private final Map<String, Storage> storages = new HashMap<>();
@@ -153,10 +179,11 @@ public final class TorchPickleReader {
     private long inflationBudget;
     private long storedBudget;
 
-    Archive(Path path, ZipFile zip, long fileSize) throws IOException {
+    Archive(Path path, ZipFile zip, FileChannel channel) throws IOException {
       this.path = path;
       this.zip = zip;
-      this.fileSize = fileSize;
+      this.channel = channel;
+      this.fileSize = channel.size();
       this.storedBudget = fileSize;
       this.inflationBudget = saturatedAdd(saturatedMultiply(fileSize, MAX_INFLATION_RATIO), INFLATION_SLACK_BYTES);
       this.prefix = findPrefix();
@@ -297,11 +324,23 @@ public final class TorchPickleReader {
         throw new MalformedFileException(path, "storage '" + key + "' declares " + numel + " " + dtype
             + " elements (" + bytes + " bytes) but " + entryName + " holds " + entry.getSize() + " bytes");
       }
+      if (!bigEndian && entry.getMethod() == ZipEntry.STORED && entry.getSize() == bytes
+          && entry.getCompressedSize() == bytes && bytes <= Integer.MAX_VALUE - 8) {
+        checkInflation(entry, bytes);
+        if (layout == null) layout = new ZipLayout(path, channel);
+        long at = layout.dataOffset(entryName);
+        if (at + bytes > fileSize) {
+          throw new MalformedFileException(path, entryName + ": " + bytes + " bytes from offset " + at
+              + " run past the end of the " + fileSize + "-byte file");
+        }
+        ByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, at, bytes).order(ByteOrder.LITTLE_ENDIAN);
+        return new Storage(key, dtype, numel, mapped, at);
+      }
       byte[] data = readEntry(entry, bytes, true);
       if (bigEndian) {
         swapBytes(data, dtype.byteSize());
       }
-      return new Storage(key, dtype, numel, ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN));
+      return new Storage(key, dtype, numel, ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN), -1);
     }
 
     // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
@@ -348,7 +387,9 @@ public final class TorchPickleReader {
       }
       if (isContiguous(size, stride)) {
         ByteBuffer view = storage.bytes.slice((int) (offset * elementSize), (int) (numel * elementSize));
-        return new RawTensor(storage.dtype, size, view);
+        RawTensor tensor = new RawTensor(storage.dtype, size, view);
+        if (storage.fileOffset >= 0) tensorOffsets.put(tensor, storage.fileOffset + offset * elementSize);
+        return tensor;
       }
       long bytes = numel * elementSize;
       if (bytes > copyBudget) {

@@ -65,33 +65,57 @@ public final class StateDict {
     Path st = modelDir.resolve(SAFETENSORS);
     if (Files.isRegularFile(st)) {
       SafeTensorsFile file = SafeTensorsReader.open(st);
-      Map<String, RawTensor> map = new LinkedHashMap<>();
-      Map<String, Tensor> loaded = new LinkedHashMap<>();
-      try (FileChannel channel = FileChannel.open(st, StandardOpenOption.READ)) {
-        for (String name : file.names()) {
-          RawTensor view = file.get(name);
-          map.put(name, view);
-          if (!view.dtype().isFloatingPoint()) continue;
-          Tensor t = TorchTensors.keep(torch.empty(view.shape(), new TensorOptions(TorchTensors.scalarType(view.dtype())),
-              new MemoryFormatOptional()));
-          loaded.put(name, t);
-          ByteBuffer bytes = new BytePointer(t.data_ptr()).capacity(view.byteSize()).asBuffer();
-          file.readInto(channel, name, bytes);
-          requireFinite(st, name, new RawTensor(view.dtype(), view.shape(), bytes));
-        }
-      } catch (IOException | RuntimeException e) {
-        for (Tensor t : loaded.values()) t.close();
-        throw e;
-      }
-      return new StateDict(st.toString(), map, loaded);
+      Map<String, Long> offsets = new LinkedHashMap<>();
+      for (String name : file.names()) offsets.put(name, file.offset(name));
+      return load(st, file.tensors(), offsets);
     }
     Path bin = modelDir.resolve(PYTORCH_BIN);
     if (Files.isRegularFile(bin)) {
-      Map<String, RawTensor> map = TorchPickleReader.read(bin);
-      for (Map.Entry<String, RawTensor> e : map.entrySet()) requireFinite(bin, e.getKey(), e.getValue());
-      return new StateDict(bin.toString(), map);
+      Map<String, Long> offsets = new LinkedHashMap<>();
+      Map<String, RawTensor> map = TorchPickleReader.read(bin, offsets);
+      return load(bin, map, offsets);
     }
     throw new NoSuchFileException(modelDir + ": no " + SAFETENSORS + " or " + PYTORCH_BIN + " in the model folder");
+  }
+
+  /**
+   * The floating-point tensors whose bytes lie contiguous in {@code file} at {@code offsets} are read with positional
+   * reads straight into LibTorch memory, never through the mapping, so each weight is resident once; the others
+   * (integers, or tensors a torch.save archive holds compressed, big-endian or strided) stay as read. Every
+   * floating-point tensor is checked for NaN and infinities.
+   */
+  private static StateDict load(Path file, Map<String, RawTensor> views, Map<String, Long> offsets) throws IOException {
+    Map<String, Tensor> loaded = new LinkedHashMap<>();
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+      for (Map.Entry<String, RawTensor> e : views.entrySet()) {
+        String name = e.getKey();
+        RawTensor view = e.getValue();
+        Long at = offsets.get(name);
+        if (!view.dtype().isFloatingPoint() || at == null) {
+          if (view.dtype().isFloatingPoint()) requireFinite(file, name, view);
+          continue;
+        }
+        Tensor t = TorchTensors.keep(torch.empty(view.shape(), new TensorOptions(TorchTensors.scalarType(view.dtype())),
+            new MemoryFormatOptional()));
+        loaded.put(name, t);
+        ByteBuffer bytes = new BytePointer(t.data_ptr()).capacity(view.byteSize()).asBuffer();
+        readFully(file, channel, name, at, bytes);
+        requireFinite(file, name, new RawTensor(view.dtype(), view.shape(), bytes.rewind()));
+      }
+    } catch (IOException | RuntimeException e) {
+      for (Tensor t : loaded.values()) t.close();
+      throw e;
+    }
+    return new StateDict(file.toString(), views, loaded);
+  }
+
+  private static void readFully(Path file, FileChannel channel, String name, long at, ByteBuffer dst) throws IOException {
+    while (dst.hasRemaining()) {
+      if (channel.read(dst, at + dst.position()) < 0) {
+        throw new MalformedFileException(file, "ended while reading tensor '" + name + "': the file was truncated "
+            + "after it was opened");
+      }
+    }
   }
 
   /**

@@ -41,6 +41,64 @@ class TorchPickleReaderTest {
   }
 
   @Test
+  void storedStoragesAreMappedAndTheirFileOffsetsHoldEachTensorsBytes() throws IOException {
+    Path file = FIXTURES.resolve("pytorch_model.bin");
+    Map<String, Long> offsets = new java.util.HashMap<>();
+    Map<String, RawTensor> bin = TorchPickleReader.read(file, offsets);
+    // torch.save stores every storage uncompressed and little-endian: every tensor has its place in the file
+    assertThat(offsets.keySet()).containsExactlyInAnyOrderElementsOf(bin.keySet());
+    byte[] whole = Files.readAllBytes(file);
+    for (Map.Entry<String, RawTensor> e : bin.entrySet()) {
+      int at = Math.toIntExact(offsets.get(e.getKey()));
+      byte[] expected = e.getValue().toByteArray();
+      assertThat(java.util.Arrays.copyOfRange(whole, at, at + expected.length)).as(e.getKey()).isEqualTo(expected);
+      assertThat(e.getValue().data().isDirect()).as("%s is mapped, not on the heap", e.getKey()).isTrue();
+    }
+  }
+
+  @Test
+  void storagesAreFoundThroughAZip64Directory() throws IOException {
+    // more than 65,535 entries: the end record defers to the zip64 one for the count, size and offset
+    byte[] pickle = new PickleBuilder().proto(2).orderedDict().mark()
+        .str("w").tensor("FloatStorage", "0", 3, 0, new long[] {3}, new long[] {1})
+        .setItems().stop().bytes();
+    Path file = dir.resolve("many.bin");
+    try (java.util.zip.ZipOutputStream zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(file))) {
+      zip.setMethod(ZipEntry.STORED);
+      stored(zip, "archive/data.pkl", pickle);
+      for (int i = 0; i < 65_600; i++) stored(zip, "archive/padding/" + i, new byte[0]);
+      stored(zip, "archive/data/0", floats(7, 8, 9));
+    }
+    Map<String, Long> offsets = new java.util.HashMap<>();
+    assertThat(TorchPickleReader.read(file, offsets).get("w").toFloatArray()).containsExactly(7, 8, 9);
+    int at = Math.toIntExact(offsets.get("w"));
+    assertThat(java.util.Arrays.copyOfRange(Files.readAllBytes(file), at, at + 12)).isEqualTo(floats(7, 8, 9));
+  }
+
+  private static void stored(java.util.zip.ZipOutputStream zip, String name, byte[] bytes) throws IOException {
+    ZipEntry e = new ZipEntry(name);
+    e.setSize(bytes.length);
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(bytes);
+    e.setCrc(crc.getValue());
+    zip.putNextEntry(e);
+    zip.write(bytes);
+    zip.closeEntry();
+  }
+
+  @Test
+  void compressedStoragesAreReadAndHaveNoFileOffset() throws IOException {
+    byte[] pickle = new PickleBuilder().proto(2).orderedDict().mark()
+        .str("w").tensor("FloatStorage", "0", 3, 0, new long[] {3}, new long[] {1})
+        .setItems().stop().bytes();
+    Path file = TorchArchives.write(dir.resolve("deflated.bin"), "archive", pickle, Map.of("0", floats(1, 2, 3)), null,
+        ZipEntry.DEFLATED);
+    Map<String, Long> offsets = new java.util.HashMap<>();
+    assertThat(TorchPickleReader.read(file, offsets).get("w").toFloatArray()).containsExactly(1, 2, 3);
+    assertThat(offsets).isEmpty();
+  }
+
+  @Test
   void handMadeStateDictWithOffsetsAndSharedStorage() throws IOException {
     // one storage of 6 floats; 'head' is elements 0..3 as [2, 2], 'tail' is elements 4..5 as [2]
     byte[] pickle = new PickleBuilder().proto(2).orderedDict().mark()
