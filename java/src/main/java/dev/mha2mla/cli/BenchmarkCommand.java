@@ -54,11 +54,11 @@ final class BenchmarkCommand implements Callable<Integer> {
 
   @Option(names = "--attention", defaultValue = "native", paramLabel = "native|torch",
       description = "Attention by the fused native kernels or by LibTorch operations. Default: ${DEFAULT-VALUE}.")
-  String attention;
+  AttentionBackend attention;
 
   @Option(names = "--latent-form", defaultValue = "expanded", paramLabel = "expanded|absorbed",
       description = "MLA models only: rebuild K/V (best for full utterances) or attend over the latent. Default: ${DEFAULT-VALUE}.")
-  String latentForm;
+  LatentAttention.Form latentForm;
 
   @Option(names = "--no-ceilings", negatable = false,
       description = "Skip measuring the machine's copy bandwidth and matmul rate (about 2 s).")
@@ -69,17 +69,13 @@ final class BenchmarkCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    LatentAttention.Form form = switch (latentForm) {
-      case "expanded" -> LatentAttention.Form.EXPANDED;
-      case "absorbed" -> LatentAttention.Form.ABSORBED;
-      default -> throw Usage.error(spec, "--latent-form must be expanded or absorbed, got '" + latentForm + "'");
-    };
+    LatentAttention.Form form = latentForm;
     Usage.require(spec, threads >= 0, "--threads must be 0 (all cores) or more, got " + threads);
     for (double s : seconds) Usage.require(spec, s > 0 && s <= 3600, "--seconds: each length must be in (0, 3600] s, got " + s);
     Usage.require(spec, repeats >= 1, "--repeats must be at least 1, got " + repeats);
     String deviceName = device.name();
     ModelBenchmark.Options options = Usage.check(spec, () -> new ModelBenchmark.Options(deviceName, seconds, batchSize, warmup,
-        repeats, threads, AttentionBackend.parse(attention), form, !noCeilings));
+        repeats, threads, attention, form, !noCeilings));
     Path target = out != null ? out : Path.of(model.toAbsolutePath().normalize().getFileName() + "_benchmark.json");
     BenchmarkReport report = new ModelBenchmark(options, s -> System.err.println("benchmark: " + s)).run(model);
     Json.write(target, report);

@@ -48,7 +48,7 @@ final class ConvertCommand implements Callable<Integer> {
 
   @Option(names = "--method", defaultValue = "joint", paramLabel = "joint|split",
       description = "joint: one SVD of [Wk; Wv]; split: separate SVDs of Wk and Wv with R/2 each. Default: ${DEFAULT-VALUE}.")
-  String method;
+  ConversionMethod method;
 
   @Option(names = "--whiten", description = "Factor W C^1/2 with C the attention-input covariance on --calibration audio.")
   boolean whiten;
@@ -94,7 +94,7 @@ final class ConvertCommand implements Callable<Integer> {
     Usage.require(spec, latentDim == null || latentDim >= 1, "--latent-dim must be at least 1, got " + latentDim);
     Usage.require(spec, latentDim == null || cacheBudget == null, "give --latent-dim or --cache-budget, not both");
     String deviceName = device.name();
-    ConversionMethod m = Usage.check(spec, () -> ConversionMethod.parse(method));
+    ConversionMethod m = method;
     int r = latentDim != null ? latentDim : ConformerConfig.read(model.resolve("config.json")).defaultLatentDim();
     ConversionOptions options = Usage.check(spec, () -> ConversionOptions.builder(r, m).whiten(whiten).balance(!noBalance)
         .ridge(ridge).svdDevice(deviceName).float64Svd(precision.equals("float64")).calibration(calibration)

@@ -120,7 +120,7 @@ final class FinetuneCommand implements Callable<Integer> {
       description = "attention: every self-attention parameter; latent: only kv_down/k_up/v_up; encoder: everything "
           + "after the convolutional feature encoder; all: everything (default: attention; with --streaming: "
           + "encoder).")
-  String scope;
+  TrainScope scope;
 
   @Option(names = "--streaming", description = "Chunk-aware training: the model learns to stream at every size of --chunks.")
   boolean streaming;
@@ -175,7 +175,7 @@ final class FinetuneCommand implements Callable<Integer> {
           .train(train).valid(valid).out(out)
           .epochs(epochs).maxSteps(maxSteps).stopAfterSteps(stopAfter).batchSize(batchSize)
           .learningRate(lr).warmupSteps(warmup).patience(patience).evalEvery(evalEvery).checkpointEvery(checkpointEvery)
-          .scope(scope == null ? null : TrainScope.parse(scope)).device(device.name()).seed(seed).resume(resume)
+          .scope(scope).device(device.name()).seed(seed).resume(resume)
           .optimizer(new AdamW.Settings(0.9, 0.999, 1e-8, weightDecay)).maxGradNorm(maxGradNorm)
           .specAugment(!noSpecAugment).streaming(streamingOptions()).allowOutsidePaths(outsidePaths.allowed)
           .build();

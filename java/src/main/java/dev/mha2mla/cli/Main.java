@@ -37,6 +37,7 @@ public final class Main {
     dev.mha2mla.io.RunInfo.setCommandLine(java.util.List.of(args));
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler(new CliErrors());
+    cli.setCaseInsensitiveEnumValuesAllowed(true);  // --method joint, --train-scope encoder, ...
     return cli.execute(args);
   }
 }

@@ -59,8 +59,8 @@ final class PipelineCommand implements Callable<Integer> {
       + "recovers most of it).")
   Double cacheBudget;
 
-  @Option(names = "--method", defaultValue = "joint", paramLabel = "joint|split", description = "SVD method (default: ${DEFAULT-VALUE}).")
-  String method;
+  @Option(names = "--method", defaultValue = "joint", paramLabel = "joint|split", description = "SVD method (default: joint).")
+  ConversionMethod method;
 
   @Option(names = "--whiten", description = "Whitened SVD, calibrated on the training data.")
   boolean whiten;
@@ -119,7 +119,7 @@ final class PipelineCommand implements Callable<Integer> {
     Path out = results != null ? results
         : Path.of("results", "pipeline_" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss")));
     PipelineOptions.Builder b = PipelineOptions.builder(p, source, out).train(train).valid(valid).test(test)
-        .latentDim(latentDim).method(Usage.check(spec, () -> ConversionMethod.parse(method))).whiten(whiten)
+        .latentDim(latentDim).method(method).whiten(whiten)
         .device(device.name()).seed(seed).streamChunks(Usage.check(spec, () -> parseChunks(streamChunks)))
         .leftContext(leftContext);
     if (cacheBudget != null) b.cacheBudget(cacheBudget);

@@ -41,7 +41,7 @@ final class TranscribeCommand implements Callable<Integer> {
 
   @Option(names = "--attention", defaultValue = "native", paramLabel = "native|torch",
       description = "Attention by the fused native kernels or by LibTorch operations (the HuggingFace way). Default: ${DEFAULT-VALUE}.")
-  String attention;
+  AttentionBackend attention;
 
   @Option(names = "--batch-size", defaultValue = "1", paramLabel = "B",
       description = "Files per forward pass; >1 pads and masks like HuggingFace (logits near padding change). Default: ${DEFAULT-VALUE}.")
@@ -66,7 +66,7 @@ final class TranscribeCommand implements Callable<Integer> {
     Usage.require(spec, batchSize >= 1, "--batch-size must be at least 1, got " + batchSize);
     String deviceName = device.name();
     List<float[]> samples = new ArrayList<>();
-    AttentionBackend backend = Usage.check(spec, () -> AttentionBackend.parse(attention));
+    AttentionBackend backend = attention;
     try (SpeechRecognizer asr = SpeechRecognizer.open(model, deviceName)) {
       asr.model().setAttentionBackend(backend);
       int rate = asr.normalizer().samplingRate();

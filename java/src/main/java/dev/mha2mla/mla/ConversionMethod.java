@@ -7,14 +7,6 @@ public enum ConversionMethod {
   /** Separate SVDs of Wk and Wv, r/2 values each (the comparison point); stored in the same latent layout. */
   SPLIT;
 
-  public static ConversionMethod parse(String s) {
-    return switch (s.toLowerCase(java.util.Locale.ROOT)) {
-      case "joint" -> JOINT;
-      case "split" -> SPLIT;
-      default -> throw new IllegalArgumentException("--method must be joint or split, got '" + s + "'");
-    };
-  }
-
   /** Largest latent size that still adds information: rank [Wk; Wv] <= d for joint, d + d for split. */
   public long maxLatentDim(long hidden) {
     return this == JOINT ? hidden : 2 * hidden;

@@ -11,14 +11,6 @@ public enum AttentionBackend {
   /** LibTorch operations, the HuggingFace way (materialised scores); differentiable. */
   TORCH;
 
-  public static AttentionBackend parse(String s) {
-    return switch (s) {
-      case "native" -> NATIVE;
-      case "torch" -> TORCH;
-      default -> throw new IllegalArgumentException("--attention must be native or torch, got '" + s + "'");
-    };
-  }
-
   /** NATIVE where the kernels loaded, else TORCH. */
   public static AttentionBackend defaultBackend() {
     return FusedAttention.available() ? NATIVE : TORCH;

@@ -31,14 +31,6 @@ public enum TrainScope {
     };
   }
 
-  public static TrainScope parse(String text) {
-    try {
-      return valueOf(text.trim().toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--train-scope must be attention, latent, encoder or all, got '" + text + "'");
-    }
-  }
-
   public String cliName() {
     return name().toLowerCase(Locale.ROOT);
   }

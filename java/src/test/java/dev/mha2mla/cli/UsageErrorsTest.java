@@ -50,6 +50,10 @@ class UsageErrorsTest {
     add(c, "--count", "synth", "--out", out, "--count", "0", "--seed", "1");
     add(c, "--vocabulary-size", "synth", "--out", out, "--count", "10", "--seed", "1", "--vocabulary-size", "0");
     add(c, "--batch-size", "finetune", "--model", model, "--train", audio, "--valid", audio, "--out", out, "--batch-size", "0");
+    add(c, "--train-scope", "finetune", "--model", model, "--train", audio, "--valid", audio, "--out", out, "--train-scope",
+        "heads");
+    add(c, "--latent-form", "benchmark", "--model", model, "--latent-form", "folded");
+    add(c, "--attention", "transcribe", "--model", model, "--attention", "cuda", audio);
     add(c, "--lr", "finetune", "--model", model, "--train", audio, "--valid", audio, "--out", out, "--lr", "-1");
     add(c, "--chunks", "finetune", "--model", model, "--train", audio, "--valid", audio, "--out", out, "--streaming",
         "--chunks", "0,4");
