@@ -57,7 +57,9 @@ public final class ForwardProfile {
       int frames = (int) m.featureEncoder().frames(samples);
       System.out.printf("%s, %s s (%d frames), %d thread(s); ms per pass, mean of %d passes after one warm-up%n",
           args[0], args[1], frames, threads, passes - 1);
-      stages.forEach((k, v) -> System.out.printf("  %-34s %9.1f%n", k, v.stream().mapToDouble(d -> d).sum() / (passes - 1)));
+      // per stage: the mean over the timed passes of its summed milliseconds
+      int timed = passes - 1;
+      stages.forEach((k, v) -> System.out.printf("  %-34s %9.1f%n", k, v.stream().mapToDouble(d -> d).sum() / timed));
       long d = m.config().hiddenSize();
       long f = m.config().intermediateSize();
       System.out.println("torch.linear alone, median of 15:");
