@@ -2,6 +2,7 @@ package dev.mha2mla.cli;
 
 import dev.mha2mla.eval.bench.BenchmarkReport;
 import dev.mha2mla.eval.bench.ModelBenchmark;
+import dev.mha2mla.io.BlasKernels;
 import dev.mha2mla.io.Json;
 import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.ConformerConfig;
@@ -82,6 +83,9 @@ final class BenchmarkCommand implements Callable<Integer> {
     System.out.printf("%s (%s%s, %d layers) on %s, %s threads, batch %d%n", model, report.attentionType(),
         report.latentDims() == null ? "" : " r=" + ConformerConfig.MlaSettings.describe(report.latentDims()), report.layers(),
         deviceName, report.adaptiveThreads() ? "up to " + report.threads() + " (the free cores)" : report.threads(), batchSize);
+    System.out.println("  OpenBLAS kernels: " + report.run().blasKernels());
+    String blasAdvice = BlasKernels.advice();
+    if (blasAdvice != null && deviceName.equals("cpu")) System.err.println("benchmark: note: " + blasAdvice);
     System.out.println("  audio s   frames   median s    IQR s     RTF   ms per audio s   peak RSS MB  threads");
     for (BenchmarkReport.Length l : report.lengths()) {
       System.out.printf("  %7.2f  %7d  %9.4f  %7.4f  %6.4f  %15.1f  %12s  %7d%n", l.audioSeconds(), l.frames(), l.medianSeconds(),

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
  * Where and how a result was produced; every JSON file the tool writes carries one.
  *
  * @param commandLine the mha2mla arguments, or the caller's description when used as a library
+ * @param blasKernels the kernel set OpenBLAS runs LibTorch's float32 matrix products with, and who chose it
  */
 public record RunInfo(
     String createdAt,
@@ -22,6 +23,7 @@ public record RunInfo(
     String libtorchVersion,
     String os,
     String cpu,
+    String blasKernels,
     int cpuCores,
     long memoryBytes,
     String device) {
@@ -41,7 +43,7 @@ public record RunInfo(
     String version = RunInfo.class.getPackage().getImplementationVersion();
     return new RunInfo(Instant.now().toString(), currentCommandLine, headCommit(), version == null ? "development" : version,
         System.getProperty("java.version"), "2.10.0 (org.bytedeco:pytorch 2.10.0-1.5.13)",
-        System.getProperty("os.name") + " " + System.getProperty("os.version"), cpuModel(),
+        System.getProperty("os.name") + " " + System.getProperty("os.version"), cpuModel(), BlasKernels.describe(),
         Runtime.getRuntime().availableProcessors(), memory, device);
   }
 

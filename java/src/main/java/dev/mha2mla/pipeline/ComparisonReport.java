@@ -83,9 +83,9 @@ public final class ComparisonReport {
     sb.append(String.format(Locale.ROOT, "Source model: `%s`%nTest data: `%s` (%d utterances, %.1f s of audio)%n",
         conversion.path("source_model").asText(), wer[0].path("dataset").asText(), wer[0].path("utterance_count").asInt(),
         wer[0].path("audio_seconds").asDouble()));
-    sb.append(String.format(Locale.ROOT, "Machine: %s, %d cores, device %s; Java %s; LibTorch %s; commit %s%n",
+    sb.append(String.format(Locale.ROOT, "Machine: %s, %d cores, device %s; Java %s; LibTorch %s; OpenBLAS kernels %s; commit %s%n",
         run.path("cpu").asText(), run.path("cpu_cores").asInt(), run.path("device").asText(), run.path("java_version").asText(),
-        run.path("libtorch_version").asText(), run.path("git_commit").asText()));
+        run.path("libtorch_version").asText(), run.path("blas_kernels").asText("unknown"), run.path("git_commit").asText()));
     sb.append("Command: `").append(run.path("command_line").asText()).append("`\n\n");
     JsonNode sources = Json.MAPPER.readTree(dir.resolve("data").resolve(Pipeline.DATA_SOURCES).toFile());
     sb.append("Data sources: train `").append(sources.path("train").asText()).append("`, test `")
