@@ -65,8 +65,9 @@ public final class BlasKernels {
    */
   public static String advice() {
     String pinned = System.getenv(VARIABLE);
-    if (pinned == null || !belowCpu(inUse(), cpuFlags())) return null;
-    return "OpenBLAS runs its " + inUse() + " kernels because " + VARIABLE + "=" + pinned + " is set, on a CPU with"
+    String kernels = inUse();
+    if (pinned == null || !belowCpu(kernels, cpuFlags())) return null;
+    return "OpenBLAS runs its " + kernels + " kernels because " + VARIABLE + "=" + pinned + " is set, on a CPU with"
         + " AVX-512: matrix products run slower than with OpenBLAS's own choice (unset " + VARIABLE + " for it)";
   }
 
