@@ -1,5 +1,6 @@
 package dev.mha2mla.benchmarks;
 
+import dev.mha2mla.io.RunInfo;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -24,9 +25,10 @@ final class ResultsMarkdown {
 
   private String body(List<String> notes, List<String> commands, List<String> plots, String findings) {
     md.append("# mha2mla benchmark results (profile `").append(s.profile()).append("`)\n\n");
-    md.append(String.format(Locale.ROOT, "Machine: %s, %d cores, %.1f GiB; %s; Java %s, LibTorch %s, OpenBLAS kernels %s; created %s.%n%n",
+    md.append(String.format(Locale.ROOT, "Machine: %s, %d cores, %.1f GiB; %s; Java %s, LibTorch %s, OpenBLAS kernels %s; environment: %s; created %s.%n%n",
         s.run().cpu(), s.run().cpuCores(), s.run().memoryBytes() / 1073741824.0, s.run().os(), s.run().javaVersion(),
-        s.run().libtorchVersion(), s.run().blasKernels() == null ? "unknown" : s.run().blasKernels(), s.run().createdAt()));
+        s.run().libtorchVersion(), s.run().blasKernels() == null ? "unknown" : s.run().blasKernels(),
+        RunInfo.describe(s.run().environment()), s.run().createdAt()));
     for (String n : notes) md.append("- ").append(n).append('\n');
     md.append("\nTimes are medians over the timed calls (JMH sample mode); `±x%` is half the interquartile range relative to "
         + "the median, `IQR` the whole range relative to the median. Ratios compare cases measured in the same run. Full numbers: "

@@ -4,6 +4,7 @@ import dev.mha2mla.eval.bench.BenchmarkReport;
 import dev.mha2mla.eval.bench.ModelBenchmark;
 import dev.mha2mla.io.BlasKernels;
 import dev.mha2mla.io.Json;
+import dev.mha2mla.io.RunInfo;
 import dev.mha2mla.model.AttentionBackend;
 import dev.mha2mla.model.ConformerConfig;
 import dev.mha2mla.model.LatentAttention;
@@ -84,6 +85,7 @@ final class BenchmarkCommand implements Callable<Integer> {
         report.latentDims() == null ? "" : " r=" + ConformerConfig.MlaSettings.describe(report.latentDims()), report.layers(),
         deviceName, report.adaptiveThreads() ? "up to " + report.threads() + " (the free cores)" : report.threads(), batchSize);
     System.out.println("  OpenBLAS kernels: " + report.run().blasKernels());
+    System.out.println("  environment: " + RunInfo.describe(report.run().environment()));
     String blasAdvice = BlasKernels.advice();
     if (blasAdvice != null && deviceName.equals("cpu")) System.err.println("benchmark: note: " + blasAdvice);
     System.out.println("  audio s   frames   median s    IQR s     RTF   ms per audio s   peak RSS MB  threads");

@@ -28,6 +28,12 @@ import org.bytedeco.pytorch.global.torch;
 public final class ConformerCtcModel implements HasWeights, AutoCloseable {
   public static final String PREFIX = "wav2vec2_conformer.";
 
+  static {
+    // NNPACK serves only batches of 16 or more; on CPUs where it cannot initialise, LibTorch's availability check
+    // warns on every convolution, so it is off before the first one
+    torch.globalContext().setUserEnabledNNPACK(false);
+  }
+
   private final ConformerConfig config;
   private final FeatureEncoder featureEncoder;
   private final LayerNorm projectionNorm;

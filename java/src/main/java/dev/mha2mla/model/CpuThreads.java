@@ -13,7 +13,9 @@ import org.bytedeco.pytorch.global.torch;
  * (the same OpenMP runtime) and OpenBLAS's own pthreads, which LibTorch's matrix products run on and which
  * {@code torch.set_num_threads} leaves alone. Left at their defaults, the OpenMP and OpenBLAS pools each
  * start one thread per core and wait for each other's cores; giving all three the same count is what every
- * entry point (recognizer, trainer, benchmarks) does before its first tensor operation.
+ * entry point (recognizer, trainer, benchmarks) does before its first tensor operation. OpenBLAS's workers also spin
+ * for 2^{@code OPENBLAS_THREAD_TIMEOUT} cycles after each product (2^28 unless set; read when the library loads) on
+ * the cores the OpenMP threads need next; the launcher sets 2^4.
  *
  * <p>With {@link #configureAdaptive()} the pools follow the machine's load: before each
  * pass ({@link #adapt()}) they are set to the cores other processes left free over the last interval (at least

@@ -6,12 +6,15 @@ import dev.mha2mla.eval.EditCounts;
 import dev.mha2mla.eval.bench.Timing;
 import dev.mha2mla.io.AtomicFiles;
 import dev.mha2mla.io.Json;
+import dev.mha2mla.io.RunInfo;
 import dev.mha2mla.model.ConformerConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
@@ -83,9 +86,12 @@ public final class ComparisonReport {
     sb.append(String.format(Locale.ROOT, "Source model: `%s`%nTest data: `%s` (%d utterances, %.1f s of audio)%n",
         conversion.path("source_model").asText(), wer[0].path("dataset").asText(), wer[0].path("utterance_count").asInt(),
         wer[0].path("audio_seconds").asDouble()));
-    sb.append(String.format(Locale.ROOT, "Machine: %s, %d cores, device %s; Java %s; LibTorch %s; OpenBLAS kernels %s; commit %s%n",
+    Map<String, String> environment = new LinkedHashMap<>();
+    run.path("environment").fields().forEachRemaining(e -> environment.put(e.getKey(), e.getValue().asText()));
+    sb.append(String.format(Locale.ROOT, "Machine: %s, %d cores, device %s; Java %s; LibTorch %s; OpenBLAS kernels %s; environment: %s; commit %s%n",
         run.path("cpu").asText(), run.path("cpu_cores").asInt(), run.path("device").asText(), run.path("java_version").asText(),
-        run.path("libtorch_version").asText(), run.path("blas_kernels").asText("unknown"), run.path("git_commit").asText()));
+        run.path("libtorch_version").asText(), run.path("blas_kernels").asText("unknown"), RunInfo.describe(environment),
+        run.path("git_commit").asText()));
     sb.append("Command: `").append(run.path("command_line").asText()).append("`\n\n");
     JsonNode sources = Json.MAPPER.readTree(dir.resolve("data").resolve(Pipeline.DATA_SOURCES).toFile());
     sb.append("Data sources: train `").append(sources.path("train").asText()).append("`, test `")

@@ -11,6 +11,7 @@ import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,6 +57,12 @@ class ConformerCtcModelFixtureTest {
       compared++;
     }
     assertThat(compared).as("tensors compared under " + prefix).isGreaterThanOrEqualTo(10);
+  }
+
+  @Test
+  void aLoadedModelHasNnpackSwitchedOff() {
+    // LibTorch enables NNPACK by default; its availability check warns on every convolution where it cannot start
+    assertThat(torch.globalContext().userEnabledNNPACK()).isFalse();
   }
 
   @Test
