@@ -36,7 +36,14 @@ def main():
     a = p.parse_args()
     if a.threads < 1 or a.warmup < 0 or a.repeats < 1:
         p.error("--threads and --repeats must be at least 1, --warmup at least 0")
-    seconds = [float(s) for s in a.seconds.split(",")]
+    try:
+        seconds = [float(s) for s in a.seconds.split(",")]
+    except ValueError:
+        p.error(f"--seconds: comma-separated numbers expected, got {a.seconds!r}")
+    if any(not 0 < s <= 3600 for s in seconds):
+        p.error(f"--seconds: each length must be in (0, 3600] s, got {a.seconds}")
+    if not os.path.isfile(os.path.join(a.model, "config.json")):
+        p.error(f"--model {a.model}: no config.json there")
     torch.set_num_threads(a.threads)
     # batch 1 never takes NNPACK's path; on CPUs it cannot initialise, its check warns on every convolution
     torch.backends.nnpack.set_flags(False)
