@@ -42,16 +42,34 @@ public record WaveformStatistics(double mean, double std) {
     private double sum;
     private double sumOfSquares;
 
+    /** Adds one utterance: its own sums first, so that a set split over processes sums to the same bits. */
     public void add(float[] samples) {
-      for (float s : samples) {
-        sum += s;
-        sumOfSquares += (double) s * s;
+      double s = 0;
+      double q = 0;
+      for (float x : samples) {
+        s += x;
+        q += (double) x * x;
       }
-      count += samples.length;
+      add(samples.length, s, q);
+    }
+
+    /** Adds the sums of {@code count} samples measured elsewhere (as {@link #add(float[])} would have). */
+    public void add(long count, double sum, double sumOfSquares) {
+      this.count += count;
+      this.sum += sum;
+      this.sumOfSquares += sumOfSquares;
     }
 
     public long count() {
       return count;
+    }
+
+    public double sum() {
+      return sum;
+    }
+
+    public double sumOfSquares() {
+      return sumOfSquares;
     }
 
     /** The statistics of every sample added; fails if there were none or all were equal. */

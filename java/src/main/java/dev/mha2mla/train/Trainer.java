@@ -1,5 +1,6 @@
 package dev.mha2mla.train;
 
+import dev.mha2mla.data.Dataset;
 import dev.mha2mla.data.Datasets;
 import dev.mha2mla.data.TrainingWords;
 import dev.mha2mla.distributed.Group;
@@ -34,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
 import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
@@ -93,6 +95,10 @@ public final class Trainer {
   /** Runs (or, with {@code resume}, continues) training until the last step, early stopping or the pause step. */
   public TrainingResult run(TrainingListener listener) throws IOException {
     try (CpuThreads.Pinned pinned = CpuThreads.pin(); Session session = new Session(listener)) {
+      // the data is read between two agreements: a rank fails before it (model, folders, listings) or after it
+      // (settings, fingerprints) in step with the others, and a bad utterance fails every rank through the exchange
+      group.agree("opening the model and data", session::open);
+      session.prepareData();
       group.agree("starting the run", session::setUp);
       return session.run();
     } catch (IOException | RuntimeException e) {
@@ -144,6 +150,8 @@ public final class Trainer {
     private String source;
     private final Map<String, Tensor> trainable = new LinkedHashMap<>();
     private String frozenChecksum;
+    private Dataset train;
+    private Dataset valid;
     private TrainingData trainData;
     // every word the written model was trained on, where its whole history is known (from scratch, or a source
     // folder that records its own); null otherwise
@@ -178,10 +186,10 @@ public final class Trainer {
     }
 
     /**
-     * Everything before the first update: the output folder claimed (rank 0), the checkpoint read, model and data
-     * loaded and checked, the state restored. Returns what every rank of a run must agree on.
+     * The output folder claimed (rank 0), the checkpoint read, the model loaded, the data sets listed and checked
+     * for transcripts. Returns what every rank of a run must agree on before the audio is read: the listings.
      */
-    Map<String, String> setUp() throws IOException {
+    Map<String, String> open() throws IOException {
       if (options.streaming() != null) checkStreamable();
       if (writes()) {
         claimOutput();
@@ -189,7 +197,20 @@ public final class Trainer {
         checkpoint = Checkpoint.readWithoutRecovery(out);
       }
       loadModel();
-      prepareData();
+      train = Datasets.open(options.train(), options.allowOutsidePaths());
+      TrainingData.check("--train", train);
+      valid = Datasets.open(options.valid(), options.allowOutsidePaths());
+      TrainingData.check("--valid", valid);
+      if (group.isSingle()) return Map.of();
+      return Map.of("--train listing (ids and transcripts)", TrainingData.listing(train),
+          "--valid listing (ids and transcripts)", TrainingData.listing(valid));
+    }
+
+    /**
+     * Everything else before the first update: the trained weights chosen, the schedule planned, the state
+     * restored. Returns what every rank of a run must agree on.
+     */
+    Map<String, String> setUp() throws IOException {
       if (options.streaming() != null) foldForStreaming();
       selectTrainable();
       planSchedule();
@@ -342,20 +363,25 @@ public final class Trainer {
       return out;
     }
 
-    private void prepareData() throws IOException {
+    /** Reads and checks the audio of both sets: this rank its share, the rest through the exchange. */
+    void prepareData() throws IOException {
       CtcLabels labels = new CtcLabels(vocabulary);
       // a streaming run reads raw samples: its fixed normalisation is folded into the model (foldForStreaming)
       AudioNormalizer reading = options.streaming() != null ? normalizer.withoutNormalization() : normalizer;
-      var train = Datasets.open(options.train(), options.allowOutsidePaths());
       trainData = TrainingData.prepare("--train", train, labels, model.featureEncoder(), reading,
-          i -> listener.preparing("--train", i + 1, train.size()));
+          progress("--train", train.size()), group);
       TrainingWords sourceWords = options.model() == null ? null : TrainingWords.read(sourceDir);
       if (options.model() == null || sourceWords != null) {
         trainedWords = TrainingWords.of(train.utterances()).union(sourceWords);
       }
-      var valid = Datasets.open(options.valid(), options.allowOutsidePaths());
       validData = TrainingData.prepare("--valid", valid, labels, model.featureEncoder(), reading,
-          i -> listener.preparing("--valid", i + 1, valid.size()));
+          progress("--valid", valid.size()), group);
+    }
+
+    // this rank reads its share of the set: the listener counts that share
+    private IntConsumer progress(String role, int utterances) {
+      int[] share = group.share(utterances);
+      return i -> listener.preparing(role, i - share[0] + 1, share[1] - share[0]);
     }
 
     /**
