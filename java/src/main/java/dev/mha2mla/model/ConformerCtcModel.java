@@ -1,6 +1,5 @@
 package dev.mha2mla.model;
 
-import dev.mha2mla.io.Malloc;
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.kernels.KeyValueCache;
 import dev.mha2mla.kernels.LatentCache;
@@ -33,8 +32,6 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
     // NNPACK serves only batches of 16 or more; on CPUs where it cannot initialise, LibTorch's availability check
     // warns on every convolution, so it is off before the first one
     torch.globalContext().setUserEnabledNNPACK(false);
-    // a pass's activations stay with malloc between passes instead of being faulted in again (see Malloc)
-    Malloc.retainFreedMemory();
   }
 
   private final ConformerConfig config;
