@@ -13,6 +13,6 @@ public class Ftz {
         AttentionBackend.NATIVE, LatentAttention.Form.EXPANDED, false);
     BenchmarkReport r = new ModelBenchmark(o, null).run(Path.of(a[1]));
     String[] st = java.nio.file.Files.readString(Path.of("/proc/self/stat")).split(" ");
-    System.out.println("RESULT ftz=" + ftz + " median=" + r.lengths().get(0).medianSeconds() + " minflt=" + st[9]);
+    System.out.println("RESULT ftz=" + ftz + " median=" + r.lengths().get(0).medianSeconds() + " minflt=" + st[9] + " " + java.nio.file.Files.readAllLines(Path.of("/proc/self/smaps_rollup")).stream().filter(l -> l.startsWith("AnonHugePages") || l.startsWith("Rss")).map(l -> l.replaceAll("\\s+", "")).toList());
   }
 }
