@@ -24,11 +24,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -343,18 +340,14 @@ public final class Trainer {
      * that is not (the pass-through ones too).
      */
     private String checksum(boolean trained) {
-      try {
-        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      return TrainingData.sha256(sha -> {
         for (Map.Entry<String, RawTensor> e : model.stateDict().entrySet()) {
           if (trainable.containsKey(e.getKey()) != trained) continue;
           RawTensor t = e.getValue();
           sha.update((e.getKey() + " " + t.dtype() + " " + Arrays.toString(t.shape()) + "\n").getBytes(StandardCharsets.UTF_8));
           sha.update(t.data());
         }
-        return HexFormat.of().formatHex(sha.digest());
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
+      });
     }
 
     private Set<String> decayed() {

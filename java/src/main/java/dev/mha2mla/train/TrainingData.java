@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 
 /**
@@ -155,16 +156,24 @@ public final class TrainingData {
    * another order) would otherwise exchange measurements of different utterances.
    */
   public static String listing(Dataset dataset) {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+    return sha256(sha -> {
       for (Utterance u : dataset.utterances()) {
         sha.update((u.id() + "\t" + u.transcript() + "\n").getBytes(StandardCharsets.UTF_8));
       }
+    });
+  }
+
+  /** The hex SHA-256 of what {@code content} feeds the digest: the fingerprints a resumed or distributed run compares. */
+  static String sha256(Consumer<MessageDigest> content) {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      content.accept(sha);
       return HexFormat.of().formatHex(sha.digest());
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
   }
+
 
   // reads this rank's share; keeps normalised audio in cache while it holds at most CACHE_SAMPLES samples
   private static Share read(List<Utterance> utterances, Group group, AudioNormalizer normalizer, float[][] cache,
@@ -269,8 +278,7 @@ public final class TrainingData {
 
   /** SHA-256 over ids, sample counts and labels: a resumed run checks it trains on the same data. */
   public String fingerprint() {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+    return sha256(sha -> {
       for (Item item : items) {
         sha.update(item.utterance().id().getBytes(StandardCharsets.UTF_8));
         sha.update((byte) 0);
@@ -279,9 +287,7 @@ public final class TrainingData {
         sha.update(Arrays.toString(item.labels()).getBytes(StandardCharsets.US_ASCII));
         sha.update((byte) '\n');
       }
-      return HexFormat.of().formatHex(sha.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    });
   }
+
 }
