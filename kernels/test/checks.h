@@ -37,6 +37,10 @@ void check_cache_mixed_sizes();
 // Streaming through CPU caches equals entry points 1 / 2 over the same windows.
 void check_streaming_cpu(const char* variant);
 
+// check_linear.cpp: entry point 4, the dense layer, against a double-precision sum.
+void check_linear_arguments();
+void check_linear_cpu();
+
 #ifdef MHA2MLA_WITH_CUDA
 // Shapes for the CUDA checks (check_relpos.cpp, check_latent.cpp).
 std::vector<Shape> cuda_relpos_shapes();

@@ -6,7 +6,8 @@
 //                           HF way: AC + BD through the relative shift, times 1/sqrt(dh), additive mask
 //                           of float32 min on padded keys, softmax, probs . V; the bfloat16 / float16 calls
 //                           against the float32 kernel on the same 16-bit values, its output rounded;
-//                           the 16-bit conversions against a search of all 16-bit values
+//                           the 16-bit conversions against a search of all 16-bit values; the dense layer
+//                           (entry point 4) against a double-precision sum
 //   kernel_check --cuda     every CUDA entry point, float32 and 16-bit, against its CPU twin on the same inputs
 //                           (one "skipped" line and exit 77, CTest's skip, when there is no GPU)
 //   kernel_check --bench    timings at the flagship sizes (d = 1024, H = 16, dh = 64, r = 512;
@@ -41,6 +42,7 @@ void check_arguments() {
     check_relpos_arguments();
     check_latent_arguments();
     check_half_arguments();
+    check_linear_arguments();
     expect(mla_set_num_threads(-1) == MLA_ERR_INVALID_ARGUMENT, "negative thread count is rejected");
     expect(mla_set_cpu_isa("sse9") == MLA_ERR_INVALID_ARGUMENT, "unknown CPU variant is rejected");
     expect(std::strcmp(mla_status_string(12345), "unknown status") == 0, "unknown status has a string");
@@ -87,6 +89,7 @@ int run_cpu_checks() {
     }
     mla_set_num_threads(0);
     check_absorption(rng);
+    check_linear_cpu();
 
     check_cache_arguments();
     check_cache_lifecycle();

@@ -7,7 +7,8 @@
  *
  * 1-2: fused attention over K/V or over the latent (whole utterances, or a chunk over dense keys), in float32,
  *      bfloat16 or float16 (the dtype argument), 2 with an optional split of the keys across GPU blocks;
- * 3: streaming caches (per-session K/V or latent cache, append a chunk, attend its queries), float32.
+ * 3: streaming caches (per-session K/V or latent cache, append a chunk, attend its queries), float32;
+ * 4: a dense layer y = x W^T + b, float32, CPU only (on a GPU LibTorch's cuBLAS products serve).
  */
 #ifndef MHA2MLA_H
 #define MHA2MLA_H
@@ -236,6 +237,16 @@ int mla_kv_cache_attend_f32(void* stream, int num_splits, void* workspace, int64
     const float* p, const int64_t* p_strides,
     const float* u, const float* w,
     float* out, const int64_t* out_strides);
+
+/* 4. Dense layer on the CPU: y = x W^T + b, float32.
+   x [M,K] with rows ldx >= K elements apart, w [N,K] contiguous (a torch Linear's weight as stored), b [N] or NULL,
+   y [M,N] with rows ldy >= N apart (overwritten; must not overlap x, w or b). Each y[m][n] is the float32 dot product
+   of row m of x and row n of w, summed in 16-, 8- or 4-lane partial sums (the CPU variant) over blocks of 1024
+   columns, plus b[n]. W is read in place, never copied: for a few hundred rows or fewer this is faster than a BLAS,
+   which packs W on every call. Threads (mla_set_num_threads) split the rows of w. Allocates nothing.
+   MLA_ERR_INVALID_ARGUMENT for M, N or K < 1, a NULL x, w or y, or ldx < K or ldy < N. */
+int mla_linear_f32(int M, int N, int K, const float* x, int64_t ldx, const float* w, const float* b, float* y,
+    int64_t ldy);
 
 #ifdef __cplusplus
 }

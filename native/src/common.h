@@ -154,6 +154,8 @@ int relpos_attention_cpu(const RelposArgsOf<Bf16>& a);
 int relpos_attention_cpu(const RelposArgsOf<F16>& a);
 int latent_attention_cpu(const LatentArgsOf<Bf16>& a);
 int latent_attention_cpu(const LatentArgsOf<F16>& a);
+int linear_cpu(int M, int N, int K, const float* x, int64_t ldx, const float* w, const float* b, float* y,
+               int64_t ldy);
 
 // Workspace of the split-keys latent kernel (mla_latent_attention with num_splits > 1), byte offsets. Split
 // partials are indexed (b * splits + split) * H * Tq + row: m and l one float each, z r floats.

@@ -1,5 +1,6 @@
 package dev.mha2mla.benchmarks;
 
+import dev.mha2mla.kernels.NativeLinear;
 import dev.mha2mla.model.ConformerCtcModel;
 import dev.mha2mla.model.CpuThreads;
 import java.nio.file.Path;
@@ -62,14 +63,15 @@ public final class ForwardProfile {
       stages.forEach((k, v) -> System.out.printf("  %-34s %9.1f%n", k, v.stream().mapToDouble(d -> d).sum() / timed));
       long d = m.config().hiddenSize();
       long f = m.config().intermediateSize();
-      System.out.println("torch.linear alone, median of 15:");
+      System.out.println("torch.linear and the native kernel (mla_linear_f32) alone, median of 15:");
       for (long[] s : new long[][] {{frames, d, f}, {frames, f, d}, {frames, d, d}, {2L * frames - 1, d, d}, {frames, d, 2 * d}}) {
         Tensor in = torch.randn(s[0], s[1]);
         Tensor w = torch.randn(s[2], s[1]);
         Tensor b = torch.randn(s[2]);
         double ms = median(() -> torch.linear(in, w, new TensorOptional(b)));
-        System.out.printf("  [%d, %d] x [%d, %d]: %.2f ms, %.1f GFLOP/s%n", s[0], s[1], s[1], s[2], ms,
-            2.0 * s[0] * s[1] * s[2] / ms / 1e6);
+        double nat = median(() -> NativeLinear.forward(in, w, b));
+        System.out.printf("  [%d, %d] x [%d, %d]: torch %.2f ms, %.1f GFLOP/s; native %.2f ms, %.1f GFLOP/s%n", s[0], s[1],
+            s[1], s[2], ms, 2.0 * s[0] * s[1] * s[2] / ms / 1e6, nat, 2.0 * s[0] * s[1] * s[2] / nat / 1e6);
       }
     }
   }

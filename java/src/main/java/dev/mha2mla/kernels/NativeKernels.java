@@ -77,6 +77,10 @@ public final class NativeKernels {
   public static native int mla_latent_attention_plan(int device, int B, int H, int Tq, int r, int Tk, int[] numSplits,
       @Cast("int64_t*") long[] workspaceBytes);
 
+  public static native int mla_linear_f32(int M, int N, int K, @Cast("const float*") Pointer x, @Cast("int64_t") long ldx,
+      @Cast("const float*") Pointer w, @Cast("const float*") Pointer b, @Cast("float*") Pointer y,
+      @Cast("int64_t") long ldy);
+
   /** The opaque {@code mla_cache*} of entry point 3; only {@link #mla_cache_destroy} frees it. */
   @Opaque
   public static class mla_cache extends Pointer {

@@ -1,6 +1,8 @@
 package dev.mha2mla.model;
 
+import dev.mha2mla.kernels.NativeLinear;
 import java.util.Map;
+import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
@@ -28,16 +30,27 @@ public final class Linear implements HasWeights {
   private static final long LARGE_WEIGHT = 256 * 1024;
 
   public Tensor forward(Tensor x) {
+    return apply(x, weight, bias);
+  }
+
+  /** y = x W^T + b for a weight held elsewhere (e.g. a 1 x 1 convolution's, viewed as [out, in]); bias may be null. */
+  public static Tensor apply(Tensor x, Tensor weight, Tensor bias) {
     long in = weight.size(1);
     long rows = x.dim() == 0 ? 0 : x.numel() / Math.max(1, x.size(-1));
+    // Up to a few hundred rows, the native kernel (W read in place) beats a BLAS that packs W on every call; it has
+    // no backward, so only where autograd is off.
+    if (rows >= 1 && rows <= NativeLinear.preferredMaxRows() && !GradMode.is_enabled()
+        && NativeLinear.accepts(x, weight, bias)) {
+      return NativeLinear.forward(x, weight, bias);
+    }
     if (rows >= 1 && rows <= FEW_ROWS && weight.numel() >= LARGE_WEIGHT && !x.is_cuda() && x.size(-1) == in) {
-      return forwardFewRows(x, rows, in);
+      return forwardFewRows(x, weight, bias, rows, in);
     }
     return bias == null ? torch.linear(x, weight) : torch.linear(x, weight, new TensorOptional(bias));
   }
 
   /** y = (W x^T)^T + b, the weight as the left operand; one row is a matrix-vector product W x. */
-  private Tensor forwardFewRows(Tensor x, long rows, long in) {
+  private static Tensor forwardFewRows(Tensor x, Tensor weight, Tensor bias, long rows, long in) {
     Tensor flat = x.reshape(rows, in);
     Tensor y = rows == 1 ? torch.mv(weight, flat.view(in)).unsqueeze(0) : torch.mm(weight, flat.t()).t();
     if (bias != null) y = y.add(bias);
