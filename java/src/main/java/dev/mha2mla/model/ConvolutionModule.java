@@ -94,9 +94,14 @@ public final class ConvolutionModule implements HasWeights {
     return new Chunk(finish(h), next);
   }
 
-  /** LayerNorm, pointwise conv to 2D channels, GLU: [B, T, D] to [B, D, T]. */
+  /**
+   * LayerNorm, pointwise conv to 2D channels, GLU: [B, T, D] to [B, D, T]. A 1 x 1 convolution is a dense layer over
+   * the channels, so it runs as one (the weight viewed as [2D, D] at each call, so that autograd reaches the stored
+   * tensor); GLU halves the channels, the last dimension here.
+   */
   private Tensor gated(Tensor x) {
-    return torch.glu(torch.conv1d(norm.forward(x).transpose(1, 2), pointwise1), 1);
+    Tensor w = pointwise1.view(pointwise1.size(0), pointwise1.size(1));
+    return torch.glu(Linear.apply(norm.forward(x), w, null), -1).transpose(1, 2);
   }
 
   /** BatchNorm, activation, pointwise conv after the depthwise conv: [B, D, T] to [B, T, D]. */
@@ -104,8 +109,7 @@ public final class ConvolutionModule implements HasWeights {
     h = torch.batch_norm(h, new TensorOptional(bnWeight), new TensorOptional(bnBias), new TensorOptional(bnMean),
         new TensorOptional(bnVar), false, 0.1, BATCH_NORM_EPS, true);
     h = activation.apply(h);
-    h = torch.conv1d(h, pointwise2);
-    return h.transpose(1, 2);
+    return Linear.apply(h.transpose(1, 2), pointwise2.view(pointwise2.size(0), pointwise2.size(1)), null);
   }
 
   /** The BatchNorm step counter, an int64 buffer the forward pass does not read (kept for saving). */
