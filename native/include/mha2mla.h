@@ -243,7 +243,8 @@ int mla_kv_cache_attend_f32(void* stream, int num_splits, void* workspace, int64
    y [M,N] with rows ldy >= N apart (overwritten; must not overlap x, w or b). Each y[m][n] is the float32 dot product
    of row m of x and row n of w, summed in 16-, 8- or 4-lane partial sums (the CPU variant) over blocks of 1024
    columns, plus b[n]. W is read in place, never copied: for a few hundred rows or fewer this is faster than a BLAS,
-   which packs W on every call. Threads (mla_set_num_threads) split the rows of w. Allocates nothing.
+   which packs W on every call. Threads (mla_set_num_threads) split the rows of w, at most one per 2^20
+   multiply-adds. Allocates nothing.
    MLA_ERR_INVALID_ARGUMENT for M, N or K < 1, a NULL x, w or y, or ldx < K or ldy < N. */
 int mla_linear_f32(int M, int N, int K, const float* x, int64_t ldx, const float* w, const float* b, float* y,
     int64_t ldy);

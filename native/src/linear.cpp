@@ -99,10 +99,14 @@ int linear_cpu(int M, int N, int K, const float* x, int64_t ldx, const float* w,
                int64_t ldy) {
     const LinearArgs a{M, N, K, x, ldx, w, b, y, ldy};
     const ColumnsFn run = for_this_cpu<ColumnsFn>(columns_baseline, columns_avx2, columns_avx512);
-    // Each thread takes a contiguous range of W rows (whole tiles of 8), so each streams its own part of W once.
+    // Each thread takes a contiguous range of W rows (whole tiles of 8), so each streams its own part of W once; and at
+    // least kMinWorkPerThread multiply-adds, as waking a sleeping OpenMP worker (OMP_WAIT_POLICY=PASSIVE) costs more
+    // than a smaller product.
     constexpr int kTile = 8;
+    constexpr int64_t kMinWorkPerThread = int64_t(1) << 20;
     const int tiles = (N + kTile - 1) / kTile;
-    const int threads = std::max(1, std::min(cpu_threads(), tiles));
+    const int64_t work = int64_t(M) * N * K;
+    const int threads = int(std::max<int64_t>(1, std::min<int64_t>({cpu_threads(), tiles, work / kMinWorkPerThread})));
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const int t = omp_get_thread_num(), n = omp_get_num_threads();

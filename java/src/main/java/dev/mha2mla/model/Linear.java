@@ -39,8 +39,7 @@ public final class Linear implements HasWeights {
     long rows = x.dim() == 0 ? 0 : x.numel() / Math.max(1, x.size(-1));
     // Up to a few hundred rows, the native kernel (W read in place) beats a BLAS that packs W on every call; it has
     // no backward, so only where autograd is off.
-    if (rows >= 1 && rows <= NativeLinear.preferredMaxRows() && !GradMode.is_enabled()
-        && NativeLinear.accepts(x, weight, bias)) {
+    if (NativeLinear.prefers(rows) && !GradMode.is_enabled() && NativeLinear.accepts(x, weight, bias)) {
       return NativeLinear.forward(x, weight, bias);
     }
     if (rows >= 1 && rows <= FEW_ROWS && weight.numel() >= LARGE_WEIGHT && !x.is_cuda() && x.size(-1) == in) {

@@ -24,9 +24,16 @@ class LinearTest {
       Tensor weight = torch.randn(256, 128), bias = torch.randn(256);
       Linear linear = new Linear(weight, bias);
       for (long rows : new long[] {1, 99, NativeLinear.preferredMaxRows()}) {
+        assertThat(NativeLinear.prefers(rows)).isTrue();
         Tensor x = torch.randn(rows, 128);
         // bit for bit the kernel's own result: its sums are in another order than OpenBLAS's
         assertThat(torch.equal(linear.forward(x), NativeLinear.forward(x, weight, bias))).isTrue();
+      }
+      // more rows stay with LibTorch
+      for (long rows : new long[] {NativeLinear.preferredMaxRows() + 1, 500}) {
+        assertThat(NativeLinear.prefers(rows)).isFalse();
+        Tensor x = torch.randn(rows, 128);
+        assertThat(torch.equal(linear.forward(x), torch.linear(x, weight, new TensorOptional(bias)))).isTrue();
       }
     }
   }
