@@ -2,8 +2,8 @@
 //
 // Each output is a dot product of a row of x and a row of W, both contiguous in K, so the kernel reads W where it
 // lies: no packed copy. A BLAS packs W into its own layout on every call (read 4NK bytes, write them, read them
-// again); with few rows of x that packing is a large part of the call (OpenBLAS, one thread, 16 MB weight:
-// 2.3 ms of a 6.7 ms call at M = 99). Here W is read once from memory, in tiles of NR rows that stay in L1 while
+// again); with few rows of x that packing is a large part of the call (OpenBLAS, one thread, 16 MB weight: its
+// time at M = 1, 2.3-3.2 ms, is a third or more of its 6.7-7.9 ms at M = 99). Here W is read once from memory, in tiles of NR rows that stay in L1 while
 // every row of x (kept in L2) passes over them.
 //
 // Loop nest, per thread over its share of the N tiles:

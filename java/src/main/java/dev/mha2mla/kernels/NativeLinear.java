@@ -17,8 +17,9 @@ public final class NativeLinear {
 
   /**
    * Rows of x up to which the kernel beat OpenBLAS's product in LibTorch on the machine it was measured on (2-core
-   * AMD EPYC, one thread, 1024 x 4096 and 4096 x 1024 weights): with AVX-512, 1.3x at 99 rows, 1.06-1.15x at 197, 0.92x at
-   * 256; with AVX2 (OpenBLAS's Haswell kernels), 1.13x at 64 rows and 1.0x at 128-197.
+   * AMD EPYC, one thread, 1024 x 4096 and 4096 x 1024 weights; benchmarks/results/flagship-memory/native-linear/
+   * standalone): with AVX-512, 1.28-1.42x at 99 rows, 1.04-1.12x at 197, 0.92-1.01x at 256; with AVX2 (OpenBLAS's
+   * Haswell kernels), 1.11x at 64 rows, 1.03x at 128 and 0.99x at 197.
    */
   public static long preferredMaxRows() {
     return PREFERRED_MAX_ROWS;

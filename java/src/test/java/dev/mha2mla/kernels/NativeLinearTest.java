@@ -70,7 +70,8 @@ class NativeLinearTest {
       assertThat(NativeLinear.accepts(torch.randn(3, 4), w, null)).isTrue();
       assertThat(NativeLinear.accepts(torch.randn(3, 5), w, null)).isFalse();
       assertThat(NativeLinear.accepts(torch.randn(3, 4).to(ScalarType.Double), w, null)).isFalse();
-      assertThat(NativeLinear.accepts(torch.randn(3, 4), w.t(), null)).isFalse();  // not [out, in] contiguous
+      Tensor strided = torch.randn(4, 8).t();  // [8, 4] like w, but not contiguous
+      assertThat(NativeLinear.accepts(torch.randn(3, 4), strided, null)).isFalse();
       assertThat(NativeLinear.accepts(torch.randn(3, 4), w, torch.randn(7))).isFalse();
       assertThatThrownBy(() -> NativeLinear.forward(torch.randn(3, 5), w, null))
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[3, 5]");

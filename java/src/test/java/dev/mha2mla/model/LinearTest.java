@@ -29,6 +29,10 @@ class LinearTest {
         // bit for bit the kernel's own result: its sums are in another order than OpenBLAS's
         assertThat(torch.equal(linear.forward(x), NativeLinear.forward(x, weight, bias))).isTrue();
       }
+      // which tells the two apart: at 99 rows the kernel's result is not torch.linear's bit for bit
+      Tensor x99 = torch.randn(99, 128);
+      assertThat(torch.equal(NativeLinear.forward(x99, weight, bias), torch.linear(x99, weight, new TensorOptional(bias))))
+          .isFalse();
       // more rows stay with LibTorch
       for (long rows : new long[] {NativeLinear.preferredMaxRows() + 1, 500}) {
         assertThat(NativeLinear.prefers(rows)).isFalse();
