@@ -128,7 +128,7 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
     checkOpen();
     CpuThreads.adapt();
     Tensor input = inputValues.to(device == null ? inputValues.device() : device, ScalarType.Float);
-    Tensor features = featureEncoder.forward(input).transpose(1, 2); // [B, T, C]
+    Tensor features = featureEncoder.forward(input).transpose(1, 2); // [B, T, C], contiguous
     if (trace != null) trace.record("extract_features_conv", features);
     long frames = features.size(1);
     long batch = features.size(0);

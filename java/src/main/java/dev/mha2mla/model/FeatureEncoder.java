@@ -4,6 +4,7 @@ import dev.mha2mla.kernels.TorchTensors;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
@@ -50,7 +51,8 @@ public final class FeatureEncoder implements HasWeights {
   public static final long PIECE_FRAMES = 1000;
 
   /**
-   * input [B, N] -> features [B, C, T]. A frame-local stack runs an input longer than {@link #PIECE_FRAMES} frames in
+   * input [B, N] -> features [B, C, T], a transposed view of channels-last storage ({@code transpose(1, 2)} of it is
+   * contiguous). A frame-local stack runs an input longer than {@link #PIECE_FRAMES} frames in
    * pieces of that many frames, each piece reading the samples of its frames' receptive fields
    * ([f0 * stride, (f1 - 1) * stride + field)), and concatenates them: every frame sees exactly the samples it sees in
    * one pass, so the result is the same up to float rounding of the convolution's own blocking.
@@ -62,7 +64,7 @@ public final class FeatureEncoder implements HasWeights {
   /** As {@link #forward(Tensor)} with pieces of {@code pieceFrames} frames. */
   Tensor forward(Tensor input, long pieceFrames) {
     long frames = frames(input.size(1));
-    if (!isFrameLocal() || frames <= pieceFrames) return forwardWhole(input);
+    if (!isFrameLocal() || frames <= pieceFrames) return forwardWhole(input).transpose(1, 2);
     long stride = totalStride();
     long field = minimumSamples();
     List<Tensor> pieces = new ArrayList<>();
@@ -71,31 +73,64 @@ public final class FeatureEncoder implements HasWeights {
       Tensor samples = input.narrow(1, f0 * stride, (f1 - f0 - 1) * stride + field);
       pieces.add(TorchTensors.scoped(() -> forwardWhole(samples)));
     }
-    return torch.cat(new TensorVector(pieces.toArray(new Tensor[0])), 2);
+    return torch.cat(new TensorVector(pieces.toArray(new Tensor[0])), 1).transpose(1, 2);
   }
 
+  /**
+   * input [B, N] -> frames [B, T, C], channels last throughout: each convolution is a sum of matrix products over its
+   * taps reading the previous layer's rows in place, and LayerNorm normalises the contiguous last dimension, so no
+   * layer transposes its activations (the first layers' are the largest tensors of a pass, C0 floats per 5 samples).
+   */
   private Tensor forwardWhole(Tensor input) {
     boolean layerNorm = config.featExtractNorm().equals("layer");
-    // the first layers' outputs are the largest tensors of a pass (C0 floats per 5 samples): each released once used
-    return TorchTensors.chain(input.unsqueeze(1), convWeights.size(), (i, x) -> convLayer(x, i, layerNorm));
+    // each layer's output released once the next has used it
+    return TorchTensors.chain(input.unsqueeze(2), convWeights.size(), (i, x) -> convLayer(x, i, layerNorm));
   }
 
   private Tensor convLayer(Tensor x, int i, boolean layerNorm) {
+    long stride = config.convStride().get(i);
+    Tensor w = convWeights.get(i);
     Tensor b = convBiases.get(i);
-    x = torch.conv1d(x, convWeights.get(i), b == null ? new TensorOptional() : new TensorOptional(b),
-        new long[] {config.convStride().get(i)}, new long[] {0}, new long[] {1}, 1);
+    if (x.size(0) == 1) {
+      x = convolve(x.squeeze(0), w, b, stride).unsqueeze(0);
+    } else {
+      Tensor[] rows = new Tensor[(int) x.size(0)];
+      for (int u = 0; u < rows.length; u++) rows[u] = convolve(x.select(0, u), w, b, stride);
+      x = torch.stack(new TensorVector(rows));
+    }
     if (layerNorm) {
-      // LayerNorm over channels: move channels last, normalise, move back
-      Tensor t = x.transpose(-2, -1);
-      t = torch.layer_norm(t, new long[] {x.size(1)}, new TensorOptional(normWeights.get(i)),
+      x = torch.layer_norm(x, new long[] {x.size(2)}, new TensorOptional(normWeights.get(i)),
           new TensorOptional(normBiases.get(i)), LayerNorm.TORCH_DEFAULT_EPS, false);
-      x = t.transpose(-2, -1);
     } else if (i == 0) {
-      // GroupNorm with as many groups as channels: each channel normalised over time alone
-      x = torch.group_norm(x, x.size(1), new TensorOptional(normWeights.get(i)),
-          new TensorOptional(normBiases.get(i)), 1e-5, false);
+      // GroupNorm with as many groups as channels: each channel normalised over time alone (on [B, C, T])
+      x = torch.group_norm(x.transpose(1, 2), x.size(2), new TensorOptional(normWeights.get(i)),
+          new TensorOptional(normBiases.get(i)), 1e-5, false).transpose(1, 2).contiguous();
     }
     return activation.apply(x);
+  }
+
+  /**
+   * conv1d(x, W, b, stride s) over one utterance, channels last: x [T, C], W [O, C, k] -> y [T', O] with
+   * y[t] = b + sum_j W[:, :, j] x[s t + j], T' = (T - k) / s + 1. With C > 1 tap j's rows x[j], x[j + s], ... are a
+   * strided view of x (row stride s C >= C), so each tap is one matrix product accumulated into y; with C = 1 the k
+   * taps of a frame are one row of length k instead.
+   */
+  static Tensor convolve(Tensor x, Tensor w, Tensor b, long s) {
+    long k = w.size(2);
+    long out = (x.size(0) - k) / s + 1;
+    if (w.size(1) == 1) {
+      Tensor taps = x.squeeze(1).unfold(0, k, s); // [T', k]
+      Tensor wk = w.view(w.size(0), k);
+      return b == null ? torch.mm(taps, wk.t()) : torch.addmm(b, taps, wk.t());
+    }
+    Tensor y = null;
+    for (long j = 0; j < k; j++) {
+      Tensor rows = x.slice(0, new LongOptional(j), new LongOptional(j + s * (out - 1) + 1), s);
+      Tensor wj = w.select(2, j).t();
+      if (y != null) y = y.addmm_(rows, wj);
+      else y = b == null ? torch.mm(rows, wj) : torch.addmm(b, rows, wj);
+    }
+    return y;
   }
 
   /**
