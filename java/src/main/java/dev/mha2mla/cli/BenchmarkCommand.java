@@ -86,6 +86,7 @@ final class BenchmarkCommand implements Callable<Integer> {
         deviceName, report.adaptiveThreads() ? "up to " + report.threads() + " (the free cores)" : report.threads(), batchSize);
     System.out.println("  OpenBLAS kernels: " + report.run().blasKernels());
     System.out.println("  environment: " + RunInfo.describe(report.run().environment()));
+    System.out.println("  malloc: " + report.run().malloc());
     String blasAdvice = BlasKernels.advice();
     if (blasAdvice != null && deviceName.equals("cpu")) System.err.println("benchmark: note: " + blasAdvice);
     System.out.println("  audio s   frames   median s    IQR s     RTF   ms per audio s   peak RSS MB  threads");

@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
  * @param blasKernels the kernel set OpenBLAS runs LibTorch's float32 matrix products with, and who chose it
  * @param environment the variables of {@link #PERFORMANCE_VARIABLES} that are set, in that order: native libraries read
  *     them when they load, and each changes speed or memory (the launcher sets three of them)
+ * @param malloc when glibc's malloc hands freed memory back to the kernel ({@link Malloc#describe()})
  */
 public record RunInfo(
     String createdAt,
@@ -29,6 +30,7 @@ public record RunInfo(
     String cpu,
     String blasKernels,
     Map<String, String> environment,
+    String malloc,
     int cpuCores,
     long memoryBytes,
     String device) {
@@ -58,7 +60,7 @@ public record RunInfo(
     return new RunInfo(Instant.now().toString(), currentCommandLine, headCommit(), version == null ? "development" : version,
         System.getProperty("java.version"), "2.10.0 (org.bytedeco:pytorch 2.10.0-1.5.13)",
         System.getProperty("os.name") + " " + System.getProperty("os.version"), cpuModel(), BlasKernels.describe(),
-        performanceVariables(System.getenv()), Runtime.getRuntime().availableProcessors(), memory, device);
+        performanceVariables(System.getenv()), Malloc.describe(), Runtime.getRuntime().availableProcessors(), memory, device);
   }
 
   /** The entries of {@code env} named in {@link #PERFORMANCE_VARIABLES}, in that order. */

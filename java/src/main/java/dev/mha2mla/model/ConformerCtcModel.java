@@ -1,5 +1,6 @@
 package dev.mha2mla.model;
 
+import dev.mha2mla.io.Malloc;
 import dev.mha2mla.io.RawTensor;
 import dev.mha2mla.kernels.KeyValueCache;
 import dev.mha2mla.kernels.LatentCache;
@@ -24,6 +25,9 @@ import org.bytedeco.pytorch.global.torch;
  * A HuggingFace {@code Wav2Vec2ConformerForCTC} in eval mode: feature encoder, feature projection,
  * conformer encoder, CTC head. Holds its weights as LibTorch tensors (native memory) until {@link #close()}.
  * An MLA-converted model is the same network with {@link LatentAttention} blocks.
+ *
+ * <p>Loading a model on the CPU whose weight tensors are all smaller than 2 MiB (the shipped models) fixes glibc's
+ * malloc thresholds for the whole process, once ({@link Malloc#retainFreedMemory()}).
  */
 public final class ConformerCtcModel implements HasWeights, AutoCloseable {
   public static final String PREFIX = "wav2vec2_conformer.";
@@ -71,6 +75,26 @@ public final class ConformerCtcModel implements HasWeights, AutoCloseable {
     }
     sd.keepAllWithPrefix(PREFIX + "encoder.pos_conv_embed.", passthrough);
     sd.finish();
+    if (fixesMalloc(device, largestWeightBytes())) Malloc.retainFreedMemory();
+  }
+
+  /** A transparent huge page: a weight tensor smaller than this gains nothing from a mapping of its own. */
+  static final long HUGE_PAGE_BYTES = 2L << 20;
+
+  /**
+   * Whether a model fixes malloc's thresholds when it loads: on the CPU, when none of its weight tensors could fill a
+   * huge page, its activations then stay with malloc from one pass to the next in every process ({@link Malloc});
+   * larger weights keep glibc's adaptive thresholds, which map them on their own, on huge pages.
+   */
+  static boolean fixesMalloc(Device device, long largestWeightBytes) {
+    return (device == null || !device.is_cuda()) && largestWeightBytes < HUGE_PAGE_BYTES;
+  }
+
+  /** Bytes of the largest weight tensor. */
+  long largestWeightBytes() {
+    long largest = 0;
+    for (Tensor t : weights().values()) largest = Math.max(largest, t.numel() * t.itemsize());
+    return largest;
   }
 
   /** Loads a model folder (config.json + model.safetensors or pytorch_model.bin) onto the CPU. */
