@@ -36,7 +36,8 @@ public final class Malloc {
   private static final String[] TUNABLES = {"glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold"};
   private static final String[] VARIABLES = {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"};
 
-  private static String state = "glibc's adaptive thresholds";
+  private static final String ADAPTIVE = "glibc's adaptive thresholds";
+  private static String state = ADAPTIVE;
 
   static {
     Loader.load();
@@ -52,12 +53,12 @@ public final class Malloc {
    * @return what now holds, as {@link #describe()} says it
    */
   public static synchronized String retainFreedMemory() {
-    if (!state.equals("glibc's adaptive thresholds")) return state;
+    if (!state.equals(ADAPTIVE)) return state;
     String fixedBy = fixedBy(System.getenv());
     if (fixedBy != null) {
       state = "as " + fixedBy + " sets it";
     } else if ("adaptive".equals(System.getProperty(PROPERTY))) {
-      state = "glibc's adaptive thresholds (-D" + PROPERTY + "=adaptive)";
+      state = ADAPTIVE + " (-D" + PROPERTY + "=adaptive)";
     } else if (mallopt(M_MMAP_THRESHOLD(), MMAP_THRESHOLD) == 1 && mallopt(M_TRIM_THRESHOLD(), TRIM_THRESHOLD) == 1) {
       state = "mmap threshold " + (MMAP_THRESHOLD >> 20) + " MiB, trim threshold " + (TRIM_THRESHOLD >> 20) + " MiB";
     } else {
