@@ -23,10 +23,12 @@ import org.bytedeco.pytorch.global.torch;
  * The cost of one update's gradient all-reduce in a data-parallel fine-tune, alone: WORLD processes on this machine
  * (loopback, Gloo, one thread each) sum tensors shaped as a model's attention parameters (what {@code finetune}
  * trains by default) with {@link Group#allReduceSum}, as the trainer does after each backward pass; rank 0 prints the
- * median, minimum and maximum over REPEATS after two warm-ups.
+ * median, minimum and maximum over REPEATS after two warm-ups. With {@code --rank R HOST:PORT} one rank is started
+ * alone (rank 0 hosts the store at PORT), as on machines of their own; Gloo then takes its device from
+ * {@code GLOO_SOCKET_IFNAME} when set.
  *
  * <pre>java -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" \
- *   dev.mha2mla.benchmarks.AllReduceCost MODEL WORLD REPEATS</pre>
+ *   dev.mha2mla.benchmarks.AllReduceCost MODEL WORLD REPEATS [--rank R HOST:PORT]</pre>
  */
 public final class AllReduceCost {
   private AllReduceCost() {}
@@ -35,10 +37,11 @@ public final class AllReduceCost {
     if (args.length == 3) {
       launch(Path.of(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]));
     } else if (args.length == 6 && args[3].equals("--rank")) {
+      String master = args[5].contains(":") ? args[5] : "127.0.0.1:" + args[5];
       rank(Path.of(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[4]),
-          Integer.parseInt(args[5]));
+          Rendezvous.parseMaster(master));
     } else {
-      System.err.println("usage: AllReduceCost MODEL WORLD REPEATS");
+      System.err.println("usage: AllReduceCost MODEL WORLD REPEATS [--rank R HOST:PORT]");
       System.exit(2);
     }
   }
@@ -61,7 +64,7 @@ public final class AllReduceCost {
     System.exit(code);
   }
 
-  private static void rank(Path model, int world, int repeats, int rank, int port) throws IOException {
+  private static void rank(Path model, int world, int repeats, int rank, Rendezvous.Address store) throws IOException {
     CpuThreads.configure(1);
     Path weights = model.resolve("model.safetensors");
     if (!Files.isRegularFile(weights)) throw new IOException(weights + ": no such file (the benchmark reads shapes from it)");
@@ -74,7 +77,8 @@ public final class AllReduceCost {
       shapes.add(t.shape());
       parameters += Arrays.stream(t.shape()).reduce(1, (a, b) -> a * b);
     }
-    try (Group group = Group.connect(new Rendezvous(world, rank, rank, world, "127.0.0.1", port, Duration.ofMinutes(5), false));
+    try (Group group = Group.connect(new Rendezvous(world, rank, rank, world, store.host(), store.port(),
+            Duration.ofMinutes(5), false));
         PointerScope scope = new PointerScope()) {
       List<Tensor> grads = new ArrayList<>();
       for (long[] shape : shapes) grads.add(torch.randn(shape));

@@ -7,15 +7,27 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.javacpp.chrono.Milliseconds;
+import org.bytedeco.pytorch.BroadcastOptions;
 import org.bytedeco.pytorch.ByteVector;
 import org.bytedeco.pytorch.GlooDeviceVector;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -34,30 +46,44 @@ import org.bytedeco.pytorch.global.torch;
  * small messages, a {@code ProcessGroupGloo} for the collectives (CPU tensors; Gloo also takes CUDA tensors). With one
  * process ({@link #SINGLE}) every operation is the identity and nothing native is created.
  *
- * <p>Every collective and every store wait is bounded by the rendezvous timeout. When one fails, the exception says
- * which rank this is, what it was doing, and which rank stopped where that can be told: a rank that fails posts its
- * message to the store ({@link #failed}), and a rank on this machine that died without one is found by its process id.
+ * <p>Every collective and every store call is bounded by the rendezvous timeout: Gloo bounds its own operations, and
+ * the store is called from a thread of its own and abandoned when it does not answer in time (a store call over a
+ * network that drops packets waits in {@code recv} until TCP gives up, about 15 minutes). When one fails, the
+ * exception says which rank this is, what it was doing, and what the store knows of the others: the failure a rank
+ * posted ({@link #failed}), whether a rank in this process-id space still runs, or the collective each rank last
+ * began, so a rank that hangs is the one left behind.
  */
 public final class Group implements AutoCloseable {
   /** A run of one process. */
-  public static final Group SINGLE = new Group(Rendezvous.single(), null, null);
+  public static final Group SINGLE = new Group(Rendezvous.single(), null, null, null);
   /** Gradients are summed in buckets of at most this many bytes (DDP's default bucket size). */
   public static final long BUCKET_BYTES = 25L << 20;
   private static final String KEYS = "mha2mla/";
   private static final long POLL_MILLIS = 20;
+  /** The store calls that explain a failure wait at most this long (or the timeout, if shorter). */
+  static final Duration DIAGNOSIS = Duration.ofSeconds(10);
+  /** Where this process's id means something: the kernel boot and the pid namespace (else the host name). */
+  private static final String PID_SPACE = pidSpace();
 
   private final Rendezvous where;
   private final TCPStore store;
   private final ProcessGroupGloo gloo;
+  private final ExecutorService storeThread;
   private long gathers;
   private long collectiveNanos;
+  // the collective this rank last began, and the announcement of it the store's thread has yet to post
+  private String posted;
+  private final AtomicReference<String> toPost = new AtomicReference<>();
   // a collective failed here or this rank failed: leave without waiting for the others
   private boolean broken;
+  // a store call was abandoned: its thread may never return, so the store is neither called nor freed again
+  private volatile boolean storeLost;
 
-  private Group(Rendezvous where, TCPStore store, ProcessGroupGloo gloo) {
+  private Group(Rendezvous where, TCPStore store, ProcessGroupGloo gloo, ExecutorService storeThread) {
     this.where = where;
     this.store = store;
     this.gloo = gloo;
+    this.storeThread = storeThread;
   }
 
   /**
@@ -69,16 +95,29 @@ public final class Group implements AutoCloseable {
   public static Group connect(Rendezvous where) {
     if (where.isSingle()) return SINGLE;
     Loader.load(torch.class);
+    // c10's log level from TORCH_CPP_LOG_LEVEL, as PyTorch's Python module sets it at import; a library alone never
+    // reads it
+    torch.initLogging();
     boolean hosts = !where.agentStore() && where.rank() == 0;
     Milliseconds timeout = new Milliseconds(where.timeout().toMillis());
+    ExecutorService storeThread = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "mha2mla c10d store, rank " + where.rank());
+      t.setDaemon(true);
+      return t;
+    });
     TCPStore store;
+    Future<TCPStore> opening = storeThread.submit(() -> new TCPStore(where.host(), storeOptions(where.port(), hosts, timeout)));
     try {
-      store = new TCPStore(where.host(), storeOptions(where.port(), hosts, timeout));
-    } catch (RuntimeException e) {
+      // the store's own connection attempts stop at the timeout and say why; the grace lets that message through
+      store = opening.get(where.timeout().toMillis() + 5000, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException | InterruptedException e) {
+      if (!(e instanceof ExecutionException)) storeThread.shutdownNow();
+      String why = e instanceof ExecutionException x ? firstLine(x.getCause())
+          : "no answer within " + human(where.timeout()) + " (--timeout)";
       throw new DistributedException(where.describe() + ": " + (hosts
           ? "cannot host the store on port " + where.port() + " (in use? choose another --master port or MASTER_PORT): "
           : "cannot reach the store at " + where.host() + ":" + where.port() + " within " + human(where) + ": ")
-          + firstLine(e));
+          + why);
     }
     ProcessGroupGloo gloo;
     try {
@@ -86,12 +125,17 @@ public final class Group implements AutoCloseable {
       options.devices(new GlooDeviceVector(device(where.host())));
       gloo = new ProcessGroupGloo(store, where.rank(), where.worldSize(), options);
     } catch (RuntimeException e) {
+      storeThread.submit(store::close);
+      storeThread.shutdown();
       throw new DistributedException(where.describe() + ": not every rank joined within " + human(where)
           + " (is the world size " + where.worldSize() + " right, and is every rank started?): " + firstLine(e));
     }
-    Group group = new Group(where, store, gloo);
+    Group group = new Group(where, store, gloo, storeThread);
     group.guard("announcing this process", () -> {
-      store.set(KEYS + "pid/" + where.rank(), new ByteVector(bytes(hostname() + " " + ProcessHandle.current().pid())));
+      group.onStore("announcing this process", where.timeout(), () -> {
+        store.set(KEYS + "pid/" + where.rank(), new ByteVector(bytes(PID_SPACE + " " + ProcessHandle.current().pid())));
+        return null;
+      });
       return null;
     });
     return group;
@@ -162,22 +206,51 @@ public final class Group implements AutoCloseable {
    */
   public void allReduceSum(List<Tensor> tensors, String what) {
     if (isSingle() || tensors.isEmpty()) return;
+    begin(what);
+    inBuckets(tensors, what, flat -> gloo.allreduce(new TensorVector(flat)));
+  }
+
+  /**
+   * Overwrites each tensor with rank 0's, in place (rank 0's are sent unchanged), in buckets as
+   * {@link #allReduceSum}; every rank passes tensors of the same shapes and types in the same order.
+   */
+  public void broadcastFromRankZero(List<Tensor> tensors, String what) {
+    if (isSingle() || tensors.isEmpty()) return;
+    begin(what);
+    inBuckets(tensors, what, flat -> gloo.broadcast(new TensorVector(flat), new BroadcastOptions().rootRank(0)));
+  }
+
+  private void inBuckets(List<Tensor> tensors, String what, Function<Tensor, Work> collective) {
+    for (List<Tensor> bucket : buckets(tensors, BUCKET_BYTES)) onBucket(bucket, what, collective);
+  }
+
+  /**
+   * Consecutive tensors of one element type, at most {@code capBytes} per bucket (a larger tensor alone): one
+   * collective each.
+   */
+  static List<List<Tensor>> buckets(List<Tensor> tensors, long capBytes) {
+    List<List<Tensor>> out = new ArrayList<>();
     List<Tensor> bucket = new ArrayList<>();
     long bytes = 0;
+    int type = -1;
     for (Tensor t : tensors) {
       long size = t.numel() * t.element_size();
-      if (!bucket.isEmpty() && bytes + size > BUCKET_BYTES) {
-        reduceBucket(bucket, what);
-        bucket.clear();
+      // JavaCPP returns a new enum object per call: compare the values, never the objects
+      int tType = t.scalar_type().value;
+      if (!bucket.isEmpty() && (bytes + size > capBytes || tType != type)) {
+        out.add(bucket);
+        bucket = new ArrayList<>();
         bytes = 0;
       }
       bucket.add(t);
       bytes += size;
+      type = tType;
     }
-    if (!bucket.isEmpty()) reduceBucket(bucket, what);
+    if (!bucket.isEmpty()) out.add(bucket);
+    return out;
   }
 
-  private void reduceBucket(List<Tensor> bucket, String what) {
+  private void onBucket(List<Tensor> bucket, String what, Function<Tensor, Work> collective) {
     try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
       boolean inPlace = bucket.size() == 1 && bucket.get(0).is_contiguous();
       Tensor flat;
@@ -189,7 +262,7 @@ public final class Group implements AutoCloseable {
         flat = torch.cat(parts);
       }
       long t0 = System.nanoTime();
-      Work work = guard(what, () -> gloo.allreduce(new TensorVector(flat)));
+      Work work = guard(what, () -> collective.apply(flat));
       guard(what, work::_wait);
       collectiveNanos += System.nanoTime() - t0;
       if (inPlace) return;
@@ -205,6 +278,7 @@ public final class Group implements AutoCloseable {
   /** The sum of {@code value} over all ranks, the same on every rank. */
   public double sum(double value, String what) {
     if (isSingle()) return value;
+    begin(what);
     try (PointerScope scope = new PointerScope()) {
       Tensor t = Tensor.create(new double[] {value}, 1);
       long t0 = System.nanoTime();
@@ -221,6 +295,7 @@ public final class Group implements AutoCloseable {
    */
   public List<byte[]> allGather(String what, byte[] mine) {
     if (isSingle()) return List.of(mine);
+    begin(what);
     long t0 = System.nanoTime();
     try {
       return gather(what, mine);
@@ -231,34 +306,30 @@ public final class Group implements AutoCloseable {
 
   private List<byte[]> gather(String what, byte[] mine) {
     String prefix = KEYS + "gather/" + (gathers++) + "/";
-    guard(what, () -> {
+    long deadline = System.nanoTime() + where.timeout().toNanos();
+    guard(what, () -> onStore(what, left(deadline), () -> {
       store.set(prefix + rank(), new ByteVector(mine));
       return null;
-    });
+    }));
     byte[][] all = new byte[worldSize()][];
     all[rank()] = mine;
-    long deadline = System.nanoTime() + where.timeout().toNanos();
     int missing = worldSize() - 1;
     while (missing > 0) {
-      // each poll's native key vectors and buffers are freed before the next
-      try (PointerScope scope = new PointerScope()) {
-        for (int r = 0; r < worldSize(); r++) {
-          if (all[r] != null) continue;
-          String key = prefix + r;
-          if (guard(what, () -> store.check(new StringVector(key)))) {
-            all[r] = guard(what, () -> store.get(key).get());
-            missing--;
-          }
+      // one store call per poll: the ranks that arrived, their payloads, and the failures posted
+      Poll poll = guard(what, () -> onStore(what, left(deadline), () -> poll(prefix, all)));
+      for (int r = 0; r < worldSize(); r++) {
+        if (all[r] == null && poll.payloads[r] != null) {
+          all[r] = poll.payloads[r];
+          missing--;
         }
       }
       if (missing == 0) break;
-      String failures = failures();
-      if (!failures.isEmpty()) throw fail(where.describe() + ": " + what + " stopped: " + failures);
+      if (!poll.failures.isEmpty()) throw fail(where.describe() + ": " + what + " stopped: " + poll.failures);
       if (System.nanoTime() > deadline) {
         List<Integer> late = new ArrayList<>();
         for (int r = 0; r < worldSize(); r++) if (all[r] == null) late.add(r);
         throw fail(where.describe() + ": " + what + ": rank(s) " + late + " did not arrive within "
-            + human(where) + " (--timeout)" + alive());
+            + human(where) + " (--timeout)" + others());
       }
       try {
         Thread.sleep(POLL_MILLIS);
@@ -268,6 +339,22 @@ public final class Group implements AutoCloseable {
       }
     }
     return List.of(all);
+  }
+
+  private record Poll(byte[][] payloads, String failures) {}
+
+  // on the store's thread: the payloads under prefix not yet in have, and the failures other ranks posted
+  private Poll poll(String prefix, byte[][] have) {
+    byte[][] found = new byte[worldSize()][];
+    // each poll's native key vectors and buffers are freed before the next
+    try (PointerScope scope = new PointerScope()) {
+      for (int r = 0; r < worldSize(); r++) {
+        if (have[r] != null) continue;
+        String key = prefix + r;
+        if (store.check(new StringVector(key))) found[r] = store.get(key).get();
+      }
+      return new Poll(found, String.join("; ", failuresPosted()));
+    }
   }
 
   /**
@@ -312,12 +399,15 @@ public final class Group implements AutoCloseable {
     }
   }
 
-  /** Tells the other ranks, through the store, that this one stopped and why (best effort). */
+  /** Tells the other ranks, through the store, that this one stopped and why (best effort, bounded). */
   public void failed(Throwable e) {
     broken = true;
     if (isSingle() || e instanceof DistributedException) return;
     try {
-      store.set(KEYS + "failed/" + rank(), new ByteVector(bytes(e.getMessage() != null ? e.getMessage() : e.toString())));
+      onStore("posting this failure", diagnosis(), () -> {
+        store.set(KEYS + "failed/" + rank(), new ByteVector(bytes(e.getMessage() != null ? e.getMessage() : e.toString())));
+        return null;
+      });
     } catch (RuntimeException ignored) {
       // the store is gone too: the others learn it from their own failed collective
     }
@@ -339,52 +429,136 @@ public final class Group implements AutoCloseable {
       String m = firstLine(e);
       String hint = m.toLowerCase(java.util.Locale.ROOT).contains("timed out") || m.toLowerCase(java.util.Locale.ROOT).contains("timeout")
           ? " (no answer within " + human(where) + ", --timeout)" : "";
-      String failures = failures();
-      throw new DistributedException(where.describe() + ": " + what + " failed: " + m + hint
-          + (failures.isEmpty() ? alive() : ". " + failures));
+      throw new DistributedException(where.describe() + ": " + what + " failed: " + m + hint + others());
     }
   }
 
-  // the failures other ranks posted, "" when none (or the store is unreachable)
-  private String failures() {
+  /**
+   * Announces the collective this rank begins, so that a rank left waiting for it can tell how far each got: once per
+   * distinct collective (two per update), not per bucket. The store's thread posts it while this one goes on (a
+   * store call can cost a delayed acknowledgement, 40 ms); while a post is queued, a newer one replaces it.
+   */
+  private void begin(String what) {
+    if (what.equals(posted) || Boolean.getBoolean("nopost")) return;
+    posted = what;
+    if (toPost.getAndSet(what) == null && !storeLost) storeThread.submit(this::post);
+  }
+
+  // on the store's thread: the latest announcement; a failure here is reported by the next collective or gather
+  private void post() {
+    String what = toPost.getAndSet(null);
+    if (what == null) return;
+    try (PointerScope scope = new PointerScope()) {
+      store.set(KEYS + "at/" + rank(), new ByteVector(bytes(what)));
+    } catch (RuntimeException ignored) {
+      // the store is unreachable: whoever calls it next says so
+    }
+  }
+
+  /**
+   * Runs a store call on the store's thread and waits at most {@code limit} for it. A call that does not answer is
+   * abandoned, and with it the store: its thread may be blocked for good.
+   *
+   * @throws DistributedException when the store did not answer in time, or was abandoned before
+   */
+  private <T> T onStore(String what, Duration limit, Callable<T> call) {
+    if (storeLost) throw new DistributedException(where.describe() + ": " + what + ": the store " + unanswered("did not answer earlier"));
+    Future<T> answer = storeThread.submit(call);
+    try {
+      return answer.get(Math.max(1, limit.toNanos()), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      storeLost = true;
+      broken = true;
+      throw new DistributedException(where.describe() + ": " + what + ": the store " + unanswered("did not answer within " + human(where)
+          + " (--timeout)"));
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) throw r;
+      throw new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      answer.cancel(true);
+      throw new DistributedException(where.describe() + ": interrupted while calling the store");
+    }
+  }
+
+  // "at HOST:PORT <what happened> (who hosts it)"
+  private String unanswered(String happened) {
+    return "at " + where.host() + ":" + where.port() + " " + happened + (where.agentStore()
+            ? " (its launcher stopped, or the network to it failed)"
+            : " (rank 0 hosts it: rank 0 stopped or hangs, or the network to it failed)");
+  }
+
+  private Duration left(long deadlineNanos) {
+    return Duration.ofNanos(Math.max(0, deadlineNanos - System.nanoTime()));
+  }
+
+  private Duration diagnosis() {
+    return where.timeout().compareTo(DIAGNOSIS) < 0 ? where.timeout() : DIAGNOSIS;
+  }
+
+  // the failures other ranks posted (on the store's thread)
+  private List<String> failuresPosted() {
     List<String> out = new ArrayList<>();
-    try (PointerScope scope = new PointerScope()) {
-      for (int r = 0; r < worldSize(); r++) {
-        if (r == rank()) continue;
-        String key = KEYS + "failed/" + r;
-        if (store.check(new StringVector(key))) {
-          out.add("rank " + r + " failed: " + new String(store.get(key).get(), StandardCharsets.UTF_8));
-        }
+    for (int r = 0; r < worldSize(); r++) {
+      if (r == rank()) continue;
+      String key = KEYS + "failed/" + r;
+      if (store.check(new StringVector(key))) {
+        out.add("rank " + r + " failed: " + new String(store.get(key).get(), StandardCharsets.UTF_8));
       }
-    } catch (RuntimeException e) {
-      return "";
     }
-    return String.join("; ", out);
+    return out;
   }
 
-  // which ranks on this machine are no longer running, or that the store itself is gone
-  private String alive() {
-    List<String> gone = new ArrayList<>();
-    String here = hostname();
-    try (PointerScope scope = new PointerScope()) {
-      for (int r = 0; r < worldSize(); r++) {
-        if (r == rank()) continue;
-        String key = KEYS + "pid/" + r;
-        if (!store.check(new StringVector(key))) continue;
-        String[] hostPid = new String(store.get(key).get(), StandardCharsets.UTF_8).split(" ");
-        long pid = Long.parseLong(hostPid[1]);
-        if (hostPid[0].equals(here) && ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true)) {
-          gone.add("rank " + r + " (pid " + pid + " on this machine) is no longer running");
+  /**
+   * What the store knows of the other ranks, as the tail of a failure's message: the failures they posted, else the
+   * ranks of this process-id space that no longer run and the collective each other rank last began. Bounded by
+   * {@link #DIAGNOSIS}.
+   */
+  private String others() {
+    try {
+      return onStore("reading what the others posted", diagnosis(), () -> {
+        try (PointerScope scope = new PointerScope()) {
+          List<String> failures = failuresPosted();
+          if (!failures.isEmpty()) return ". " + String.join("; ", failures);
+          List<String> seen = new ArrayList<>();
+          for (int r = 0; r < worldSize(); r++) {
+            if (r == rank()) continue;
+            String pidKey = KEYS + "pid/" + r;
+            if (store.check(new StringVector(pidKey))) {
+              String[] spacePid = new String(store.get(pidKey).get(), StandardCharsets.UTF_8).split(" ");
+              long pid = Long.parseLong(spacePid[1]);
+              if (spacePid[0].equals(PID_SPACE) && ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true)) {
+                seen.add("rank " + r + " (pid " + pid + " on this machine) is no longer running");
+                continue;
+              }
+            }
+            String atKey = KEYS + "at/" + r;
+            seen.add("rank " + r + (store.check(new StringVector(atKey))
+                ? " last began " + new String(store.get(atKey).get(), StandardCharsets.UTF_8)
+                : " began no collective yet"));
+          }
+          return ". " + String.join("; ", seen) + (posted == null ? "" : " (this rank: " + posted + ")");
         }
-      }
+      });
     } catch (RuntimeException e) {
-      return ". The store at " + where.host() + ":" + where.port() + " is unreachable too"
-          + (where.agentStore() ? " (its launcher stopped)" : " (rank 0 hosts it: rank 0 stopped)");
+      return ". The store " + unanswered("does not answer either");
     }
-    return gone.isEmpty() ? ". Another rank stopped or hangs: its own log says why" : ". " + String.join("; ", gone);
   }
 
-  private static String firstLine(RuntimeException e) {
+  /**
+   * The kernel boot and pid namespace this process runs in: two ranks with the same one can see each other's process
+   * ids (ranks on one machine, containers sharing a pid namespace); elsewhere the host name stands in.
+   */
+  private static String pidSpace() {
+    try {
+      String boot = Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).strip();
+      String namespace = Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString().replaceAll("\\D", "");
+      return boot + "/" + namespace;
+    } catch (IOException | UnsupportedOperationException | SecurityException e) {
+      return hostname();
+    }
+  }
+  private static String firstLine(Throwable e) {
     String m = String.valueOf(e.getMessage()).strip();
     int nl = m.indexOf('\n');
     if (nl >= 0) m = m.substring(0, nl);
@@ -392,8 +566,12 @@ public final class Group implements AutoCloseable {
   }
 
   private static String human(Rendezvous where) {
-    long s = where.timeout().toSeconds();
-    return s % 60 == 0 ? s / 60 + " min" : s + " s";
+    return human(where.timeout());
+  }
+
+  private static String human(Duration d) {
+    long s = (d.toMillis() + 500) / 1000;
+    return s % 60 == 0 && s > 0 ? s / 60 + " min" : s + " s";
   }
 
   private static String abbreviate(String s) {
@@ -443,6 +621,17 @@ public final class Group implements AutoCloseable {
       }
     }
     if (gloo != null) gloo.close();
-    if (store != null) store.close();
+    if (!storeLost) {
+      try {
+        onStore("leaving", diagnosis(), () -> {
+          store.close();
+          return null;
+        });
+      } catch (RuntimeException e) {
+        // the store went away while leaving: nothing is left to tell it
+      }
+    }
+    // an abandoned call keeps its (daemon) thread and the store it uses: freeing the store under it would crash
+    storeThread.shutdown();
   }
 }

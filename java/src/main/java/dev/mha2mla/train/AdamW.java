@@ -145,6 +145,22 @@ public final class AdamW implements AutoCloseable {
     return out;
   }
 
+  /**
+   * The moment tensors, first moments then second, each in parameter order: the same list on every rank of a run,
+   * for sending the state from one rank to the others in place.
+   */
+  public List<Tensor> moments() {
+    List<Tensor> out = new ArrayList<>(expAvg.values());
+    out.addAll(expAvgSq.values());
+    return out;
+  }
+
+  /** Sets the update count of a state whose moments were received with {@link #moments()}. */
+  public void resumeAt(long steps) {
+    if (steps < 0) throw new IllegalArgumentException("optimizer step count " + steps + " is negative");
+    this.steps = steps;
+  }
+
   /** Restores a state written by {@link #state()} for the same parameters. */
   public void load(Map<String, RawTensor> state, String source) {
     RawTensor step = state.get(STEP);

@@ -84,11 +84,6 @@ public final class Checkpoint {
    */
   public static Loaded read(Path out) throws IOException {
     recover(out);
-    return readWithoutRecovery(out);
-  }
-
-  /** As {@link #read}, changing nothing on disk: for the ranks of a run that do not own {@code out}. */
-  public static Loaded readWithoutRecovery(Path out) throws IOException {
     Path dir = dir(out);
     if (!Files.isDirectory(dir)) return null;
     State state = Json.read(dir.resolve(STATE), State.class);

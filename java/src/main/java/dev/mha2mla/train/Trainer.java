@@ -81,8 +81,8 @@ public final class Trainer {
    * One rank of a data-parallel run: every rank holds the whole model and takes its share of each global batch of
    * {@code batchSize} utterances (the batch one process would draw); the gradients of the shares are summed over the
    * ranks before the update, so the run computes what one process would, up to the order of float sums. Rank 0
-   * alone writes {@code out}; with {@code resume} every rank reads its checkpoint, so {@code out} must be on a file
-   * system every rank reads.
+   * alone reads and writes {@code out}: with {@code resume} it sends the checkpoint to the others, so no file system
+   * needs to be shared.
    */
   public Trainer(FinetuneOptions options, Group group) {
     this.options = options;
@@ -96,7 +96,9 @@ public final class Trainer {
       // (settings, fingerprints) in step with the others, and a bad utterance fails every rank through the exchange
       group.agree("opening the model and data", session::open);
       session.prepareData();
-      group.agree("starting the run", session::setUp);
+      group.agree("preparing the run", session::setUp);
+      if (options.resume() && !group.isSingle()) session.shareCheckpoint();
+      group.agree("starting the run", session::startingPoint);
       return session.run();
     } catch (IOException | RuntimeException e) {
       group.failed(e);
@@ -135,6 +137,8 @@ public final class Trainer {
     private FileChannel lockChannel;
     private FileLock lock;
     private Checkpoint.Loaded checkpoint;
+    // the state of the checkpoint this run continues (rank 0), to send to the other ranks
+    private Checkpoint.State resumedFrom;
     private final long started = System.nanoTime();
     private final RunInfo run = RunInfo.capture(options.device());
     private ConformerCtcModel model;
@@ -188,11 +192,7 @@ public final class Trainer {
      */
     Map<String, String> open() throws IOException {
       if (options.streaming() != null) checkStreamable();
-      if (writes()) {
-        claimOutput();
-      } else if (options.resume()) {
-        checkpoint = Checkpoint.readWithoutRecovery(out);
-      }
+      if (writes()) claimOutput();
       loadModel();
       train = Datasets.open(options.train(), options.allowOutsidePaths());
       TrainingData.check("--train", train);
@@ -205,7 +205,8 @@ public final class Trainer {
 
     /**
      * Everything else before the first update: the trained weights chosen, the schedule planned, the state
-     * restored. Returns what every rank of a run must agree on.
+     * restored (rank 0; the others receive it in {@link #shareCheckpoint}). Returns the settings and data every rank of
+     * a run must agree on.
      */
     Map<String, String> setUp() throws IOException {
       if (options.streaming() != null) foldForStreaming();
@@ -225,9 +226,35 @@ public final class Trainer {
       agreed.put("training data", trainData.fingerprint());
       agreed.put("validation data", validData.fingerprint());
       agreed.put("frozen weights", frozenChecksum);
-      agreed.put("trained weights", checksum(true));
-      agreed.put("step resumed from (every rank must read --out's checkpoint)", Long.toString(step));
       return agreed;
+    }
+
+    /**
+     * Resuming several processes: rank 0 restored the checkpoint from its {@code out}; the trainer state goes to the
+     * other ranks through the store, the trained weights and AdamW's moments by Gloo broadcast into their tensors.
+     * Every rank reached this point (the previous agreement succeeded everywhere), so the collectives meet.
+     */
+    void shareCheckpoint() throws IOException {
+      byte[] mine = writes() ? Json.MAPPER.writeValueAsBytes(new Shared(resumedFrom, optimizer.steps())) : new byte[0];
+      Shared sent = Json.MAPPER.readValue(group.allGather("sending the checkpoint's state", mine).get(0), Shared.class);
+      // no checkpoint in rank 0's --out: every rank starts afresh
+      if (sent.state() == null) return;
+      if (!writes()) {
+        restoreState(sent.state());
+        optimizer.resumeAt(sent.optimizerSteps());
+      }
+      group.broadcastFromRankZero(new ArrayList<>(trainable.values()), "sending the checkpoint's trained weights");
+      group.broadcastFromRankZero(optimizer.moments(), "sending the checkpoint's optimizer state");
+    }
+
+    /** What rank 0 sends of its checkpoint besides the tensors ({@code state} null: it has none). */
+    private record Shared(Checkpoint.State state, long optimizerSteps) {}
+
+    /** Where the run starts, which every rank must agree on: the trained weights and the step. */
+    Map<String, String> startingPoint() {
+      if (group.isSingle()) return Map.of();
+      return Map.of("trained weights", checksum(true), "step resumed from", Long.toString(step),
+          "optimizer updates", Long.toString(optimizer.steps()));
     }
 
     /** Rank 0: locks {@code out} against a second run, and reads its checkpoint or checks that it holds no run. */
@@ -416,7 +443,25 @@ public final class Trainer {
     }
 
     private void restore(Checkpoint.Loaded checkpoint) {
-      Checkpoint.State s = checkpoint.state();
+      restoreState(checkpoint.state());
+      Path where = Checkpoint.dir(out);
+      try (NoGradGuard g = new NoGradGuard()) {
+        for (Map.Entry<String, Tensor> e : trainable.entrySet()) {
+          RawTensor saved = checkpoint.trainable().get(e.getKey());
+          if (saved == null || !Arrays.equals(saved.shape(), e.getValue().shape())) {
+            throw new IllegalArgumentException(where + ": trained tensor " + e.getKey() + " is missing or has another shape");
+          }
+          try (PointerScope scope = new PointerScope()) {
+            e.getValue().copy_(TorchTensors.fromRaw(saved));
+          }
+        }
+      }
+      optimizer.load(checkpoint.optimizer(), where.toString());
+      resumedFrom = checkpoint.state();
+    }
+
+    /** Checks that a checkpoint's run is this run, and takes its step, best model and history. */
+    private void restoreState(Checkpoint.State s) {
       Path where = Checkpoint.dir(out);
       List<String> problems = new ArrayList<>(s.recipe().differences(recipe));
       if (!s.frozenChecksum().equals(frozenChecksum)) {
@@ -439,18 +484,6 @@ public final class Trainer {
         throw new IllegalStateException(where + ": the recomputed batch order of epoch " + s.epoch()
             + " differs from the recorded one (a different JDK?); exact resumption is impossible");
       }
-      try (NoGradGuard g = new NoGradGuard()) {
-        for (Map.Entry<String, Tensor> e : trainable.entrySet()) {
-          RawTensor saved = checkpoint.trainable().get(e.getKey());
-          if (saved == null || !Arrays.equals(saved.shape(), e.getValue().shape())) {
-            throw new IllegalArgumentException(where + ": trained tensor " + e.getKey() + " is missing or has another shape");
-          }
-          try (PointerScope scope = new PointerScope()) {
-            e.getValue().copy_(TorchTensors.fromRaw(saved));
-          }
-        }
-      }
-      optimizer.load(checkpoint.optimizer(), where.toString());
       TrainerState t = s.trainer();
       step = s.step();
       bestStep = t.bestStep();

@@ -25,7 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Data-parallel fine-tuning and evaluation over c10d (TCPStore + ProcessGroupGloo) on loopback, each rank a JVM of
  * its own: two ranks computing halves of each global batch reach what one process reaches with the whole batch; a
  * distributed evaluation reports exactly the single-process WER; a rank killed with SIGKILL stops the other within
- * its timeout, and the run resumed from the last checkpoint ends with the bits of an uninterrupted one.
+ * its timeout, and the run resumed from the last checkpoint ends with the bits of an uninterrupted one (rank 1 with a
+ * folder of its own, as on a machine that shares no file system); a rank that hangs, or one cut off from the store
+ * without the connection closing, stops the run within the timeout.
  */
 class DataParallelTest {
   @TempDir static Path shared;
@@ -144,8 +146,12 @@ class DataParallelTest {
     int port = freePort();
     List<String> args = finetune(killed, "--max-steps", "24", "--checkpoint-every", "2", "--eval-every", "8",
         "--timeout", "20s");
+    // rank 1 as on another machine without a shared file system: an --out of its own, which it never reads or writes
+    Path elsewhere = dir.resolve("rank1-disk");
+    List<String> args1 = finetune(elsewhere, "--max-steps", "24", "--checkpoint-every", "2", "--eval-every", "8",
+        "--timeout", "20s");
     Process rank0 = start(dir.resolve("rank0.log"), ranks(2, 0, port), args);
-    Process rank1 = start(dir.resolve("rank1.log"), ranks(2, 1, port), args);
+    Process rank1 = start(dir.resolve("rank1.log"), ranks(2, 1, port), args1);
     // kill rank 1 once the run has a checkpoint past its first updates
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
     while (System.nanoTime() < deadline && rank0.isAlive()) {
@@ -164,8 +170,10 @@ class DataParallelTest {
 
     List<String> resume = new ArrayList<>(args);
     resume.add("--resume");
+    List<String> resume1 = new ArrayList<>(args1);
+    resume1.add("--resume");
     Process r0 = start(dir.resolve("resume0.log"), ranks(2, 0, port), resume);
-    Process r1 = start(dir.resolve("resume1.log"), ranks(2, 1, port), resume);
+    Process r1 = start(dir.resolve("resume1.log"), ranks(2, 1, port), resume1);
     assertThat(r0.waitFor(5, TimeUnit.MINUTES) && r1.waitFor(1, TimeUnit.MINUTES)).isTrue();
     assertThat(r0.exitValue()).as(Files.readString(dir.resolve("resume0.log"))).isZero();
     assertThat(r1.exitValue()).as(Files.readString(dir.resolve("resume1.log"))).isZero();
@@ -175,6 +183,74 @@ class DataParallelTest {
       assertThat(y.keySet()).isEqualTo(x.keySet());
       for (String name : x.keySet()) assertThat(y.get(name).data()).as(file + " " + name).isEqualTo(x.get(name).data());
     }
+    // rank 0 sent the checkpoint: rank 1 read nothing from a folder and wrote nothing
+    assertThat(elsewhere).doesNotExist();
+  }
+
+  @Test
+  void aRankThatHangsStopsTheOtherAfterItsTimeoutNamingHowFarEachGot(@TempDir Path dir) throws Exception {
+    int port = freePort();
+    List<String> args = longRun(dir.resolve("out"), 100);
+    Process rank0 = start(dir.resolve("rank0.log"), ranks(2, 0, port), args);
+    Process rank1 = start(dir.resolve("rank1.log"), ranks(2, 1, port), args);
+    awaitCheckpoint(dir, rank0);
+    signal("STOP", rank1);
+    try {
+      assertThat(rank0.waitFor(2, TimeUnit.MINUTES)).as("rank 0 stopped while rank 1 hung").isTrue();
+    } finally {
+      signal("CONT", rank1);
+    }
+    String log = Files.readString(dir.resolve("rank0.log"));
+    assertThat(rank0.exitValue()).as(log).isEqualTo(1);
+    // rank 1 still runs (stopped, not dead): the message says how far it got, not that it died
+    assertThat(log).contains("rank 0 of 2").contains("no answer within 15 s, --timeout").contains("rank 1 last began summing")
+        .doesNotContain("no longer running");
+    // resumed, rank 1 finds rank 0 gone at its next collective
+    assertThat(rank1.waitFor(2, TimeUnit.MINUTES)).isTrue();
+    assertThat(rank1.exitValue()).as(Files.readString(dir.resolve("rank1.log"))).isEqualTo(1);
+  }
+
+  @Test
+  void aRankCutOffFromTheStoreStopsWithinItsTimeout(@TempDir Path dir) throws Exception {
+    int port = freePort();
+    List<String> args = longRun(dir.resolve("out"), 4);
+    // rank 1 reaches the store through a relay that can stop passing bytes while keeping the connections open, as a
+    // network that drops packets does (no reset: the calls wait for an answer that never comes); the validation at
+    // update 4 is the first call after the stall that waits for the store's answer
+    try (StallingRelay relay = new StallingRelay(port)) {
+      Process rank0 = start(dir.resolve("rank0.log"), ranks(2, 0, port), args);
+      Process rank1 = start(dir.resolve("rank1.log"), ranks(2, 1, relay.port()), args);
+      awaitCheckpoint(dir, rank0);
+      relay.stall();
+      assertThat(rank1.waitFor(2, TimeUnit.MINUTES)).as("rank 1 stopped when the store stopped answering").isTrue();
+      String log1 = Files.readString(dir.resolve("rank1.log"));
+      assertThat(rank1.exitValue()).as(log1).isEqualTo(1);
+      assertThat(log1).contains("rank 1 of 2").contains("the store at 127.0.0.1:" + relay.port() + " did not answer within 15 s (--timeout)");
+      assertThat(rank0.waitFor(2, TimeUnit.MINUTES)).as("rank 0 stopped after rank 1 left").isTrue();
+      assertThat(rank0.exitValue()).as(Files.readString(dir.resolve("rank0.log"))).isEqualTo(1);
+    }
+  }
+
+  /** A run of two ranks that a fault stops long before its end: a checkpoint every 2 updates, a 15 s timeout. */
+  private static List<String> longRun(Path out, int evalEvery) {
+    return finetune(out, "--max-steps", "400", "--checkpoint-every", "2", "--eval-every", Integer.toString(evalEvery),
+        "--timeout", "15s");
+  }
+
+  /** Waits for the checkpoint of update 2 in DIR/out, written by rank 0 (its log in DIR/rank0.log). */
+  private static void awaitCheckpoint(Path dir, Process rank0) throws InterruptedException, IOException {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+    Path state = dir.resolve("out/checkpoint/checkpoint.json");
+    while (System.nanoTime() < deadline && rank0.isAlive()) {
+      if (Files.exists(state) && stepOf(state) >= 2) return;
+      Thread.sleep(20);
+    }
+    throw new AssertionError("the run wrote no checkpoint of update 2 (rank 0 alive: " + rank0.isAlive() + "):\n"
+        + Files.readString(dir.resolve("rank0.log")));
+  }
+
+  private static void signal(String name, Process p) throws IOException, InterruptedException {
+    assertThat(new ProcessBuilder("kill", "-" + name, Long.toString(p.pid())).start().waitFor()).isZero();
   }
 
   @Test
@@ -276,6 +352,80 @@ class DataParallelTest {
       return ((Number) Json.read(state, Map.class).get("step")).longValue();
     } catch (IOException | RuntimeException e) {
       return -1; // being replaced right now
+    }
+  }
+
+  /**
+   * A TCP relay to a port of this machine that can stall: after {@link #stall} it keeps every connection open and
+   * passes no more bytes in either direction.
+   */
+  private static final class StallingRelay implements AutoCloseable {
+    private final ServerSocket server = new ServerSocket(0);
+    private final int target;
+    private final List<java.net.Socket> sockets = java.util.Collections.synchronizedList(new ArrayList<>());
+    private volatile boolean stalled;
+
+    StallingRelay(int target) throws IOException {
+      this.target = target;
+      Thread accept = new Thread(this::accept, "relay accept");
+      accept.setDaemon(true);
+      accept.start();
+    }
+
+    int port() {
+      return server.getLocalPort();
+    }
+
+    void stall() {
+      stalled = true;
+    }
+
+    private void accept() {
+      try {
+        while (true) {
+          java.net.Socket in = server.accept();
+          sockets.add(in);
+          java.net.Socket up;
+          try {
+            up = new java.net.Socket("127.0.0.1", target);
+          } catch (IOException e) {
+            in.close(); // the store is not up yet: the client retries
+            continue;
+          }
+          sockets.add(up);
+          pump(in, up);
+          pump(up, in);
+        }
+      } catch (IOException e) {
+        // closed
+      }
+    }
+
+    private void pump(java.net.Socket from, java.net.Socket to) {
+      Thread t = new Thread(() -> {
+        byte[] buffer = new byte[65536];
+        try {
+          var input = from.getInputStream();
+          var output = to.getOutputStream();
+          for (int n; (n = input.read(buffer)) >= 0; ) {
+            while (stalled) Thread.sleep(1000);
+            output.write(buffer, 0, n);
+          }
+          to.shutdownOutput();
+        } catch (IOException | InterruptedException e) {
+          // closed
+        }
+      }, "relay pump");
+      t.setDaemon(true);
+      t.start();
+    }
+
+    @Override
+    public void close() throws IOException {
+      server.close();
+      synchronized (sockets) {
+        for (java.net.Socket s : sockets) s.close();
+      }
     }
   }
 
