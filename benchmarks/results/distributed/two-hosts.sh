@@ -3,7 +3,8 @@
 # own host name, process ids, and a disk of its own at the run's path (host-b's --out is an empty folder bind-mounted
 # over it), joined by a veth link that tc's token bucket can slow to a given rate. Needs root, ip, tc, unshare.
 #
-#   same       two ranks train as one process does, and equal the loopback run's bits
+#   same       two ranks train as one process does (rank 1's disk stays empty)
+#   evaluate   two ranks score the training set; the report equals one process's
 #   killed     kill -9 of rank 1 on host-b; both ranks resume (host-b's disk still empty) and end with the bits of an
 #              uninterrupted two-host run
 #   hang       SIGSTOP of rank 1; rank 0 stops after --timeout; rank 1, continued, finds it gone
@@ -118,6 +119,25 @@ start same; finish same
 "$here/mha2mla" "${args[@]}" --out "$work/single" > "$out/single.log" 2>&1; echo "single exit $?"
 echo "rank 1's disk after the run: $(find "$work/disk-b" -mindepth 1 | wc -l) entries"
 "$python" "$results/compare.py" "$work/run/same" "$work/single"
+
+echo "## evaluate"
+eval_args=(evaluate --model "$here/models/conformer-small-synthetic" --data "$corpus/train" --threads 1 --timeout 30s)
+port=$((port + 1))
+on a "$here/mha2mla" "${eval_args[@]}" --out "$work/run/eval.json" --world-size 2 --rank 0 --master 198.18.0.1:$port \
+  > "$out/evaluate-rank0.log" 2>&1 &
+r0=$!
+on b "$here/mha2mla" "${eval_args[@]}" --out "$work/run/eval.json" --world-size 2 --rank 1 --master 198.18.0.1:$port \
+  > "$out/evaluate-rank1.log" 2>&1 &
+r1=$!
+finish evaluate
+"$here/mha2mla" "${eval_args[@]}" --out "$work/eval-single.json" > "$out/evaluate-single.log" 2>&1; echo "single exit $?"
+"$python" - "$work/run/eval.json" "$work/eval-single.json" <<'PY'
+import json, sys
+two, one = (json.load(open(f)) for f in sys.argv[1:])
+same = [k for k in ("wer", "wer_ci95", "cer", "words", "characters", "audio_seconds", "utterances", "worst") if two[k] == one[k]]
+print(f"two hosts: {two['utterance_count']} utterances, WER {two['wer']:.6f}; one process: WER {one['wer']:.6f}; "
+      f"equal: {', '.join(same)}; different: {', '.join(k for k in ('wer', 'wer_ci95', 'cer', 'words', 'characters', 'audio_seconds', 'utterances', 'worst') if k not in same) or 'none'}")
+PY
 
 echo "## killed"
 start killed; await_step killed 4

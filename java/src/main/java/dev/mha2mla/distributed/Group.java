@@ -111,7 +111,7 @@ public final class Group implements AutoCloseable {
       // the store's own connection attempts stop at the timeout and say why; the grace lets that message through
       store = opening.get(where.timeout().toMillis() + 5000, TimeUnit.MILLISECONDS);
     } catch (ExecutionException | TimeoutException | InterruptedException e) {
-      if (!(e instanceof ExecutionException)) storeThread.shutdownNow();
+      storeThread.shutdownNow();
       String why = e instanceof ExecutionException x ? firstLine(x.getCause())
           : "no answer within " + human(where.timeout()) + " (--timeout)";
       throw new DistributedException(where.describe() + ": " + (hosts
