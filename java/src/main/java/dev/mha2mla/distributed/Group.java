@@ -307,7 +307,7 @@ public final class Group implements AutoCloseable {
   private List<byte[]> gather(String what, byte[] mine) {
     String prefix = KEYS + "gather/" + (gathers++) + "/";
     long deadline = System.nanoTime() + where.timeout().toNanos();
-    guard(what, () -> onStore(what, left(deadline), () -> {
+    guard(what, () -> onStore(what, storeLimit(deadline), () -> {
       store.set(prefix + rank(), new ByteVector(mine));
       return null;
     }));
@@ -316,7 +316,7 @@ public final class Group implements AutoCloseable {
     int missing = worldSize() - 1;
     while (missing > 0) {
       // one store call per poll: the ranks that arrived, their payloads, and the failures posted
-      Poll poll = guard(what, () -> onStore(what, left(deadline), () -> poll(prefix, all)));
+      Poll poll = guard(what, () -> onStore(what, storeLimit(deadline), () -> poll(prefix, all)));
       for (int r = 0; r < worldSize(); r++) {
         if (all[r] == null && poll.payloads[r] != null) {
           all[r] = poll.payloads[r];
@@ -488,8 +488,11 @@ public final class Group implements AutoCloseable {
             : " (rank 0 hosts it: rank 0 stopped or hangs, or the network to it failed)");
   }
 
-  private Duration left(long deadlineNanos) {
-    return Duration.ofNanos(Math.max(0, deadlineNanos - System.nanoTime()));
+  // a gather's store call: the time left to the gather's deadline, but never less than a diagnosis gets, so that a
+  // call made just before the deadline does not count a late rank as a store that stopped answering
+  private Duration storeLimit(long deadlineNanos) {
+    Duration left = Duration.ofNanos(Math.max(0, deadlineNanos - System.nanoTime()));
+    return left.compareTo(diagnosis()) < 0 ? diagnosis() : left;
   }
 
   private Duration diagnosis() {
