@@ -113,7 +113,7 @@ public final class Group implements AutoCloseable {
     } catch (ExecutionException | TimeoutException | InterruptedException e) {
       storeThread.shutdownNow();
       String why = e instanceof ExecutionException x ? firstLine(x.getCause())
-          : "no answer within " + human(where.timeout()) + " (--timeout)";
+          : "no answer within " + human(where) + " (--timeout)";
       throw new DistributedException(where.describe() + ": " + (hosts
           ? "cannot host the store on port " + where.port() + " (in use? choose another --master port or MASTER_PORT): "
           : "cannot reach the store at " + where.host() + ":" + where.port() + " within " + human(where) + ": ")
@@ -439,7 +439,7 @@ public final class Group implements AutoCloseable {
    * store call can cost a delayed acknowledgement, 40 ms); while a post is queued, a newer one replaces it.
    */
   private void begin(String what) {
-    if (what.equals(posted) || Boolean.getBoolean("nopost")) return;
+    if (what.equals(posted)) return;
     posted = what;
     if (toPost.getAndSet(what) == null && !storeLost) storeThread.submit(this::post);
   }
@@ -558,9 +558,11 @@ public final class Group implements AutoCloseable {
       String namespace = Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString().replaceAll("\\D", "");
       return boot + "/" + namespace;
     } catch (IOException | UnsupportedOperationException | SecurityException e) {
+      // no /proc (not Linux) or not readable: processes of one host name are taken to share a pid space
       return hostname();
     }
   }
+
   private static String firstLine(Throwable e) {
     String m = String.valueOf(e.getMessage()).strip();
     int nl = m.indexOf('\n');

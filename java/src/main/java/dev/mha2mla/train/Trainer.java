@@ -93,7 +93,9 @@ public final class Trainer {
   public TrainingResult run(TrainingListener listener) throws IOException {
     try (CpuThreads.Pinned pinned = CpuThreads.pin(); Session session = new Session(listener)) {
       // the data is read between two agreements: a rank fails before it (model, folders, listings) or after it
-      // (settings, fingerprints) in step with the others, and a bad utterance fails every rank through the exchange
+      // (settings, fingerprints) in step with the others, and a bad utterance fails every rank through the exchange;
+      // a resumed checkpoint is sent once every rank has prepared, so its collectives meet, and the weights and step
+      // it leaves are agreed last
       group.agree("opening the model and data", session::open);
       session.prepareData();
       group.agree("preparing the run", session::setUp);
